@@ -1,0 +1,28 @@
+# Every workflow of the project. `make demo` and `make test` bootstrap .venv
+# themselves (pinned requirements.txt); a second run reuses it.
+
+# First Python 3.10-3.13 on PATH (python3 itself when it fits).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11 python3.10; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3,10) <= sys.version_info[:2] <= (3,13))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv clean
+
+$(STAMP): requirements.txt
+	@test -n "$(PYTHON)" || { echo "make: need Python 3.10-3.13 on PATH (python3)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python tools/demo.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest host_tests
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

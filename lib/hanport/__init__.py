@@ -1,0 +1,7 @@
+# hanport: smart-meter HAN port decoder (P1/DSMR text, HDLC/M-Bus/DLMS binary).
+# Pure Python, no I/O: runs on MicroPython (the dongle) and CPython (tools).
+from .decoder import Decoder, CAP
+from .reading import Reading
+from .fields import FIELDS
+
+__version__ = "0.1.0"

@@ -1,0 +1,59 @@
+# Text output without floats: the dongle's MicroPython has 32-bit floats, so
+# meter values stay scaled integers (mantissa, decimals) until they are text.
+
+
+def normalize(m, d):
+    """(mantissa, decimals) with trailing fractional zeros removed.
+
+    d may be negative (a scaler of +1 is d = -1); the result has d >= 0.
+    """
+    if d < 0:
+        return m * 10 ** (-d), 0
+    while d and m % 10 == 0:
+        m //= 10
+        d -= 1
+    return m, d
+
+
+def decimal(m, d):
+    """Decimal text of m * 10**-d, e.g. (1023, 3) -> "1.023"."""
+    if d <= 0:
+        return str(m * 10 ** (-d))
+    s = str(-m if m < 0 else m)
+    if len(s) <= d:
+        s = "0" * (d + 1 - len(s)) + s
+    s = s[:-d] + "." + s[-d:]
+    return "-" + s if m < 0 else s
+
+
+_HEX = "0123456789abcdef"
+
+
+def ascii_text(b):
+    """Bytes from a meter -> str. Printable ASCII is kept; anything else
+    becomes \\xNN, so no input can break the output or the JSON."""
+    for c in b:
+        if c < 32 or c > 126:
+            break
+    else:
+        return bytes(b).decode()
+    out = []
+    for c in b:
+        if 32 <= c <= 126:
+            out.append(chr(c))
+        else:
+            out.append("\\x" + _HEX[c >> 4] + _HEX[c & 15])
+    return "".join(out)
+
+
+def json_str(s):
+    """JSON string literal of s (None -> null)."""
+    if s is None:
+        return "null"
+    if '"' in s or "\\" in s:
+        s = s.replace("\\", "\\\\").replace('"', '\\"')
+    for ch in s:
+        if ch < " ":
+            s = "".join("\\u%04x" % ord(c) if c < " " else c for c in s)
+            break
+    return '"' + s + '"'
