@@ -1,20 +1,31 @@
 # Bytes in, readings out. The Decoder frames a byte stream of any chunking
-# into telegrams and frames, checks them and hands each to its parser.
-from . import p1
-from .crc import arc
-from .fmt import ascii_text
+# into P1 telegrams, HDLC frames, M-Bus frames and bare ciphered frames,
+# checks each (CRC, HCS/FCS, checksum, GCM tag) and hands the contents on:
+# P1 text to p1.py, DLMS APDUs to dlms.py.
+from . import axdr, dlms, fields, p1
+from .crc import arc, x25
 
-# Largest telegram or frame held, in bytes. The only buffer that grows with
-# input is this one and it is allocated once: junk never grows memory, and a
-# longer telegram is dropped and counted as oversized. Swedish P1 telegrams
-# are ~700 bytes, Dutch DSMR 5 with text messages up to ~2.5 KB.
+# Largest telegram or frame held, in bytes. Buffers are allocated once (the
+# DLMS reassembly one on the first multi-frame message): junk never grows
+# memory, and a longer telegram is dropped and counted as oversized. Swedish
+# P1 telegrams are ~700 bytes, Dutch DSMR 5 ones up to ~2.5 KB, HDLC frames
+# at most 2047 bytes by their length field.
 CAP = 4096
 
 _IDLE = 0
 _P1 = 1        # inside a P1 telegram, before '!'
 _P1_CRC = 2    # after '!', reading up to four hex digits
+_HDLC = 3      # after a 0x7E flag: format, addresses, HCS, info, FCS
+_MBUS = 4      # after 0x68: L L 68 C A CI data CS 16
+_CIPHER = 5    # a bare general-glo-ciphering frame (Luxembourg P1)
 
 _SLASH, _BANG, _CR, _LF = 47, 33, 13, 10
+_FLAG, _MBUS_START, _DB = 0x7E, 0x68, 0xDB
+_STARTS = (b"/", b"\x7e", b"\x68", b"\xdb")
+_BINARY_STARTS = (b"\x7e", b"\x68")   # looked for in a rejected frame's bytes
+
+COUNTERS = ("frames_ok", "crc_errors", "fcs_errors", "mbus_errors", "auth_failures",
+            "key_required", "unknown", "malformed", "oversized", "unchecked")
 
 
 def _text_end(data, i, n):
@@ -39,7 +50,7 @@ def _hexval(c):
 
 
 def _key(k):
-    if k is None or k == "" or k == b"":
+    if not k:
         return None
     if isinstance(k, str):
         try:
@@ -51,78 +62,118 @@ def _key(k):
     return bytes(k)
 
 
-class Decoder:
-    """feed(bytes) -> list of Reading. Keeps partial frames between calls."""
+def _decimal(v):
+    """A multiplier (int, or decimal text like "0.01") -> (mantissa, decimals)."""
+    s = str(v).strip()
+    neg = s.startswith("-")
+    if neg:
+        s = s[1:]
+    whole, _, frac = s.partition(".")
+    if not (whole + frac).isdigit():
+        raise ValueError("multiplier %r is not a decimal number" % (v,))
+    m = int(whole + frac)
+    return (-m if neg else m), len(frac)
 
-    def __init__(self, key=None, auth_key=None):
+
+def _multipliers(spec):
+    """{"energy": "0.1", "voltage_l1_v": 60} -> {field index: (m, d)}.
+    A name matches a field or every field it is a prefix of ("voltage")."""
+    if not spec:
+        return None
+    out = {}
+    for name, value in spec.items():
+        hits = [i for i, f in enumerate(fields.FIELDS) if f == name or f.startswith(name + "_")]
+        if not hits:
+            raise ValueError("unknown multiplier field %r" % (name,))
+        for i in hits:
+            out[i] = _decimal(value)
+    return out
+
+
+class Decoder:
+    """feed(bytes) -> list of Reading. Keeps partial frames between calls.
+
+    key, auth_key: AES-128 keys (bytes or hex) for encrypted meters.
+    multipliers: {field or field prefix: decimal} applied to every value,
+    for meters whose scaling the bytes don't tell (see README)."""
+
+    def __init__(self, key=None, auth_key=None, multipliers=None):
         self.key = _key(key)
         self.auth_key = _key(auth_key)
+        self.multipliers = _multipliers(multipliers)
         self._buf = bytearray(CAP)
         self._n = 0
+        self._need = 0
         self._state = _IDLE
         self._crc = 0
         self._crc_digits = 0
         self._p1_crc_seen = False
-        # counters, for the firmware's status page
-        self.frames_ok = 0
-        self.crc_errors = 0
-        self.malformed = 0
-        self.oversized = 0
-        self.unchecked = 0    # P1 telegrams accepted without a CRC
+        self._hlen = 0           # HDLC header length (format..control)
+        self._asm = None         # multi-frame APDU reassembly (HDLC S bit, M-Bus)
+        self._asm_n = -1         # -1: nothing being assembled
+        self._asm_seq = 0
+        self._rescanning = False
+        self._cand = _IDLE       # kind of the binary candidate in the buffer
+        self._out = None
+        self._inner = None       # P1 decoder for decrypted Luxembourg text
+        self._dlms = dlms.Session(self.key, self.auth_key, CAP, self._p1_text)
+        for c in COUNTERS:
+            setattr(self, c, 0)
         self.last_error = None
 
     def stats(self):
-        return {
-            "frames_ok": self.frames_ok,
-            "crc_errors": self.crc_errors,
-            "malformed": self.malformed,
-            "oversized": self.oversized,
-            "unchecked": self.unchecked,
-        }
+        return {c: getattr(self, c) for c in COUNTERS}
 
-    def _fail(self, counter, msg):
+    def _count(self, counter, msg):
         setattr(self, counter, getattr(self, counter) + 1)
         self.last_error = msg
+
+    def _fail(self, counter, msg):
+        self._count(counter, msg)
         self._state = _IDLE
+
+    # --- the stream -----------------------------------------------------
 
     def feed(self, data):
         out = []
+        self._out = out
+        self._scan(data)
+        self._out = None
+        return out
+
+    def _scan(self, data):
         n = len(data)
         i = 0
         buf = self._buf
         while i < n:
             st = self._state
             if st == _IDLE:
-                i = data.find(b"/", i)
+                i = self._next_start(data, i, n)
                 if i < 0:
                     break
-                buf[0] = _SLASH
-                self._n = 1
-                self._state = _P1
+                c = data[i]
                 i += 1
+                self._n = 0
+                if c == _SLASH:
+                    buf[0] = _SLASH
+                    self._n = 1
+                    self._state = _P1
+                elif c == _FLAG:
+                    self._state = _HDLC
+                    self._need = 2
+                elif c == _MBUS_START:
+                    buf[0] = c
+                    self._n = 1
+                    self._state = _MBUS
+                    self._need = 4
+                else:
+                    buf[0] = c
+                    self._n = 1
+                    self._state = _CIPHER
+                    self._need = 11
             elif st == _P1:
-                j = _text_end(data, i, n)
-                k = self._n
-                if k + (j - i) > CAP - 1:
-                    self._fail("oversized", "P1 telegram longer than %d bytes" % CAP)
-                    i = j
-                    continue
-                buf[k:k + j - i] = data[i:j]
-                self._n = k + j - i
-                i = j
-                if j == n:
-                    break
-                c = data[j]
-                if c == _BANG:
-                    buf[self._n] = _BANG
-                    self._n += 1
-                    self._state = _P1_CRC
-                    self._crc = 0
-                    self._crc_digits = 0
-                    i += 1
-                else:   # '/' or binary: this telegram was cut short
-                    self._fail("malformed", "P1 telegram cut short")
-            else:  # _P1_CRC
+                i = self._p1_text_part(data, i, n)
+            elif st == _P1_CRC:
                 c = data[i]
                 h = _hexval(c)
                 if h >= 0:
@@ -130,31 +181,282 @@ class Decoder:
                     self._crc_digits += 1
                     i += 1
                     if self._crc_digits == 4:
-                        self._p1_done(out, True)
+                        self._p1_done(True)
                 elif c == _CR or c == _LF:
-                    self._p1_done(out, self._crc_digits > 0)
+                    self._p1_done(self._crc_digits > 0)
                 else:
                     self._fail("malformed", "P1 telegram: bad character after '!'")
-        return out
+            else:
+                if st == _HDLC and self._n == 0 and data[i] == _FLAG:
+                    i += 1          # shared or doubled flags: "7E 7E"
+                    continue
+                k = self._n
+                take = min(self._need - k, n - i)
+                buf[k:k + take] = data[i:i + take]
+                self._n = k + take
+                i += take
+                if self._n == self._need:
+                    if st == _HDLC:
+                        self._hdlc_step()
+                    elif st == _MBUS:
+                        self._mbus_step()
+                    else:
+                        self._cipher_step()
 
-    def _p1_done(self, out, has_crc):
+    def _next_start(self, data, i, n):
+        best = -1
+        for s in (_BINARY_STARTS if self._rescanning else _STARTS):
+            j = data.find(s, i, n if best < 0 else best)
+            if j >= 0:
+                best = j
+        return best
+
+    def _reject(self, counter, msg):
+        """A binary candidate failed a check: count it (counter None for a
+        false start), then look for a frame start inside its bytes: a frame
+        shortened on the wire swallows the start of the next. Bytes of a
+        rejected frame are rescanned once, so adversarial input stays
+        linear."""
+        if counter is not None:
+            self._count(counter, msg)
+        self._state = _IDLE
+        n = self._n
+        if self._rescanning and n > 16:
+            return
+        # an HDLC candidate's flag is not in the buffer; others' start byte is
+        back = bytes(self._buf[0 if self._cand == _HDLC else 1:n])
+        if back:
+            was = self._rescanning
+            self._rescanning = True
+            self._scan(back)
+            self._rescanning = was
+
+    # --- P1 -------------------------------------------------------------
+
+    def _p1_text_part(self, data, i, n):
+        buf = self._buf
+        j = _text_end(data, i, n)
+        k = self._n
+        if k + (j - i) > CAP - 1:
+            self._fail("oversized", "P1 telegram longer than %d bytes" % CAP)
+            return j
+        buf[k:k + j - i] = data[i:j]
+        self._n = k + j - i
+        if j == n:
+            return n
+        if data[j] == _BANG:
+            buf[self._n] = _BANG
+            self._n += 1
+            self._state = _P1_CRC
+            self._crc = 0
+            self._crc_digits = 0
+            return j + 1
+        # '/' or binary: this telegram was cut short
+        self._fail("malformed", "P1 telegram cut short")
+        return j
+
+    def _p1_done(self, has_crc):
         self._state = _IDLE
         buf, n = self._buf, self._n
         if has_crc:
             if arc(buf, 0, n) != self._crc:
-                self._fail("crc_errors", "P1 CRC mismatch")
+                self._count("crc_errors", "P1 CRC mismatch")
                 return
             self._p1_crc_seen = True
         elif self._p1_crc_seen:
             # this meter sends CRCs: a telegram without one is damaged
-            self._fail("malformed", "P1 telegram without CRC from a meter that sends CRCs")
+            self._count("malformed", "P1 telegram without CRC from a meter that sends CRCs")
             return
         try:
             r = p1.parse(buf, n, has_crc)
         except ValueError as e:
-            self._fail("malformed", str(e))
+            self._count("malformed", str(e))
             return
         if not has_crc:
             self.unchecked += 1
+        self._emit(r)
+
+    def _p1_text(self, buf, s, e):
+        """Decrypted P1 text (Luxembourg): framed and CRC-checked by an
+        inner decoder of its own, since our buffer holds the frame."""
+        if self._inner is None:
+            self._inner = Decoder()
+        inner = self._inner
+        before = inner.stats()
+        for r in inner.feed(bytes(buf[s:e]) + b"\r\n"):
+            self._emit(r)
+        after = inner.stats()
+        for c in COUNTERS:
+            if c not in ("frames_ok", "unchecked") and after[c] > before[c]:
+                self._count(c, inner.last_error)
+
+    # --- HDLC -----------------------------------------------------------
+
+    def _hdlc_step(self):
+        """Called whenever _need bytes are in: format, header, whole frame."""
+        self._cand = _HDLC
+        buf, n = self._buf, self._n
+        if n == 2:
+            length = ((buf[0] & 0x07) << 8) | buf[1]
+            if buf[0] & 0xF0 != 0xA0 or length < 7:
+                return self._reject(None, None)
+            self._need = min(length, 13)
+            self._hlen = 0
+            return
+        length = ((buf[0] & 0x07) << 8) | buf[1]
+        if self._hlen == 0:
+            # addresses end with a byte whose low bit is set (1..4 bytes each)
+            p = 2
+            for _ in range(2):
+                k = 0
+                while p < n and not buf[p] & 1 and k < 3:
+                    p += 1
+                    k += 1
+                if p >= n or not buf[p] & 1:
+                    return self._reject(None, None)
+                p += 1
+            hlen = p + 1           # + control
+            if hlen + 2 > length:
+                return self._reject(None, None)
+            hcs = buf[hlen] | (buf[hlen + 1] << 8) if hlen + 2 <= n else -1
+            if hcs < 0:
+                return self._reject(None, None)
+            if x25(buf, 0, hlen) != hcs:
+                return self._reject("fcs_errors", "HDLC header check (HCS) failed")
+            self._hlen = hlen
+            if length == hlen + 2:   # no information field: nothing to read
+                self._state = _IDLE
+                return
+            if n < length:
+                self._need = length
+                return
+        fcs = buf[length - 2] | (buf[length - 1] << 8)
+        if x25(buf, 0, length - 2) != fcs:
+            return self._reject("fcs_errors", "HDLC frame check (FCS) failed")
+        self._state = _IDLE
+        s, e = self._hlen + 2, length - 2
+        if buf[0] & 0x08:            # segmented: more frames follow
+            self._assemble(buf, s, e)
+        elif self._asm_n >= 0:       # last segment
+            if self._assemble(buf, s, e):
+                self._apdu(self._asm, 0, self._asm_n)
+            self._asm_n = -1
+        else:
+            self._apdu(buf, s, e)
+
+    def _assemble(self, buf, s, e):
+        if self._asm is None:
+            self._asm = bytearray(CAP)
+        if self._asm_n < 0:
+            self._asm_n = 0
+        k = self._asm_n
+        if k + e - s > CAP:
+            self._asm_n = -1
+            self._count("oversized", "DLMS message longer than %d bytes" % CAP)
+            return False
+        self._asm[k:k + e - s] = buf[s:e]
+        self._asm_n = k + e - s
+        return True
+
+    # --- M-Bus ----------------------------------------------------------
+
+    def _mbus_step(self):
+        """68 L L 68 | C A CI data (L bytes) | checksum 16."""
+        self._cand = _MBUS
+        buf, n = self._buf, self._n
+        length = buf[1]
+        if n == 4:
+            if buf[2] != length or buf[3] != _MBUS_START or length < 3:
+                return self._reject(None, None)
+            self._need = length + 6
+            return
+        if sum(buf[4:4 + length]) & 0xFF != buf[4 + length] or buf[5 + length] != 0x16:
+            return self._reject("mbus_errors", "M-Bus checksum failed")
+        self._state = _IDLE
+        ci = buf[6]
+        if ci & 0xE0:
+            self._count("unknown", "M-Bus frame with CI 0x%02X is not DLMS" % ci)
+            return
+        # DLMS segments: CI low nibble = sequence, bit 4 = last; then STSAP, DTSAP
+        seq, last = ci & 0x0F, ci & 0x10
+        if seq == 0:
+            self._asm_n = -1
+            self._asm_seq = 0
+        elif self._asm_n < 0 or seq != self._asm_seq:
+            self._asm_n = -1
+            self._count("malformed", "M-Bus segment %d out of sequence" % seq)
+            return
+        if not self._assemble(buf, 9, 4 + length):
+            return
+        self._asm_seq = seq + 1
+        if last:
+            n = self._asm_n
+            self._asm_n = -1
+            self._apdu(self._asm, 0, n)
+
+    # --- bare general-glo-ciphering (Luxembourg P1) -------------------------
+
+    def _cipher_step(self):
+        """DB 08 title(8) BER-length ...: the length decides the end."""
+        self._cand = _CIPHER
+        buf, n = self._buf, self._n
+        form = buf[10]
+        extra = 0 if form < 0x80 else form & 0x7F
+        if buf[1] != 8 or extra > 2 or form == 0x80:
+            return self._reject(None, None)
+        if n < 11 + extra:
+            self._need = 11 + extra
+            return
+        if n == 11 + extra:
+            size, pos = axdr.ber_length(buf, 10, n)
+            if size < 5:
+                return self._reject(None, None)
+            if pos + size > CAP:
+                return self._reject("oversized", "ciphered frame longer than %d bytes" % CAP)
+            self._need = pos + size
+            return
+        self._state = _IDLE
+        if not self._apdu(buf, 0, n):
+            self._reject(None, None)
+
+    # --- DLMS -----------------------------------------------------------
+
+    def _apdu(self, buf, s, e):
+        """Run one APDU through dlms.Session, counting what goes wrong.
+        True when it was accepted (or is a block waiting for the rest)."""
+        try:
+            r = self._dlms.apdu(buf, s, e)
+        except dlms.KeyRequired as x:
+            self._count("key_required", str(x))
+            return False
+        except dlms.AuthFailed as x:
+            self._count("auth_failures", str(x))
+            return False
+        except (dlms.Unknown, axdr.UnknownType) as x:
+            self._count("unknown", str(x))
+            return False
+        except ValueError as x:
+            self._count("malformed", str(x))
+            return False
+        if r is not None:
+            self._emit(r)
+        return True
+
+    def decode_apdu(self, data):
+        """Readings from one bare APDU, for captures whose HDLC layer was
+        already stripped ("E6 E7 00 ..." or "0F ..."). No link check exists
+        for such bytes: use feed() for anything from a wire."""
+        out = []
+        self._out = out
+        self._apdu(bytearray(data), 0, len(data))
+        self._out = None
+        return out
+
+    def _emit(self, r):
+        mult = self.multipliers
+        if mult:
+            for i, (mm, md) in mult.items():
+                if r.m[i] is not None:
+                    r.set(i, r.m[i] * mm, r.d[i] + md)
         self.frames_ok += 1
-        out.append(r)
+        self._out.append(r)

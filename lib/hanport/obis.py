@@ -14,6 +14,7 @@ DATE_YMD = -7    # Iskra: date yymmdd
 MBUS_TYPE = -8   # DSMR M-Bus channel device type (003 gas, 007 water...)
 MBUS_VALUE = -9  # DSMR M-Bus channel reading (timestamp)(value*unit)
 MBUS_OLD = -10   # DSMR 2.2/3 M-Bus profile line, value on a continuation line
+IGNORE = -11     # carries no reading (a push setup's own name)
 
 # Electricity codes (A=1) match with B=0 (P1, most DLMS) and B=1 (Kamstrup).
 # "0-n" rows are M-Bus sub-meter channels 1..4.
@@ -35,6 +36,7 @@ TABLE = (
     ("0-n:24.2.1", MBUS_VALUE),
     ("0-n:24.2.3", MBUS_VALUE),      # Fluvius gas, not temperature-corrected
     ("0-n:24.3.0", MBUS_OLD),
+    ("0-0:25.9.0", IGNORE),
     ("0-0:96.14.0", "tariff"),
     ("1-0:1.7.0", "power_import_w"),
     ("1-0:2.7.0", "power_export_w"),

@@ -1,0 +1,301 @@
+# DLMS/COSEM data-notification body -> Reading values.
+#
+# The body is first flattened into tokens (preallocated arrays, reused per
+# frame), then mapped in one of three ways:
+#   - OBIS pairs: {OBIS, value[, {scaler, unit}]} in any nesting (Aidon,
+#     Kamstrup, Swedish Kaifa, Austrian/Polish Kaifa, L+G EMBRIQ);
+#   - object list: element 0 lists {class, OBIS, attribute, index} for the
+#     elements that follow (Landis+Gyr E450 pushes);
+#   - positional: values only, meaning by position (Kaifa KFM_001, Iskra,
+#     Netz Burgenland), from lists.POSITIONAL.
+from . import axdr, fields, lists, obis, units
+from .fmt import ascii_text
+
+MAX_TOKENS = 256
+_OS = axdr.OCTET_STRING
+_STRINGS = (axdr.OCTET_STRING, axdr.VISIBLE_STRING, axdr.UTF8_STRING)
+_MBUS = (obis.MBUS_TYPE, obis.MBUS_VALUE, obis.MBUS_OLD)   # P1 only
+_INTS = (axdr.DOUBLE_LONG, axdr.DOUBLE_LONG_UNSIGNED, axdr.INTEGER, axdr.LONG,
+         axdr.UNSIGNED, axdr.LONG_UNSIGNED, axdr.LONG64, axdr.LONG64_UNSIGNED,
+         axdr.ENUM, axdr.BCD)
+
+
+def date_time(buf, s, trust_deviation=True):
+    """12-byte COSEM date-time at buf[s:] -> (ISO 8601 text or None, dst).
+
+    The offset is added when the meter gives a deviation. Meters in the field
+    send UTC = local + deviation (Kaifa SE: -60 in winter, Kaifa AT: -120 in
+    summer), so the ISO offset is -deviation."""
+    y = (buf[s] << 8) | buf[s + 1]
+    mo, d, h, mi, sec = buf[s + 2], buf[s + 3], buf[s + 5], buf[s + 6], buf[s + 7]
+    if sec == 0xFF:
+        sec = 0
+    if y == 0xFFFF or not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 23 and mi <= 59 and sec <= 59):
+        return None, None
+    t = "%04d-%02d-%02dT%02d:%02d:%02d" % (y, mo, d, h, mi, sec)
+    dev = axdr.read_int(buf, s + 9, 2, True)
+    if trust_deviation and dev != -0x8000 and -720 <= dev <= 720:
+        off = -dev
+        sign = "+" if off >= 0 else "-"
+        off = abs(off)
+        t += "%s%02d:%02d" % (sign, off // 60, off % 60)
+    status = buf[s + 11]
+    return t, (None if status == 0xFF else bool(status & 0x80))
+
+
+def obis_key(buf, s):
+    return obis.key(buf[s], buf[s + 1], buf[s + 2], buf[s + 3], buf[s + 4])
+
+
+class Tokens:
+    """Flattened A-XDR value: per token its tag, int value (or element count
+    for containers), byte range and depth. Also the axdr.walk sink."""
+
+    def __init__(self):
+        self.tag = bytearray(MAX_TOKENS)
+        self.depth = bytearray(MAX_TOKENS)
+        self.val = [0] * MAX_TOKENS
+        self.s = [0] * MAX_TOKENS
+        self.e = [0] * MAX_TOKENS
+        self.n = 0
+        self._depth = 0
+
+    def reset(self):
+        self.n = 0
+        self._depth = 0
+
+    def _add(self, tag, v, s, e):
+        n = self.n
+        if n == MAX_TOKENS:
+            raise axdr.DlmsError("DLMS body has more than %d elements" % MAX_TOKENS)
+        self.tag[n] = tag
+        self.depth[n] = self._depth
+        self.val[n] = v
+        self.s[n] = s
+        self.e[n] = e
+        self.n = n + 1
+
+    def enter(self, tag, count):
+        self._add(tag, count, 0, 0)
+        self._depth += 1
+
+    def leave(self):
+        self._depth -= 1
+
+    def leaf(self, tag, v, s, e):
+        self._add(tag, 0 if v is None else v, s, e)
+
+
+class Mapper:
+    """Stores token values into a Reading. One per Decoder."""
+
+    def __init__(self):
+        self.tok = Tokens()
+
+    def map(self, buf, r):
+        """Map the tokens of one body into Reading r. Returns False when the
+        body holds nothing this decoder understands."""
+        t = self.tok
+        if t.n == 0:
+            return False
+        self.buf = buf
+        self.r = r
+        self.implicit = lists.IMPLICIT[None]
+        if t.tag[0] in (axdr.ARRAY, axdr.STRUCTURE):
+            if self._object_list():
+                return True
+            layout = self._positional()
+            if layout is not None:
+                return self._by_position(layout)
+        return self._obis_pairs()
+
+    # --- helpers --------------------------------------------------------
+
+    def _text(self, i):
+        t = self.tok
+        s, e = t.s[i], t.e[i]
+        if t.tag[i] in _STRINGS:
+            while e > s and self.buf[e - 1] == 0:   # NUL-padded ids (EMBRIQ)
+                e -= 1
+            return ascii_text(self.buf[s:e])
+        if t.tag[i] in _INTS:
+            return str(t.val[i])
+        return ascii_text(self.buf[s:e])
+
+    def _set_list(self, text):
+        r = self.r
+        r.list_id = text
+        self.implicit = lists.IMPLICIT.get(text, lists.IMPLICIT[None])
+        for prefix, flag in lists.MAKER:
+            if text.startswith(prefix) and r.manufacturer is None:
+                r.manufacturer = flag
+
+    def _children(self, i):
+        """Token indices of the direct children of container token i."""
+        t = self.tok
+        d = t.depth[i] + 1
+        out = []
+        j = i + 1
+        while j < t.n and t.depth[j] >= d:
+            if t.depth[j] == d:
+                out.append(j)
+            j += 1
+        return out
+
+    def _store(self, target, i, shift=None, scaler=None, unit=None):
+        """Store token i as target (field index or obis special).
+        shift: raw * 10**shift is canonical (positional/implicit lists);
+        scaler/unit: from the meter's {scaler, unit} structure."""
+        t, r = self.tok, self.r
+        tag = t.tag[i]
+        if target == obis.CLOCK:
+            if (tag == _OS and t.e[i] - t.s[i] == 12) or tag == axdr.DATE_TIME:
+                tm, dst = date_time(self.buf, t.s[i], r.list_id != "AIDON_V0001")
+                if tm is not None:
+                    r.time, r.dst = tm, dst
+                    return True
+            return False
+        if target == obis.METER_ID:
+            r.meter_id = self._text(i)
+            if r.manufacturer is None and r.meter_id[:3] == "ISK":
+                r.manufacturer = "ISK"
+            return True
+        if target == obis.METER_TYPE:
+            r.model = self._text(i)
+            return True
+        if target == obis.LIST_ID:
+            self._set_list(self._text(i))
+            return True
+        if target == obis.IGNORE:
+            return True
+        if target < 0 or tag not in _INTS:
+            return False
+        fam = fields.FAMILY[target]
+        if unit is not None:
+            u = units.DLMS.get(unit)
+            if u is None or u[0] != fam:
+                return False
+            shift = scaler + u[1]
+        elif shift is None:
+            shift = self.implicit.get(fam, 0)
+        r.set(target, t.val[i], -shift)
+        return True
+
+    def _other(self, oi, i):
+        b, s = self.buf, self.tok.s[oi]
+        code = "%d-%d:%d.%d.%d" % (b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4])
+        self.r.add_other(code, self._text(i))
+
+    # --- the three mappings ------------------------------------------------
+
+    def _obis_pairs(self):
+        t, buf = self.tok, self.buf
+        key = -1          # OBIS code waiting for its value
+        val = -1          # token index of that value
+        found = False
+        i = 0
+        while i < t.n:
+            tag = t.tag[i]
+            if val >= 0:
+                if tag == axdr.STRUCTURE and t.val[i] == 2 and i + 2 < t.n \
+                        and t.tag[i + 1] == axdr.INTEGER and t.tag[i + 2] == axdr.ENUM:
+                    self._pair(key, val, t.val[i + 1], t.val[i + 2])   # {scaler, unit}
+                    key = val = -1
+                    i += 3
+                    continue
+                self._pair(key, val, None, None)
+                key = val = -1
+            if tag == axdr.ARRAY or tag == axdr.STRUCTURE:
+                pass                      # grouping only
+            elif key >= 0:
+                val = i
+            elif tag == _OS and t.e[i] - t.s[i] == 6:
+                key = i
+                found = True
+            elif tag in _STRINGS:
+                self._bare(i, found)
+            i += 1
+        if val >= 0:
+            self._pair(key, val, None, None)
+        return found
+
+    def _bare(self, i, after_obis):
+        """A string without an OBIS code: Kamstrup's list id comes first;
+        Austrian Kaifa lists start with a bare date-time and end with the
+        meter number."""
+        t, r = self.tok, self.r
+        if t.e[i] - t.s[i] == 12 and not after_obis and self._store(obis.CLOCK, i):
+            return
+        text = self._text(i)
+        if "\\x" in text:
+            return
+        if not after_obis and r.list_id is None:
+            self._set_list(text)
+        elif after_obis and r.meter_id is None:
+            r.meter_id = text
+
+    def _pair(self, oi, i, scaler, unit):
+        """OBIS code at token oi, its value at token i."""
+        if self.tok.tag[i] == axdr.NULL:
+            return
+        target = self._target(oi)
+        if target is None or target in _MBUS or not self._store(target, i, None, scaler, unit):
+            self._other(oi, i)
+
+    def _target(self, oi):
+        buf, s = self.buf, self.tok.s[oi]
+        if buf[s] == 0 and buf[s + 2] == 25 and buf[s + 3] == 9:
+            return obis.IGNORE       # a push setup object's own name
+        return obis.LOOKUP.get(obis_key(buf, s))
+
+    def _object_list(self):
+        """Element 0 is an array of {class, OBIS, attribute, index}."""
+        t = self.tok
+        top = self._children(0)
+        if len(top) < 2 or t.tag[top[0]] != axdr.ARRAY:
+            return False
+        entries = self._children(top[0])
+        if len(entries) != len(top):
+            return False
+        codes = []
+        for j in entries:
+            c = self._children(j)
+            if len(c) != 4 or t.tag[j] != axdr.STRUCTURE or t.tag[c[1]] != _OS \
+                    or t.e[c[1]] - t.s[c[1]] != 6:
+                return False
+            codes.append(c[1])
+        for k in range(1, len(top)):
+            if t.tag[top[k]] != axdr.NULL:
+                self._pair(codes[k], top[k], None, None)
+        return True
+
+    def _positional(self):
+        t = self.tok
+        count = t.val[0]
+        if t.tag[0] != axdr.STRUCTURE or count == 0 or t.depth[1] != 1:
+            return None
+        first_tag = t.tag[1]
+        first = self._text(1) if first_tag in _STRINGS else None
+        for n, tag, prefix, layout in lists.POSITIONAL:
+            if n == count and tag == first_tag and \
+                    (prefix is None or (first is not None and first.startswith(prefix))):
+                return layout
+        return None
+
+    def _by_position(self, layout):
+        top = self._children(0)
+        for k, i in enumerate(top):
+            if k >= len(layout):
+                break
+            name, shift = layout[k]
+            if name == "list":
+                self._set_list(self._text(i))
+            elif name == "id":
+                self._store(obis.METER_ID, i)
+            elif name == "type":
+                self._store(obis.METER_TYPE, i)
+            elif name == "clock":
+                self._store(obis.CLOCK, i)
+            elif name is not None:
+                self._store(fields.INDEX[name], i, shift)
+        return True

@@ -1,0 +1,150 @@
+# DLMS application layer: what an HDLC or M-Bus frame carries once its link
+# checks passed. LLC header, general-glo-ciphering (DB), general block
+# transfer (E0) and data-notification (0F), each unwrapped in turn.
+from . import axdr, cosem
+from .gcm import GCM
+from .reading import Reading
+
+LLC = b"\xe6\xe7\x00"
+DATA_NOTIFICATION = 0x0F
+GLO_CIPHERING = 0xDB
+BLOCK_TRANSFER = 0xE0
+
+
+class KeyRequired(ValueError):
+    pass
+
+
+class AuthFailed(ValueError):
+    pass
+
+
+class Unknown(ValueError):
+    pass
+
+
+class Session:
+    """Per-decoder DLMS state: keys, the GBT reassembly buffer, the mapper.
+    on_p1(buf, s, e) receives decrypted P1 text (Luxembourg)."""
+
+    def __init__(self, key, auth_key, cap, on_p1):
+        self.key = key
+        self.auth_key = auth_key
+        self.cap = cap
+        self.on_p1 = on_p1
+        self.mapper = cosem.Mapper()
+        self._gcm = None
+        self._gbt = None
+        self._gbt_n = 0
+        self._gbt_next = 0     # block number expected next, 0: none pending
+
+    def apdu(self, buf, s, e):
+        """Handle one APDU at buf[s:e] (buf is writable: decryption is in
+        place). Returns a Reading, or None when more blocks must come."""
+        if e - s >= 3 and buf[s] == 0xE6 and buf[s + 1] in (0xE6, 0xE7) and buf[s + 2] == 0:
+            s += 3
+        if s >= e:
+            raise axdr.DlmsError("empty DLMS frame")
+        tag = buf[s]
+        if tag == DATA_NOTIFICATION:
+            return self.notification(buf, s, e, None)
+        if tag == GLO_CIPHERING:
+            return self._ciphered(buf, s, e)
+        if tag == BLOCK_TRANSFER:
+            return self._block(buf, s, e)
+        if tag == 0x2F:   # '/': a P1 telegram (decrypted Luxembourg frame)
+            self.on_p1(buf, s, e)
+            return None
+        raise Unknown("unknown DLMS APDU tag 0x%02X" % tag)
+
+    def notification(self, buf, s, e, maker):
+        """0F, long-invoke-id (4), date-time (00 | 0C+12 | 09 0C+12), body."""
+        pos = s + 5
+        if pos >= e:
+            raise axdr.DlmsError("DLMS data-notification too short")
+        dt = -1
+        form = buf[pos]
+        if form == 0x00:
+            pos += 1
+        elif form == 0x0C:
+            dt, pos = pos + 1, pos + 13
+        elif form == 0x09 and pos + 1 < e and buf[pos + 1] == 0x0C:
+            dt, pos = pos + 2, pos + 14
+        else:
+            raise axdr.DlmsError("DLMS data-notification: bad date-time field")
+        tok = self.mapper.tok
+        tok.reset()
+        if axdr.walk(buf, pos, e, tok) != e:
+            raise axdr.DlmsError("DLMS data-notification: bytes after the body")
+        r = Reading("dlms")
+        r.manufacturer = maker
+        if not self.mapper.map(buf, r):
+            raise Unknown("DLMS list not recognised (no OBIS codes, unknown layout)")
+        if dt >= 0:
+            t, dst = cosem.date_time(buf, dt, r.list_id != "AIDON_V0001")
+            if t is not None:
+                r.time, r.dst = t, dst
+        return r
+
+    def _block(self, buf, s, e):
+        """General block transfer: E0, control, number (2), ack (2), BER
+        length, data. Blocks are collected until the last (bit 7)."""
+        if e - s < 7:
+            raise axdr.DlmsError("DLMS block transfer header too short")
+        last = buf[s + 1] & 0x80
+        num = (buf[s + 2] << 8) | buf[s + 3]
+        n, pos = axdr.ber_length(buf, s + 6, e)
+        if pos + n != e:
+            raise axdr.DlmsError("DLMS block length does not match its frame")
+        if num == 1:
+            self._gbt_n = 0
+        elif num != self._gbt_next:
+            self._gbt_next = 0
+            raise axdr.DlmsError("DLMS block %d out of sequence" % num)
+        if self._gbt is None:
+            self._gbt = bytearray(self.cap)
+        if self._gbt_n + n > self.cap:
+            self._gbt_next = 0
+            raise axdr.DlmsError("DLMS block transfer longer than %d bytes" % self.cap)
+        self._gbt[self._gbt_n:self._gbt_n + n] = buf[pos:e]
+        self._gbt_n += n
+        self._gbt_next = num + 1
+        if not last:
+            return None
+        self._gbt_next = 0
+        return self.apdu(self._gbt, 0, self._gbt_n)
+
+    def _ciphered(self, buf, s, e):
+        """DB, 08, system title (8), BER length, SC, frame counter (4),
+        ciphertext, [tag (12) when SC has the authentication bit]."""
+        if e - s < 11 or buf[s + 1] != 8:
+            raise axdr.DlmsError("DLMS ciphered frame header damaged")
+        title = s + 2
+        n, pos = axdr.ber_length(buf, s + 10, e)
+        if pos + n != e or n < 5:
+            raise axdr.DlmsError("DLMS ciphered length does not match its frame")
+        maker = None
+        if 65 <= buf[title] <= 90 and 65 <= buf[title + 1] <= 90 and 65 <= buf[title + 2] <= 90:
+            maker = bytes(buf[title:title + 3]).decode()
+        if self.key is None:
+            raise KeyRequired("encrypted frame from %s: set the decryption key (key=...)"
+                              % (maker or "meter"))
+        sc = buf[pos]
+        if sc & 0x80 or not sc & 0x20:
+            raise Unknown("DLMS security 0x%02X (compressed or not encrypted) not supported" % sc)
+        iv = bytes(buf[title:title + 8]) + bytes(buf[pos + 1:pos + 5])
+        cs, ce = pos + 5, e
+        if sc & 0x10:
+            ce -= 12
+            if ce < cs:
+                raise axdr.DlmsError("DLMS ciphered frame shorter than its tag")
+        if self._gcm is None:
+            self._gcm = GCM(self.key)
+        if sc & 0x10 and self.auth_key is not None:
+            aad = bytes((sc,)) + self.auth_key
+            if not self._gcm.check(iv, aad, buf, cs, ce, buf, ce):
+                raise AuthFailed("authentication failed: wrong keys or damaged frame")
+        self._gcm.decrypt(iv, buf, cs, ce)
+        if buf[cs] == DATA_NOTIFICATION:
+            return self.notification(buf, cs, ce, maker)
+        return self.apdu(buf, cs, ce)

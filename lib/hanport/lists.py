@@ -1,0 +1,54 @@
+# What the bytes don't say, per meter list: positional layouts (lists that
+# send values without OBIS codes) and the scaling of values sent without a
+# {scaler, unit} structure. Data, not code: a new meter is a new row.
+from . import fields as F
+
+# Values sent without a {scaler, unit} structure: raw * 10**shift gives
+# the canonical unit (W, var, V, A, kWh, kvarh), per unit family and list id.
+# Families not listed: shift 0.
+IMPLICIT = {
+    # Kamstrup HAN-NVE: current 0.01 A, voltage 1 V, energy in 10 Wh (Norway;
+    # Swedish firmware sends Wh: set the multiplier "energy" to 0.1)
+    "Kamstrup_V0001": {F.A: -2, F.KWH: -2, F.KVARH: -2},
+    "KFM_001": {F.A: -3, F.V: -1, F.KWH: -3, F.KVARH: -3},   # mA, 0.1 V, Wh
+    None: {F.A: -2, F.V: -1, F.KWH: -3, F.KVARH: -3},         # L+G E450 pushes
+}
+
+# Positional lists: (element count, type tag of element 0, text element 0
+# starts with or None, layout). A layout names element i's meaning:
+# (field name or special, shift: raw * 10**shift is canonical). Specials: "list", "id", "type",
+# "clock", None (ignored).
+_KFM_3P = (("list", 0), ("id", 0), ("type", 0),
+           ("power_import_w", 0), ("power_export_w", 0),
+           ("reactive_power_import_var", 0), ("reactive_power_export_var", 0),
+           ("current_l1_a", -3), ("current_l2_a", -3), ("current_l3_a", -3),
+           ("voltage_l1_v", -1), ("voltage_l2_v", -1), ("voltage_l3_v", -1))
+_KFM_1P = (("list", 0), ("id", 0), ("type", 0),
+           ("power_import_w", 0), ("power_export_w", 0),
+           ("reactive_power_import_var", 0), ("reactive_power_export_var", 0),
+           ("current_l1_a", -3), ("voltage_l1_v", -1))
+_KFM_ENERGY = (("clock", 0),
+               ("energy_import_kwh", -3), ("energy_export_kwh", -3),
+               ("reactive_energy_import_kvarh", -3), ("reactive_energy_export_kvarh", -3))
+
+POSITIONAL = (
+    (13, 0x09, "KFM_001", _KFM_3P),                 # Kaifa list 2, 3-phase
+    (18, 0x09, "KFM_001", _KFM_3P + _KFM_ENERGY),   # Kaifa list 3, 3-phase
+    (9, 0x09, "KFM_001", _KFM_1P),                  # Kaifa list 2, 1-phase
+    (14, 0x09, "KFM_001", _KFM_1P + _KFM_ENERGY),   # Kaifa list 3, 1-phase
+    (1, 0x06, None, (("power_import_w", 0),)),      # Kaifa list 1: P+ alone
+    # Iskra AM550 (Elektro Ljubljana): device id, list id, then values
+    (18, 0x09, "ISK", (("id", 0), ("list", 0),
+                       ("power_import_w", 0), ("power_export_w", 0), (None, 0), (None, 0),
+                       ("voltage_l1_v", -1), ("voltage_l2_v", -1), ("voltage_l3_v", -1),
+                       ("current_l1_a", -2), ("current_l2_a", -2), ("current_l3_a", -2))),
+    # Landis+Gyr E450, Netz Burgenland: U1-3, I1-3, P+, P-, A+, A-, 3 unknown, id
+    (14, 0x12, None, (("voltage_l1_v", 0), ("voltage_l2_v", 0), ("voltage_l3_v", 0),
+                      ("current_l1_a", -2), ("current_l2_a", -2), ("current_l3_a", -2),
+                      ("power_import_w", 0), ("power_export_w", 0),
+                      ("energy_import_kwh", -3), ("energy_export_kwh", -3),
+                      (None, 0), (None, 0), (None, 0), ("id", 0))),
+)
+
+# FLAG manufacturer ids from list ids and device ids
+MAKER = (("AIDON", "ADN"), ("KFM", "KFM"), ("Kamstrup", "KAM"), ("ISK", "ISK"))
