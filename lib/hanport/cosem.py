@@ -9,7 +9,7 @@
 #   - positional: values only, meaning by position (Kaifa KFM_001, Iskra,
 #     Netz Burgenland), from lists.POSITIONAL.
 from . import axdr, fields, lists, obis, units
-from .fmt import ascii_text
+from .fmt import ascii_text, ieee_decimal
 
 MAX_TOKENS = 256
 _OS = axdr.OCTET_STRING
@@ -168,7 +168,18 @@ class Mapper:
             return True
         if target == obis.IGNORE:
             return True
-        if target < 0 or tag not in _INTS:
+        if target < 0:
+            return False
+        if tag in _INTS:
+            m, d = t.val[i], 0
+        elif tag == axdr.FLOAT32 or tag == axdr.FLOAT64:
+            wide = tag == axdr.FLOAT64
+            num = ieee_decimal(axdr.read_int(self.buf, t.s[i], 8 if wide else 4, False),
+                               11 if wide else 8, 52 if wide else 23, 15 if wide else 7)
+            if num is None:
+                return False
+            m, d = num
+        else:
             return False
         fam = fields.FAMILY[target]
         if unit is not None:
@@ -178,7 +189,7 @@ class Mapper:
             shift = scaler + u[1]
         elif shift is None:
             shift = self.implicit.get(fam, 0)
-        r.set(target, t.val[i], -shift)
+        r.set(target, m, d - shift)
         return True
 
     def _other(self, oi, i):

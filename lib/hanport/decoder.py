@@ -22,7 +22,11 @@ _CIPHER = 5    # a bare general-glo-ciphering frame (Luxembourg P1)
 _SLASH, _BANG, _CR, _LF = 47, 33, 13, 10
 _FLAG, _MBUS_START, _DB = 0x7E, 0x68, 0xDB
 _STARTS = (b"/", b"\x7e", b"\x68", b"\xdb")
-_BINARY_STARTS = (b"\x7e", b"\x68")   # looked for in a rejected frame's bytes
+# looked for in the bytes of a damaged HDLC/M-Bus frame: not P1 text, and not
+# the bare ciphered frames of Luxembourg meters (which never use HDLC/M-Bus;
+# an encrypted APDU inside the damaged frame would look like one)
+_BINARY_STARTS = (b"\x7e", b"\x68")
+_MAX_RESCAN_DEPTH = 3
 
 COUNTERS = ("frames_ok", "crc_errors", "fcs_errors", "mbus_errors", "auth_failures",
             "key_required", "unknown", "malformed", "oversized", "unchecked")
@@ -110,9 +114,11 @@ class Decoder:
         self._p1_crc_seen = False
         self._hlen = 0           # HDLC header length (format..control)
         self._asm = None         # multi-frame APDU reassembly (HDLC S bit, M-Bus)
-        self._asm_n = -1         # -1: nothing being assembled
+        self._asm_kind = None    # _HDLC or _MBUS while a message is being assembled
+        self._asm_n = 0
         self._asm_seq = 0
-        self._rescanning = False
+        self._depth = 0          # rescans in progress (see _reject)
+        self._binary_only = False
         self._cand = _IDLE       # kind of the binary candidate in the buffer
         self._out = None
         self._inner = None       # P1 decoder for decrypted Luxembourg text
@@ -205,31 +211,34 @@ class Decoder:
 
     def _next_start(self, data, i, n):
         best = -1
-        for s in (_BINARY_STARTS if self._rescanning else _STARTS):
+        for s in (_BINARY_STARTS if self._binary_only else _STARTS):
             j = data.find(s, i, n if best < 0 else best)
             if j >= 0:
                 best = j
         return best
 
-    def _reject(self, counter, msg):
+    def _reject(self, counter, msg, binary_only=False, skip=1):
         """A binary candidate failed a check: count it (counter None for a
         false start), then look for a frame start inside its bytes: a frame
         shortened on the wire swallows the start of the next. Bytes of a
-        rejected frame are rescanned once, so adversarial input stays
-        linear."""
+        rejected frame are rescanned at most three levels deep, so
+        adversarial input stays linear. binary_only: the bytes were a real frame (its header checked
+        out), so P1 text inside them is not looked for."""
         if counter is not None:
             self._count(counter, msg)
         self._state = _IDLE
         n = self._n
-        if self._rescanning and n > 16:
+        if self._depth == _MAX_RESCAN_DEPTH:
             return
         # an HDLC candidate's flag is not in the buffer; others' start byte is
-        back = bytes(self._buf[0 if self._cand == _HDLC else 1:n])
+        back = bytes(self._buf[0 if self._cand == _HDLC else skip:n])
         if back:
-            was = self._rescanning
-            self._rescanning = True
+            was_bin = self._binary_only
+            self._depth += 1
+            self._binary_only = binary_only or was_bin
             self._scan(back)
-            self._rescanning = was
+            self._depth -= 1
+            self._binary_only = was_bin
 
     # --- P1 -------------------------------------------------------------
 
@@ -251,8 +260,13 @@ class Decoder:
             self._crc = 0
             self._crc_digits = 0
             return j + 1
-        # '/' or binary: this telegram was cut short
-        self._fail("malformed", "P1 telegram cut short")
+        # '/' or binary: this telegram was cut short. Before binary data,
+        # its bytes may hide a binary frame's start (0x68 is 'h').
+        if data[j] == _SLASH:
+            self._fail("malformed", "P1 telegram cut short")
+        else:
+            self._cand = _P1
+            self._reject("malformed", "P1 telegram cut short", True)
         return j
 
     def _p1_done(self, has_crc):
@@ -322,6 +336,7 @@ class Decoder:
             if hcs < 0:
                 return self._reject(None, None)
             if x25(buf, 0, hlen) != hcs:
+                self._asm_drop()     # it may have been the next segment
                 return self._reject("fcs_errors", "HDLC header check (HCS) failed")
             self._hlen = hlen
             if length == hlen + 2:   # no information field: nothing to read
@@ -332,31 +347,49 @@ class Decoder:
                 return
         fcs = buf[length - 2] | (buf[length - 1] << 8)
         if x25(buf, 0, length - 2) != fcs:
-            return self._reject("fcs_errors", "HDLC frame check (FCS) failed")
+            self._asm_drop()         # a damaged frame breaks its message
+            return self._reject("fcs_errors", "HDLC frame check (FCS) failed", True)
         self._state = _IDLE
         s, e = self._hlen + 2, length - 2
+        # only a message's first segment starts with the LLC header
+        first = e - s >= 3 and buf[s] == 0xE6 and buf[s + 1] in (0xE6, 0xE7) and buf[s + 2] == 0
+        going = self._asm_kind == _HDLC
+        if first and going:
+            self._asm_drop()
+            self._count("malformed", "HDLC segmented message incomplete")
+            going = False
         if buf[0] & 0x08:            # segmented: more frames follow
-            self._assemble(buf, s, e)
-        elif self._asm_n >= 0:       # last segment
-            if self._assemble(buf, s, e):
+            if first or going:
+                self._assemble(_HDLC, buf, s, e)
+            else:
+                self._count("malformed", "HDLC segment without the start of its message")
+        elif going:                  # the last segment
+            if self._assemble(_HDLC, buf, s, e):
                 self._apdu(self._asm, 0, self._asm_n)
-            self._asm_n = -1
+            self._asm_drop()
         else:
             self._apdu(buf, s, e)
 
-    def _assemble(self, buf, s, e):
+    def _assemble(self, kind, buf, s, e):
+        """Append buf[s:e] to the message being reassembled from several
+        frames (HDLC segments or M-Bus segments)."""
         if self._asm is None:
             self._asm = bytearray(CAP)
-        if self._asm_n < 0:
+        if self._asm_kind != kind:
+            self._asm_kind = kind
             self._asm_n = 0
         k = self._asm_n
         if k + e - s > CAP:
-            self._asm_n = -1
+            self._asm_drop()
             self._count("oversized", "DLMS message longer than %d bytes" % CAP)
             return False
         self._asm[k:k + e - s] = buf[s:e]
         self._asm_n = k + e - s
         return True
+
+    def _asm_drop(self):
+        self._asm_kind = None
+        self._asm_n = 0
 
     # --- M-Bus ----------------------------------------------------------
 
@@ -371,7 +404,8 @@ class Decoder:
             self._need = length + 6
             return
         if sum(buf[4:4 + length]) & 0xFF != buf[4 + length] or buf[5 + length] != 0x16:
-            return self._reject("mbus_errors", "M-Bus checksum failed")
+            self._asm_drop()
+            return self._reject("mbus_errors", "M-Bus checksum failed", True)
         self._state = _IDLE
         ci = buf[6]
         if ci & 0xE0:
@@ -379,19 +413,21 @@ class Decoder:
             return
         # DLMS segments: CI low nibble = sequence, bit 4 = last; then STSAP, DTSAP
         seq, last = ci & 0x0F, ci & 0x10
-        if seq == 0:
-            self._asm_n = -1
-            self._asm_seq = 0
-        elif self._asm_n < 0 or seq != self._asm_seq:
-            self._asm_n = -1
+        # (the sequence counts modulo 16: long messages wrap around to 0)
+        if self._asm_kind == _MBUS and seq == self._asm_seq:
+            pass
+        elif seq == 0:
+            self._asm_drop()
+        else:
+            self._asm_drop()
             self._count("malformed", "M-Bus segment %d out of sequence" % seq)
             return
-        if not self._assemble(buf, 9, 4 + length):
+        if not self._assemble(_MBUS, buf, 9, 4 + length):
             return
-        self._asm_seq = seq + 1
+        self._asm_seq = (seq + 1) & 0x0F
         if last:
             n = self._asm_n
-            self._asm_n = -1
+            self._asm_drop()
             self._apdu(self._asm, 0, n)
 
     # --- bare general-glo-ciphering (Luxembourg P1) -------------------------
@@ -415,17 +451,26 @@ class Decoder:
                 return self._reject("oversized", "ciphered frame longer than %d bytes" % CAP)
             self._need = pos + size
             return
+        # security control: encrypted, suite 0 or 1, not compressed;
+        # anything else is a stray 0xDB in other data
+        sc = buf[11 + extra]
+        if sc & 0xCE or not sc & 0x20:
+            return self._reject(None, None)
         self._state = _IDLE
-        if not self._apdu(buf, 0, n):
-            self._reject(None, None)
+        if not self._apdu(buf, 0, n, True):
+            # a shortened frame swallowed the next one's start: the same
+            # meter's next frame begins with the same 10 bytes (DB 08 title)
+            k = bytes(buf[1:n]).find(bytes(buf[0:10]))
+            self._reject(None, None, False, k + 1 if k >= 0 else 1)
 
     # --- DLMS -----------------------------------------------------------
 
-    def _apdu(self, buf, s, e):
+    def _apdu(self, buf, s, e, bare=False):
         """Run one APDU through dlms.Session, counting what goes wrong.
-        True when it was accepted (or is a block waiting for the rest)."""
+        True when it was accepted (or is a block waiting for the rest).
+        bare: a ciphered frame with no link layer around it."""
         try:
-            r = self._dlms.apdu(buf, s, e)
+            r = self._dlms.apdu(buf, s, e, bare)
         except dlms.KeyRequired as x:
             self._count("key_required", str(x))
             return False

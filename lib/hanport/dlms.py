@@ -38,9 +38,10 @@ class Session:
         self._gbt_n = 0
         self._gbt_next = 0     # block number expected next, 0: none pending
 
-    def apdu(self, buf, s, e):
+    def apdu(self, buf, s, e, bare=False):
         """Handle one APDU at buf[s:e] (buf is writable: decryption is in
-        place). Returns a Reading, or None when more blocks must come."""
+        place). Returns a Reading, or None when more blocks must come.
+        bare: a ciphered frame with no link layer (and no link check)."""
         if e - s >= 3 and buf[s] == 0xE6 and buf[s + 1] in (0xE6, 0xE7) and buf[s + 2] == 0:
             s += 3
         if s >= e:
@@ -49,7 +50,7 @@ class Session:
         if tag == DATA_NOTIFICATION:
             return self.notification(buf, s, e, None)
         if tag == GLO_CIPHERING:
-            return self._ciphered(buf, s, e)
+            return self._ciphered(buf, s, e, bare)
         if tag == BLOCK_TRANSFER:
             return self._block(buf, s, e)
         if tag == 0x2F:   # '/': a P1 telegram (decrypted Luxembourg frame)
@@ -114,7 +115,7 @@ class Session:
         self._gbt_next = 0
         return self.apdu(self._gbt, 0, self._gbt_n)
 
-    def _ciphered(self, buf, s, e):
+    def _ciphered(self, buf, s, e, bare=False):
         """DB, 08, system title (8), BER length, SC, frame counter (4),
         ciphertext, [tag (12) when SC has the authentication bit]."""
         if e - s < 11 or buf[s + 1] != 8:
@@ -145,6 +146,9 @@ class Session:
             if not self._gcm.check(iv, aad, buf, cs, ce, buf, ce):
                 raise AuthFailed("authentication failed: wrong keys or damaged frame")
         self._gcm.decrypt(iv, buf, cs, ce)
+        if bare and not (sc & 0x10 and self.auth_key is not None) and buf[cs] != 0x2F:
+            # no FCS, no tag: only P1 text, which has its own CRC, is trusted
+            raise AuthFailed("unauthenticated ciphered frame: set the authentication key")
         if buf[cs] == DATA_NOTIFICATION:
             return self.notification(buf, cs, ce, maker)
         return self.apdu(buf, cs, ce)

@@ -11,7 +11,7 @@ IMPLICIT = {
     # Swedish firmware sends Wh: set the multiplier "energy" to 0.1)
     "Kamstrup_V0001": {F.A: -2, F.KWH: -2, F.KVARH: -2},
     "KFM_001": {F.A: -3, F.V: -1, F.KWH: -3, F.KVARH: -3},   # mA, 0.1 V, Wh
-    None: {F.A: -2, F.V: -1, F.KWH: -3, F.KVARH: -3},         # L+G E450 pushes
+    None: {F.A: -2, F.KWH: -3, F.KVARH: -3},         # L+G E450 pushes: 0.01 A, Wh
 }
 
 # Positional lists: (element count, type tag of element 0, text element 0
