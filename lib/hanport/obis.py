@@ -125,8 +125,3 @@ def _build():
 # key -> field index (>= 0) or one of the negative targets above
 LOOKUP = _build()
 
-
-def text(k):
-    """Key -> "A-B:C.D.E" (for the "other" map and messages)."""
-    return "%d-%d:%d.%d.%d" % (k >> 27, (k >> 24) & 7, (k >> 16) & 255,
-                               (k >> 8) & 255, k & 255)
