@@ -10,10 +10,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test venv clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt tools/fetch_umqtt.py
 	@test -n "$(PYTHON)" || { echo "make: need Python 3.10-3.13 on PATH (python3)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python tools/fetch_umqtt.py $(VENV)/mplib
 	@touch $@
 
 venv: $(STAMP)

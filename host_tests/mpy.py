@@ -24,6 +24,6 @@ def run(args, input=None, heapsize=None, timeout=600, cwd=None):
     cmd = [micropython()]
     if heapsize:
         cmd += ["-X", "heapsize=%s" % heapsize]
-    env = dict(os.environ, MICROPYPATH=str(ROOT / "lib"))
+    env = dict(os.environ, MICROPYPATH=".frozen:" + str(ROOT / "lib"))
     return subprocess.run(cmd + list(args), input=input, capture_output=True,
                           timeout=timeout, cwd=cwd, env=env)

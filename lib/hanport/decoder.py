@@ -127,6 +127,13 @@ class Decoder:
             setattr(self, c, 0)
         self.last_error = None
 
+    def reset(self):
+        """Forget any partial frame (the line changed: new serial settings,
+        a reconnect). Counters and keys stay."""
+        self._state = _IDLE
+        self._n = 0
+        self._asm_drop()
+
     def stats(self):
         return {c: getattr(self, c) for c in COUNTERS}
 

@@ -1,0 +1,195 @@
+# The application: config, board, platform, meter, state, HTTP, MQTT, Wi-Fi
+# and housekeeping, as supervised asyncio tasks. A task that raises is
+# logged and restarted; the watchdog is fed only while the loop runs.
+import asyncio
+import gc
+import os
+import time
+
+from . import VERSION, boards, config, log, platform
+from .http import Server
+from .meter import Meter
+from .mqtt import Mqtt
+from .state import State
+from .web import Web
+
+WDT_TIMEOUT_MS = 30000
+WIFI_GRACE_S = 300         # no Wi-Fi this long after boot: open the setup network
+RESTART_DELAY_S = 2
+
+
+class App:
+    def __init__(self):
+        self.boot_ms = time.ticks_ms()
+        self.cfg, self.problems = config.load()
+        log.set_secrets(config.secrets(self.cfg))
+        self.board, problem = boards.load(self.cfg["board"])
+        if problem:
+            self.problems.append(problem)
+        self.device_id = platform.unique_id()
+        self.short_id = self.device_id[-6:]
+        self.name = self.cfg["name"] or "HAN " + self.short_id
+        self.state = State()
+        self.wifi = platform.Wifi()
+        self.led = platform.Led(self.board["led"], self.board["led_active_low"])
+        self.wdt = None
+        self.restarts = {}
+        self.meter = Meter(self.cfg, self.board, self.state, self.problems)
+        self.meter.on_frame = self._blink
+        self.mqtt = Mqtt(self.cfg, self.short_id, self.name, VERSION, self.state, self.wifi, platform)
+        self.http = Server(Web(self).handle, log.log)
+        self.ntp_ok = False
+        self._reboot_at = None
+        for p in self.problems:
+            log.log("config: " + p)
+
+    # --- facts for the pages -------------------------------------------
+
+    def unconfigured(self):
+        return not self.cfg["wifi"]["ssid"]
+
+    def board_names(self):
+        try:
+            return sorted(n[:-5] for n in os.listdir("boards") if n.endswith(".json"))
+        except OSError:
+            return [self.cfg["board"]]
+
+    def uptime_s(self):
+        return time.ticks_diff(time.ticks_ms(), self.boot_ms) // 1000
+
+    def waiting_hint(self):
+        if self.meter.bytes == 0:
+            return ("no bytes from the meter: is the HAN port activated by the grid company, "
+                    "the cable in, the board powered, the RX pin right?")
+        if self.meter.searching:
+            return "bytes arrive but do not decode yet: trying serial settings (%s)" % self.meter.setting()
+        return "bytes arrive but no frame decodes: see frames in /api/status (%s)" % (
+            self.meter.decoder.last_error or "no error yet")
+
+    def status(self):
+        dec = self.meter.decoder
+        return {
+            "firmware": VERSION,
+            "platform": platform.NAME,
+            "device_id": self.device_id,
+            "name": self.name,
+            "board": self.cfg["board"],
+            "uptime_s": self.uptime_s(),
+            "free_mem": platform.free_mem(),
+            "reset_cause": platform.reset_cause(),
+            "config": {"ok": not self.problems, "problems": self.problems,
+                       "configured": not self.unconfigured()},
+            "serial": self.meter.status(),
+            "frames": dec.stats(),
+            "last_error": dec.last_error,
+            "last_frame_age_s": self.state.age_s(),
+            "wifi": {"connected": self.wifi.connected(), "rssi": self.wifi.rssi(),
+                     "ip": self.wifi.ip(), "setup_ap": self.wifi.ap_active()},
+            "mqtt": self.mqtt.status(),
+            "http": self.http.status(),
+            "ntp": self.ntp_ok,
+            "watchdog": {"timeout_ms": WDT_TIMEOUT_MS, "feeds": self.wdt.feeds if self.wdt else 0},
+            "led": {"on": self.led.on, "changes": self.led.changes},
+            "task_restarts": self.restarts,
+            "log": log.recent(),
+        }
+
+    # --- actions --------------------------------------------------------
+
+    def _blink(self, reading):
+        self.led.set(not self.led.on)
+
+    def _new_ap_password(self):
+        """A random WPA2 password for the setup network, kept in config.json
+        and shown on the USB console (never in the status log or online).
+        `make deploy` sets one and prints it; this is for boards set up by
+        hand."""
+        alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+        pw = "".join(alphabet[b % len(alphabet)] for b in os.urandom(12))
+        self.cfg["setup"]["ap_password"] = pw
+        try:
+            saved, _ = config.load()
+            saved["setup"]["ap_password"] = pw
+            config.save(saved)
+        except OSError:
+            pass
+        log.set_secrets(config.secrets(self.cfg))
+        print("setup network password: " + pw)
+        return pw
+
+    def reboot_soon(self):
+        self._reboot_at = time.ticks_add(time.ticks_ms(), 1000)
+
+    # --- tasks -----------------------------------------------------------
+
+    async def supervise(self, name, fn):
+        """Run fn() forever: a task that raises is logged and restarted."""
+        while True:
+            try:
+                await fn()
+                log.log("task %s ended; restarting" % name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.log("task %s failed: %s: %s; restarting" % (name, type(e).__name__, e))
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            await asyncio.sleep(RESTART_DELAY_S)
+
+    async def wifi_task(self):
+        """Station mode with backoff; the setup network while unconfigured,
+        unreachable for WIFI_GRACE_S after boot, or when asked for."""
+        c = self.cfg
+        ap_mode = c["setup"]["ap"]
+        ssid = c["wifi"]["ssid"]
+        backoff = 5
+        next_try = 0
+        while True:
+            up = self.wifi.connected()
+            want_ap = ap_mode == "on" or (ap_mode == "auto" and (
+                not ssid or (not up and self.uptime_s() > WIFI_GRACE_S)))
+            if want_ap and not self.wifi.ap_active():
+                ap_pw = c["setup"]["ap_password"] or self._new_ap_password()
+                self.wifi.start_ap("HAN-setup-" + self.short_id, ap_pw)
+                log.log("wifi: setup network HAN-setup-%s open (WPA2)" % self.short_id)
+            elif not want_ap and self.wifi.ap_active() and up:
+                self.wifi.stop_ap()
+                log.log("wifi: setup network closed")
+            if ssid and not up and time.ticks_diff(time.ticks_ms(), next_try) >= 0:
+                log.log("wifi: connecting to %s" % ssid)
+                self.wifi.connect(ssid, c["wifi"]["password"])
+                next_try = time.ticks_add(time.ticks_ms(), backoff * 1000)
+                backoff = min(backoff * 2, 300)
+            elif up:
+                backoff = 5
+                if not self.ntp_ok:
+                    self.ntp_ok = platform.ntp_sync(c["ntp"]["host"])
+            await asyncio.sleep(2)
+
+    async def housekeeping(self):
+        """Feed the watchdog, collect garbage, reboot when asked."""
+        self.wdt = platform.Watchdog(WDT_TIMEOUT_MS)
+        while True:
+            self.wdt.feed()
+            gc.collect()
+            if self._reboot_at is not None and time.ticks_diff(time.ticks_ms(), self._reboot_at) >= 0:
+                platform.reset()
+            await asyncio.sleep(1)
+
+    async def run(self):
+        log.log("hanport %s on %s, board %s, id %s" % (VERSION, platform.NAME, self.cfg["board"], self.device_id))
+        port = platform.http_port(self.cfg["http"]["port"])
+        await self.http.start(port)
+        log.log("http: listening on port %d" % port)
+        tasks = [
+            asyncio.create_task(self.supervise("housekeeping", self.housekeeping)),
+            asyncio.create_task(self.supervise("meter", self.meter.read_task)),
+            asyncio.create_task(self.supervise("detect", self.meter.detect_task)),
+            asyncio.create_task(self.supervise("wifi", self.wifi_task)),
+            asyncio.create_task(self.supervise("mqtt", self.mqtt.run)),
+        ]
+        await asyncio.gather(*tasks)
+
+
+def main():
+    app = App()
+    asyncio.run(app.run())

@@ -1,0 +1,176 @@
+# config.json: every key with its default, checked on load, saved atomically.
+# A missing or broken file never stops the dongle: defaults are used and
+# status says what was wrong.
+import json
+import os
+
+from .serialcfg import NAMES as SERIAL_NAMES
+
+PATH = "config.json"
+
+DEFAULTS = {
+    "board": "esp32-devkitc",      # a file name in boards/ (without .json)
+    "name": "",                    # shown in Home Assistant; "" = "HAN <id>"
+    "admin_password": "",          # needed to change settings over the network
+    "wifi": {"ssid": "", "password": ""},
+    "setup": {
+        "ap": "auto",              # "auto": only while unconfigured/unreachable; "on"; "off"
+        "ap_password": "",         # WPA2 password of the setup network
+    },
+    "http": {"port": 80},
+    "mqtt": {
+        "host": "",                # "" = no MQTT
+        "port": 0,                 # 0 = 1883, or 8883 with tls
+        "user": "",
+        "password": "",
+        "tls": False,
+        "ca": "",                  # CA certificate file (PEM) for tls
+        "base_topic": "",          # "" = "han/<id>"
+        "client_id": "",           # "" = "hanport-<id>"
+        "min_interval_s": 0,       # publish at most this often (0: every reading)
+        "keepalive_s": 60,
+        "discovery": True,         # Home Assistant MQTT discovery
+        "discovery_prefix": "homeassistant",
+    },
+    "meter": {
+        "serial": "auto",          # "auto" or one of serialcfg.NAMES
+        "invert": "auto",          # "auto", true or false (RX line inversion)
+        "port": "",                # unix platform: "tcp://host:port" or a tty path
+        "key": "",                 # decryption key, 32 hex digits
+        "auth_key": "",            # authentication key, 32 hex digits
+        "multipliers": {},         # {"energy": "0.1", ...} see README
+        "detected": "",            # written by auto-detection: "2400-8E1" or "115200-8N1-inv"
+    },
+    "ntp": {"host": "pool.ntp.org"},
+}
+
+# never served, published or logged
+SECRETS = (("wifi", "password"), ("mqtt", "password"), ("meter", "key"),
+           ("meter", "auth_key"), ("admin_password",), ("setup", "ap_password"))
+
+
+def _copy(d):
+    return {k: (_copy(v) if isinstance(v, dict) else v) for k, v in d.items()}
+
+
+def _is_hex_key(s):
+    if len(s) != 32:
+        return False
+    try:
+        bytes.fromhex(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _check(path, value):
+    """'' if value is acceptable at path, else a reason."""
+    if path == "meter.serial" and value != "auto" and value not in SERIAL_NAMES:
+        return "must be auto or one of " + ", ".join(SERIAL_NAMES)
+    if path == "meter.invert" and value not in ("auto", True, False):
+        return "must be auto, true or false"
+    if path in ("meter.key", "meter.auth_key") and value and not _is_hex_key(value):
+        return "must be 32 hex digits"
+    if path == "setup.ap" and value not in ("auto", "on", "off"):
+        return "must be auto, on or off"
+    if path == "setup.ap_password" and value and len(value) < 8:
+        return "must be at least 8 characters (WPA2)"
+    if path in ("http.port", "mqtt.port") and not 0 <= value <= 65535:
+        return "must be a port number"
+    if path == "meter.multipliers":
+        for k, v in value.items():
+            if not isinstance(v, (str, int)):
+                return "value of %s must be a number or decimal text" % k
+    return ""
+
+
+def _merge(defaults, given, prefix, out, problems):
+    for key, default in defaults.items():
+        path = prefix + key
+        if key not in given:
+            out[key] = _copy(default) if isinstance(default, dict) else default
+            continue
+        value = given[key]
+        if path == "meter.multipliers" or path == "meter.invert":
+            ok = isinstance(value, dict) if path == "meter.multipliers" else True
+        elif isinstance(default, dict):
+            if not isinstance(value, dict):
+                problems.append("%s: must be an object; default used" % path)
+                out[key] = _copy(default)
+                continue
+            out[key] = {}
+            _merge(default, value, path + ".", out[key], problems)
+            continue
+        else:
+            ok = type(value) is type(default)
+        why = _check(path, value) if ok else "wrong type"
+        if why:
+            problems.append("%s: %s; default used" % (path, why))
+            out[key] = default
+        else:
+            out[key] = value
+    for key in given:
+        if key not in defaults:
+            problems.append("%s%s: unknown key, ignored" % (prefix, key))
+
+
+def from_dict(given):
+    """(config, problems): given merged onto the defaults, key by key."""
+    out, problems = {}, []
+    _merge(DEFAULTS, given if isinstance(given, dict) else {}, "", out, problems)
+    return out, problems
+
+
+def load(path=PATH):
+    """(config, problems). Never raises: a missing or broken file gives the
+    defaults and a problem saying so."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return from_dict({})[0], ["%s missing: defaults used, setup needed" % path]
+    try:
+        given = json.loads(text)
+    except ValueError:
+        return from_dict({})[0], ["%s is not valid JSON: defaults used, setup needed" % path]
+    if not isinstance(given, dict):
+        return from_dict({})[0], ["%s is not a JSON object: defaults used" % path]
+    return from_dict(given)
+
+
+def save(cfg, path=PATH):
+    """Write atomically: a temporary file, then rename over the old one."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(json.dumps(cfg))
+    try:
+        os.rename(tmp, path)
+    except OSError:        # FAT cannot rename over a file
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+        os.rename(tmp, path)
+
+
+def public(cfg):
+    """A copy with every secret replaced by whether it is set."""
+    out = _copy(cfg)
+    for path in SECRETS:
+        d = out
+        for k in path[:-1]:
+            d = d[k]
+        d[path[-1]] = "(set)" if d[path[-1]] else ""
+    return out
+
+
+def secrets(cfg):
+    """The secret values that are set (for tests and log scrubbing)."""
+    out = []
+    for path in SECRETS:
+        d = cfg
+        for k in path:
+            d = d[k]
+        if d:
+            out.append(d)
+    return out

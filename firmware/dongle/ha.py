@@ -1,0 +1,71 @@
+# Home Assistant MQTT discovery: one retained config per field the meter
+# actually sends, with the classes and units the Energy dashboard accepts.
+import json
+
+from hanport import fields
+
+# unit family -> (device_class, state_class, unit)
+_CLASS = {
+    fields.W: ("power", "measurement", "W"),
+    fields.VAR: ("reactive_power", "measurement", "var"),
+    fields.VA: ("apparent_power", "measurement", "VA"),
+    fields.V: ("voltage", "measurement", "V"),
+    fields.A: ("current", "measurement", "A"),
+    fields.KWH: ("energy", "total_increasing", "kWh"),
+    fields.KVARH: ("reactive_energy", "total_increasing", "kvarh"),
+    fields.HZ: ("frequency", "measurement", "Hz"),
+    fields.M3: ("gas", "total_increasing", "m³"),
+    fields.GJ: ("energy", "total_increasing", "GJ"),
+}
+_SPECIAL = {
+    "power_factor": ("power_factor", "measurement", None),
+    "power_factor_l1": ("power_factor", "measurement", None),
+    "power_factor_l2": ("power_factor", "measurement", None),
+    "power_factor_l3": ("power_factor", "measurement", None),
+    "water_m3": ("water", "total_increasing", "m³"),
+    "tariff": (None, None, None),
+}
+
+
+def title(name):
+    """"power_import_l1_w" -> "Power import L1"."""
+    words = name.split("_")
+    if words[-1] in ("w", "var", "va", "v", "a", "kwh", "kvarh", "hz", "m3", "gj"):
+        words = words[:-1]
+    words = [w.upper() if w in ("l1", "l2", "l3", "t1", "t2") else w for w in words]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def sensor(i, device_id, base, prefix, device):
+    """(topic, payload) of field i's discovery config."""
+    name = fields.FIELDS[i]
+    cls = _SPECIAL.get(name) or _CLASS.get(fields.FAMILY[i], (None, "measurement", None))
+    uid = "hanport_%s_%s" % (device_id, name)
+    cfg = {
+        "name": title(name),
+        "uniq_id": uid,
+        "obj_id": uid,
+        "stat_t": base + "/state",
+        "val_tpl": "{{ value_json['values']['%s'] }}" % name,
+        "avty_t": base + "/status",
+        "dev": device,
+    }
+    if cls[0]:
+        cfg["dev_cla"] = cls[0]
+    if cls[1]:
+        cfg["stat_cla"] = cls[1]
+    if cls[2]:
+        cfg["unit_of_meas"] = cls[2]
+    return "%s/sensor/%s/%s/config" % (prefix, device_id, name), json.dumps(cfg)
+
+
+def device(device_id, name, reading, version):
+    d = {"ids": ["hanport_" + device_id], "name": name, "sw": version}
+    if reading is not None:
+        if reading.manufacturer:
+            d["mf"] = reading.manufacturer
+        model = " ".join(x for x in (reading.model, reading.list_id) if x)
+        if model:
+            d["mdl"] = model
+    return d

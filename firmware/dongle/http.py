@@ -1,0 +1,209 @@
+# A small HTTP/1.0 server on asyncio, made for a microcontroller next to a
+# meter: bounded request size and time, a cap on concurrent clients (extra
+# ones get 503 at once), one response per connection. A slow or hostile
+# client only ever holds its own connection.
+import asyncio
+import json
+
+MAX_CLIENTS = 4
+HEAD_MAX = 2048          # request line + headers
+LINE_MAX = 512           # request line
+BODY_MAX = 2048
+TIMEOUT_S = 5
+
+REASONS = {200: "OK", 204: "No Content", 302: "Found", 303: "See Other", 400: "Bad Request",
+           401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+           408: "Request Timeout", 413: "Payload Too Large", 414: "URI Too Long",
+           429: "Too Many Requests", 431: "Request Header Fields Too Large",
+           500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+class HttpError(Exception):
+    def __init__(self, status, message):
+        self.status = status
+        self.message = message
+
+
+class Request:
+    def __init__(self, method, path, query, headers, body, peer):
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers      # lower-case names
+        self.body = body
+        self.peer = peer
+
+
+def error_body(status, message, **extra):
+    d = {"error": message, "status": status}
+    d.update(extra)
+    return json.dumps(d)
+
+
+async def _read_head(reader):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = await reader.read(256)
+        if not chunk:
+            raise HttpError(400, "request ended before its headers")
+        data += chunk
+        line_end = data.find(b"\r\n")
+        if (line_end < 0 and len(data) > LINE_MAX) or line_end > LINE_MAX:
+            raise HttpError(414, "request line longer than %d bytes" % LINE_MAX)
+        if len(data) > HEAD_MAX:
+            raise HttpError(431, "request headers longer than %d bytes" % HEAD_MAX)
+    return data
+
+
+def _parse(head):
+    text, _, rest = head.partition(b"\r\n\r\n")
+    lines = text.split(b"\r\n")
+    try:
+        method, target, version = lines[0].decode().split(" ")
+    except (ValueError, UnicodeError):
+        raise HttpError(400, "malformed request line")
+    if not version.startswith("HTTP/") or not target.startswith("/"):
+        raise HttpError(400, "malformed request line")
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if not sep:
+            raise HttpError(400, "malformed header line")
+        try:
+            headers[name.decode().strip().lower()] = value.decode().strip()
+        except UnicodeError:
+            raise HttpError(400, "header is not text")
+    path, _, query = target.partition("?")
+    return method, path, query, headers, rest
+
+
+def unquote(s):
+    """application/x-www-form-urlencoded value -> text."""
+    s = s.replace("+", " ")
+    if "%" not in s:
+        return s
+    out = bytearray()
+    i = 0
+    b = s.encode()
+    while i < len(b):
+        if b[i] == 37 and i + 2 < len(b):
+            try:
+                out.append(int(b[i + 1:i + 3], 16))
+                i += 3
+                continue
+            except ValueError:
+                pass
+        out.append(b[i])
+        i += 1
+    return out.decode()
+
+
+def form(body):
+    out = {}
+    for part in body.decode().split("&"):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[unquote(k)] = unquote(v)
+    return out
+
+
+class Server:
+    """handler(request) -> (status, content type, body str/bytes, extra
+    headers dict or None)."""
+
+    def __init__(self, handler, log):
+        self.handler = handler
+        self.log = log
+        self.active = 0
+        self.served = 0
+        self.refused = 0
+        self.errors = 0
+        self._srv = None
+
+    async def start(self, port, host="0.0.0.0"):
+        self._srv = await asyncio.start_server(self._client, host, port, backlog=MAX_CLIENTS + 2)
+
+    def status(self):
+        return {"served": self.served, "refused": self.refused, "errors": self.errors,
+                "active": self.active}
+
+    async def _client(self, reader, writer):
+        if self.active >= MAX_CLIENTS:
+            self.refused += 1
+            await self._send(writer, 503, "application/json",
+                             error_body(503, "busy: too many connections"), {"Retry-After": "2"}, reader)
+            return
+        self.active += 1
+        try:
+            try:
+                req = await asyncio.wait_for(self._request(reader, writer), TIMEOUT_S)
+                status, ctype, body, extra = self.handler(req)
+            except HttpError as e:
+                self.errors += 1
+                status, ctype, body, extra = e.status, "application/json", error_body(e.status, e.message), None
+            except asyncio.TimeoutError:
+                self.errors += 1
+                status, ctype, body, extra = 408, "application/json", error_body(408, "request not complete within %d s" % TIMEOUT_S), None
+            except Exception as e:      # a bug in a handler: 500, keep serving
+                self.errors += 1
+                self.log("http: %s: %s" % (type(e).__name__, e))
+                status, ctype, body, extra = 500, "application/json", error_body(500, "internal error"), None
+            self.served += 1
+            await self._send(writer, status, ctype, body, extra, reader if status >= 400 else None)
+        finally:
+            self.active -= 1
+
+    async def _discard(self, reader):
+        for _ in range(64):               # at most 16 KB
+            if not await reader.read(256):
+                return
+
+    async def _request(self, reader, writer):
+        head = await _read_head(reader)
+        method, path, query, headers, body = _parse(head)
+        n = headers.get("content-length")
+        if n is not None:
+            try:
+                n = int(n)
+            except ValueError:
+                raise HttpError(400, "bad Content-Length")
+            if n < 0 or n > BODY_MAX:
+                raise HttpError(413, "request body longer than %d bytes" % BODY_MAX)
+            while len(body) < n:
+                chunk = await reader.read(min(256, n - len(body)))
+                if not chunk:
+                    raise HttpError(400, "request body shorter than Content-Length")
+                body += chunk
+            body = body[:n]
+        else:
+            body = b""
+        try:
+            peer = writer.get_extra_info("peername")[0]
+        except (AttributeError, TypeError, IndexError):
+            peer = None
+        return Request(method, path, query, headers, body, peer)
+
+    async def _send(self, writer, status, ctype, body, extra, unread=None):
+        if isinstance(body, str):
+            body = body.encode()
+        head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" \
+               "Connection: close\r\nCache-Control: no-store\r\n" % (
+                   status, REASONS.get(status, "Unknown"), ctype, len(body))
+        if extra:
+            for k in extra:
+                head += "%s: %s\r\n" % (k, extra[k])
+        try:
+            writer.write(head.encode() + b"\r\n")
+            writer.write(body)
+            await asyncio.wait_for(writer.drain(), TIMEOUT_S)
+            if unread is not None:
+                # a refused request may still be arriving: closing on unread
+                # bytes resets the connection before the client reads why
+                await asyncio.wait_for(self._discard(unread), 0.5)
+        except (OSError, asyncio.TimeoutError):
+            pass
+        try:
+            writer.close()
+            await writer.wait_closed()
+        except OSError:
+            pass

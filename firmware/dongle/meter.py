@@ -1,0 +1,113 @@
+# Meter input: the UART (through the platform), serial-setting detection,
+# the decoder, and the merged state.
+import asyncio
+import time
+
+import hanport
+
+from . import config, log, serialcfg
+from .platform import RequestPin, Serial
+
+DWELL_S = 12         # per candidate setting: Swedish meters send every 10 s
+LOST_S = 300         # no frame this long at a found setting: search again
+
+
+class Meter:
+    def __init__(self, cfg, board, state, problems):
+        mc = cfg["meter"]
+        self.cfg = cfg
+        self.state = state
+        self.decoder = self._decoder(mc, problems)
+        self.serial = Serial(board, mc["port"])
+        self.request = RequestPin(board["request_pin"])
+        invert = board["invert"] if mc["invert"] == "auto" else mc["invert"]
+        first = serialcfg.parse_label(mc["detected"]) if mc["detected"] else None
+        if first is None:
+            first = (board["serial"], board["invert"])
+        self.candidates = serialcfg.candidates(first, invert, mc["serial"], mc["invert"])
+        self.auto = len(self.candidates) > 1
+        self.searching = self.auto
+        self.index = 0
+        self.since_ms = time.ticks_ms()     # current setting applied at
+        self.frames_at = 0                  # decoder.frames_ok then
+        self.bytes = 0
+        self.on_frame = None                # callback(reading), set by the app
+
+    @staticmethod
+    def _decoder(mc, problems):
+        try:
+            return hanport.Decoder(mc["key"] or None, mc["auth_key"] or None,
+                                   mc["multipliers"] or None)
+        except ValueError as e:
+            problems.append("meter.multipliers: %s; ignored" % e)
+            return hanport.Decoder(mc["key"] or None, mc["auth_key"] or None)
+
+    def setting(self):
+        name, inv = self.candidates[self.index]
+        return serialcfg.label(name, inv)
+
+    async def apply(self):
+        name, inv = self.candidates[self.index]
+        _, baud, bits, parity, stop, _ = serialcfg.get(name)
+        await self.serial.open(name, baud, bits, parity, stop, inv)
+        # bytes still in flight were read with the old setting: let them
+        # pass, then start clean, so a frame is credited to the right setting
+        await asyncio.sleep_ms(300)
+        self.decoder.reset()
+        self.since_ms = time.ticks_ms()
+        self.frames_at = self.decoder.frames_ok
+        log.log("meter: serial %s%s" % (self.setting(), " (searching)" if self.searching else ""))
+
+    async def read_task(self):
+        """Bytes in, readings out, forever."""
+        await self.apply()
+        buf = bytearray(512)
+        mv = memoryview(buf)
+        while True:
+            n = await self.serial.readinto(buf)
+            self.bytes += n
+            for r in self.decoder.feed(bytes(mv[:n])):
+                self.state.update(r)
+                if self.on_frame:
+                    self.on_frame(r)
+
+    async def detect_task(self):
+        """Auto-detection: try each setting for DWELL_S until frames decode,
+        then keep it (and remember it in config for the next boot)."""
+        while True:
+            await asyncio.sleep(1)
+            now = time.ticks_ms()
+            elapsed = time.ticks_diff(now, self.since_ms) // 1000
+            got = self.decoder.frames_ok > self.frames_at
+            if self.searching:
+                if got:
+                    self.searching = False
+                    log.log("meter: frames decode at %s" % self.setting())
+                    self._remember()
+                elif elapsed >= DWELL_S:
+                    self.index = (self.index + 1) % len(self.candidates)
+                    await self.apply()
+            elif self.auto:
+                if got:
+                    self.since_ms, self.frames_at = now, self.decoder.frames_ok
+                elif elapsed >= LOST_S:
+                    self.searching = True
+                    log.log("meter: no frame for %d s, searching serial settings" % LOST_S)
+                    self.index = (self.index + 1) % len(self.candidates)
+                    await self.apply()
+
+    def _remember(self):
+        label = self.setting()
+        if self.cfg["meter"]["detected"] == label:
+            return
+        self.cfg["meter"]["detected"] = label
+        try:
+            saved, _ = config.load()
+            saved["meter"]["detected"] = label
+            config.save(saved)
+        except OSError as e:
+            log.log("meter: could not store the serial setting: %s" % e)
+
+    def status(self):
+        return {"setting": self.setting(), "searching": self.searching,
+                "auto": self.auto, "bytes": self.bytes}

@@ -1,0 +1,176 @@
+# MQTT publishing with umqtt.simple (built into stock ESP32 firmware; on
+# the unix port fetched from its PyPI package). umqtt.simple blocks, so
+# every socket gets a short timeout: a dead broker costs at most a second
+# of the event loop, and meter reading goes on. Reconnects with backoff.
+import asyncio
+import sys
+import time
+
+import umqtt.simple as simple
+from hanport import fields
+
+from . import ha, log
+
+TIMEOUT_S = 1
+BACKOFF_MAX_S = 60
+HA_STATUS = "homeassistant/status"
+
+
+class _TimeoutSockets:
+    """Stands in for the socket module inside umqtt.simple, so that the
+    connect it does itself cannot block for long."""
+
+    def __init__(self, module):
+        self._m = module
+
+    def socket(self, *args):
+        s = self._m.socket(*args)
+        s.settimeout(TIMEOUT_S)
+        return s
+
+    def getaddrinfo(self, *args):
+        return self._m.getaddrinfo(*args)
+
+
+class _Tls:
+    """Old umqtt.simple (PyPI 1.3.4) wraps with `ussl.wrap_socket(sock,
+    **ssl_params)`, newer ones call `ssl.wrap_socket(sock, server_hostname=)`
+    on what they are given: one object serves both, verifying with our CA."""
+
+    def __init__(self, ctx, host):
+        self.ctx = ctx
+        self.host = host
+
+    def wrap_socket(self, sock, **kw):
+        return self.ctx.wrap_socket(sock, server_hostname=self.host)
+
+
+class Mqtt:
+    def __init__(self, cfg, device_id, name, version, state, wifi, platform):
+        m = cfg["mqtt"]
+        self.m = m
+        self.device_id = device_id
+        self.name = name
+        self.version = version
+        self.state = state
+        self.wifi = wifi
+        self.platform = platform
+        self.enabled = bool(m["host"])
+        self.base = m["base_topic"] or "han/" + device_id
+        self.client_id = m["client_id"] or "hanport-" + device_id
+        self.client = None
+        self.connected = False
+        self.published = 0
+        self.failed = 0
+        self.connects = 0
+        self.last_error = None
+        self._announced = bytearray(fields.COUNT)
+        self._reannounce = False
+
+    def status(self):
+        return {"enabled": self.enabled, "broker": self.m["host"] or None,
+                "connected": self.connected, "published": self.published,
+                "failed": self.failed, "connects": self.connects,
+                "last_error": self.last_error, "base_topic": self.base}
+
+    async def run(self):
+        backoff = 1
+        while True:
+            if not self.enabled or not self.wifi.connected():
+                await asyncio.sleep(2)
+                continue
+            try:
+                self._connect()
+                backoff = 1
+                await self._session()
+            except Exception as e:       # OSError, MQTTException, asserts in umqtt
+                self.last_error = "%s: %s" % (type(e).__name__, e)
+                if self.connected:
+                    log.log("mqtt: connection lost (%s)" % self.last_error)
+                else:
+                    log.log("mqtt: cannot connect to %s (%s)" % (self.m["host"], self.last_error))
+                self.failed += 1
+            self._close()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _connect(self):
+        m = self.m
+        ssl = False
+        if m["tls"]:
+            ssl = _Tls(self.platform.tls_context(m["ca"]), m["host"])
+            sys.modules["ussl"] = ssl
+        simple.socket = _TimeoutSockets(simple.socket if not isinstance(simple.socket, _TimeoutSockets)
+                                        else simple.socket._m)
+        c = simple.MQTTClient(self.client_id, m["host"], m["port"], m["user"] or None,
+                              m["password"] or None, m["keepalive_s"], ssl=ssl)
+        c.set_last_will(self.base + "/status", b"offline", retain=True)
+        c.set_callback(self._message)
+        self.client = c
+        c.connect()
+        c.sock.settimeout(TIMEOUT_S)
+        self.connected = True
+        self.connects += 1
+        self.last_error = None
+        log.log("mqtt: connected to %s as %s" % (m["host"], self.client_id))
+        c.publish((self.base + "/status").encode(), b"online", retain=True)
+        if m["discovery"]:
+            c.subscribe(HA_STATUS.encode())
+            c.sock.settimeout(TIMEOUT_S)
+        for i in range(fields.COUNT):
+            self._announced[i] = 0
+
+    def _close(self):
+        self.connected = False
+        if self.client is not None and self.client.sock is not None:
+            try:
+                self.client.sock.close()
+            except OSError:
+                pass
+        self.client = None
+
+    def _message(self, topic, msg):
+        if topic == HA_STATUS.encode() and msg == b"online":
+            self._reannounce = True      # Home Assistant restarted
+
+    def _announce(self):
+        st = self.state
+        if not self.m["discovery"] or st.reading is None:
+            return
+        if self._reannounce:
+            self._reannounce = False
+            for i in range(fields.COUNT):
+                self._announced[i] = 0
+        dev = None
+        for i in range(fields.COUNT):
+            if st.reading.m[i] is not None and not self._announced[i]:
+                if dev is None:
+                    dev = ha.device(self.device_id, self.name, st.reading, self.version)
+                topic, payload = ha.sensor(i, self.device_id, self.base,
+                                           self.m["discovery_prefix"], dev)
+                self.client.publish(topic.encode(), payload.encode(), retain=True)
+                self._announced[i] = 1
+
+    async def _session(self):
+        c = self.client
+        st = self.state
+        last_seq = -1
+        last_pub = last_ping = time.ticks_ms()
+        interval = self.m["min_interval_s"] * 1000
+        ping_every = max(self.m["keepalive_s"], 2) * 500
+        while True:
+            now = time.ticks_ms()
+            if st.seq != last_seq and st.reading is not None and \
+                    (last_seq < 0 or time.ticks_diff(now, last_pub) >= interval):
+                self._announce()
+                c.publish((self.base + "/state").encode(), st.json().encode())
+                self.published += 1
+                last_seq, last_pub = st.seq, now
+            elif self._reannounce:
+                self._announce()
+            c.check_msg()                       # HA status, PINGRESP; raises when closed
+            c.sock.settimeout(TIMEOUT_S)         # check_msg leaves it blocking
+            if time.ticks_diff(now, last_ping) >= ping_every:
+                c.ping()
+                last_ping = now
+            await asyncio.sleep_ms(100)

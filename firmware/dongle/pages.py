@@ -1,0 +1,121 @@
+# HTML pages: a short index and the setup form. Secrets are never put in a
+# page: their fields stay empty, and empty means "keep what is set".
+from . import config, serialcfg
+
+
+def esc(s):
+    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+_HEAD = ('<!doctype html><html><head><meta charset="utf-8">'
+         '<meta name="viewport" content="width=device-width,initial-scale=1">'
+         '<title>%s</title><style>body{font-family:sans-serif;max-width:40em;margin:1em auto;padding:0 1em}'
+         'label{display:block;margin:.6em 0 .1em}input,select{width:100%%;padding:.3em}'
+         'fieldset{margin:1em 0}</style></head><body>')
+
+
+def index(app):
+    return (_HEAD % "HAN dongle" + "<h1>" + esc(app.name) + "</h1><ul>"
+            '<li><a href="/api/reading">/api/reading</a>: the latest reading (JSON)</li>'
+            '<li><a href="/api/status">/api/status</a>: dongle status (JSON)</li>'
+            '<li><a href="/metrics">/metrics</a>: Prometheus metrics</li>'
+            '<li><a href="/setup">/setup</a>: settings</li></ul></body></html>')
+
+
+def _field(label, name, value="", kind="text", note=""):
+    return '<label for="%s">%s</label><input id="%s" name="%s" type="%s" value="%s">%s' % (
+        name, label, name, name, kind, esc(value), ("<small>%s</small>" % note) if note else "")
+
+
+def _secret(label, name, is_set):
+    return _field(label, name, "", "password", "set; leave empty to keep" if is_set else "")
+
+
+def _select(label, name, options, current):
+    opts = "".join('<option value="%s"%s>%s</option>' % (esc(v), " selected" if v == current else "", esc(t))
+                   for v, t in options)
+    return '<label for="%s">%s</label><select id="%s" name="%s">%s</select>' % (name, label, name, name, opts)
+
+
+def setup(app):
+    c = app.cfg
+    m, q = c["meter"], c["mqtt"]
+    serial = [("auto", "auto-detect")] + [(s[0], "%s (%s)" % (s[0], s[5])) for s in serialcfg.SETTINGS]
+    boards = [(b, b) for b in app.board_names()]
+    parts = [_HEAD % "HAN dongle setup", "<h1>Setup</h1>", '<form method="post" action="/setup">']
+    if c["admin_password"]:
+        parts.append("<fieldset><legend>Admin</legend>%s</fieldset>" %
+                     _field("Current admin password", "current_password", "", "password"))
+    parts.append("<fieldset><legend>Wi-Fi</legend>%s%s</fieldset>" % (
+        _field("Network name (SSID)", "wifi_ssid", c["wifi"]["ssid"]),
+        _secret("Password", "wifi_password", bool(c["wifi"]["password"]))))
+    parts.append("<fieldset><legend>MQTT</legend>%s%s%s%s%s%s</fieldset>" % (
+        _field("Broker host (empty: no MQTT)", "mqtt_host", q["host"]),
+        _field("Port (0: 1883, or 8883 with TLS)", "mqtt_port", q["port"], "number"),
+        _field("User", "mqtt_user", q["user"]),
+        _secret("Password", "mqtt_password", bool(q["password"])),
+        _field("Base topic (empty: han/&lt;id&gt;)", "mqtt_base_topic", q["base_topic"]),
+        _select("Home Assistant discovery", "mqtt_discovery", (("1", "on"), ("0", "off")),
+                "1" if q["discovery"] else "0")))
+    parts.append("<fieldset><legend>Meter</legend>%s%s%s%s</fieldset>" % (
+        _select("Board", "board", boards, c["board"]),
+        _select("Serial settings", "meter_serial", serial, m["serial"]),
+        _secret("Decryption key (32 hex digits, encrypted meters only)", "meter_key", bool(m["key"])),
+        _secret("Authentication key (32 hex digits)", "meter_auth_key", bool(m["auth_key"]))))
+    parts.append("<fieldset><legend>Admin password</legend>%s</fieldset>" % _field(
+        "New admin password (needed to change settings later; at least 8 characters)",
+        "admin_password", "", "password", "set; leave empty to keep" if c["admin_password"] else "required"))
+    parts.append('<button type="submit">Save and reboot</button></form></body></html>')
+    return "".join(parts)
+
+
+# form field -> (config path, kind); secrets: empty keeps the current value
+FORM = (
+    ("wifi_ssid", ("wifi", "ssid"), "text"),
+    ("wifi_password", ("wifi", "password"), "secret"),
+    ("mqtt_host", ("mqtt", "host"), "text"),
+    ("mqtt_port", ("mqtt", "port"), "int"),
+    ("mqtt_user", ("mqtt", "user"), "text"),
+    ("mqtt_password", ("mqtt", "password"), "secret"),
+    ("mqtt_base_topic", ("mqtt", "base_topic"), "text"),
+    ("mqtt_discovery", ("mqtt", "discovery"), "bool"),
+    ("board", ("board",), "text"),
+    ("meter_serial", ("meter", "serial"), "text"),
+    ("meter_key", ("meter", "key"), "secret"),
+    ("meter_auth_key", ("meter", "auth_key"), "secret"),
+    ("admin_password", ("admin_password",), "secret"),
+)
+
+
+def apply_form(cfg, f):
+    """(new config, problems) from the submitted form."""
+    given, _ = config.load()
+    problems = []
+    for name, path, kind in FORM:
+        if name not in f:
+            continue
+        v = f[name].strip() if kind != "secret" else f[name]
+        if kind == "secret" and v == "":
+            continue
+        if kind == "int":
+            try:
+                v = int(v or "0")
+            except ValueError:
+                problems.append("%s: not a number" % name)
+                continue
+        elif kind == "bool":
+            v = v == "1"
+        d = given
+        for k in path[:-1]:
+            d = d[k]
+        d[path[-1]] = v
+    if not given["admin_password"] or len(given["admin_password"]) < 8:
+        problems.append("admin_password: set one of at least 8 characters")
+    new, bad = config.from_dict(given)
+    return new, problems + bad
+
+
+def saved():
+    return (_HEAD % "Saved" + "<h1>Saved</h1><p>The dongle reboots with the new settings. "
+            "It joins your Wi-Fi within a minute; find it there, or on its setup network "
+            "again if it cannot connect.</p></body></html>")

@@ -1,0 +1,172 @@
+# ESP32, ESP32-C3, ESP32-S3 with stock MicroPython (v1.23 or newer).
+import asyncio
+import gc
+
+import machine
+import network
+from machine import UART, WDT, Pin
+
+NAME = "esp32"
+RESET_EXIT = None
+
+_CAUSES = {
+    machine.PWRON_RESET: "power_on",
+    machine.HARD_RESET: "hard",
+    machine.WDT_RESET: "watchdog",
+    machine.DEEPSLEEP_RESET: "deep_sleep",
+    machine.SOFT_RESET: "soft",
+}
+
+
+def unique_id():
+    return "".join("%02x" % b for b in machine.unique_id())
+
+
+def reset():
+    machine.reset()
+
+
+def reset_cause():
+    return _CAUSES.get(machine.reset_cause(), "unknown")
+
+
+def free_mem():
+    return gc.mem_free()
+
+
+def utc_seconds():
+    import time
+    return time.time() + 946684800    # the ESP32 epoch is 2000-01-01
+
+
+def ntp_sync(host):
+    try:
+        import ntptime
+        ntptime.host = host
+        ntptime.settime()             # sets the RTC to UTC
+        return True
+    except Exception:                 # no network, DNS, timeout
+        return False
+
+
+class Serial:
+    """The meter UART: never UART0 (the REPL), a 2 KB receive buffer,
+    non-blocking reads through asyncio."""
+
+    def __init__(self, board, port):
+        if board["uart"] == 0:
+            raise ValueError("UART0 carries the REPL: the board file must name UART 1 or 2")
+        self.board = board
+        self.uart = None
+        self.setting = None
+        self._reader = None
+
+    async def open(self, name, baud, bits, parity, stop, invert):
+        b = self.board
+        kw = {"baudrate": baud, "bits": bits, "parity": parity, "stop": stop,
+              "rx": b["rx"], "tx": b["tx"], "rxbuf": 2048, "timeout": 0,
+              "timeout_char": 0, "invert": UART.INV_RX if invert else 0}
+        if self.uart is None:
+            self.uart = UART(b["uart"], **kw)
+            self._reader = asyncio.StreamReader(self.uart)
+        else:
+            self.uart.init(**kw)
+        self.setting = name + ("-inv" if invert else "")
+
+    async def readinto(self, buf):
+        while True:
+            n = await self._reader.readinto(buf)
+            if n:
+                return n
+
+
+class Wifi:
+    def __init__(self):
+        self.sta = network.WLAN(network.STA_IF)
+        self.ap = network.WLAN(network.AP_IF)
+
+    def connect(self, ssid, password):
+        self.sta.active(True)
+        try:
+            self.sta.config(pm=self.sta.PM_NONE)   # power save off: steady latency
+        except (AttributeError, ValueError):
+            pass
+        try:
+            self.sta.disconnect()
+        except OSError:
+            pass
+        self.sta.connect(ssid, password)
+
+    def connected(self):
+        return self.sta.isconnected()
+
+    def rssi(self):
+        try:
+            return self.sta.status("rssi") if self.sta.isconnected() else None
+        except (OSError, ValueError):
+            return None
+
+    def ip(self):
+        return self.sta.ifconfig()[0] if self.sta.isconnected() else None
+
+    def start_ap(self, essid, password):
+        self.ap.active(True)
+        self.ap.config(essid=essid, password=password, authmode=network.AUTH_WPA2_PSK)
+
+    def stop_ap(self):
+        self.ap.active(False)
+
+    def ap_active(self):
+        return self.ap.active()
+
+
+class Watchdog:
+    """machine.WDT: once started it cannot be stopped."""
+
+    def __init__(self, timeout_ms):
+        self.timeout_ms = timeout_ms
+        self.feeds = 0
+        self._wdt = WDT(timeout=timeout_ms)
+
+    def feed(self):
+        self._wdt.feed()
+        self.feeds += 1
+
+
+class Led:
+    def __init__(self, pin, active_low=False):
+        self.pin = pin
+        self.on = False
+        self.changes = 0
+        self._low = active_low
+        self._p = Pin(pin, Pin.OUT, value=1 if active_low else 0) if pin is not None else None
+
+    def set(self, on):
+        if on != self.on and self._p is not None:
+            self._p.value(0 if on == self._low else 1)
+            self.on = on
+            self.changes += 1
+
+
+class RequestPin:
+    """P1 pin 2 (data request), driven high. A 3.3 V GPIO is below the 4 V
+    P1 asks for: boards that need it drive a transistor to +5 V."""
+
+    def __init__(self, pin):
+        self.pin = pin
+        self.high = False
+        if pin is not None:
+            Pin(pin, Pin.OUT, value=1)
+            self.high = True
+
+
+def tls_context(ca_path):
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cafile=ca_path)
+    return ctx
+
+
+def http_port(configured):
+    return configured

@@ -1,0 +1,186 @@
+# Virtual dongle: the MicroPython unix port standing in for an ESP32.
+#   UART      a TCP connection (meter.port = "tcp://host:port"; the serial
+#             settings in use are announced to the other end as a line
+#             "SERIAL <setting>\n", so a simulator can behave like a meter
+#             behind a wrongly set UART) or a tty path (termios, raw).
+#   Wi-Fi     always connected; the setup access point is only recorded.
+#   watchdog, LED, data-request pin: recorded for the status page.
+import asyncio
+import gc
+import os
+import sys
+import time
+
+NAME = "unix"
+RESET_EXIT = 75      # exit status meaning "reboot me" to the runner
+
+
+def unique_id():
+    """Stable per virtual dongle: HANPORT_DEVICE_ID, else from its folder."""
+    env = os.getenv("HANPORT_DEVICE_ID")
+    if env:
+        return env
+    h = 5381
+    for c in os.getcwd():
+        h = (h * 33 + ord(c)) & 0xFFFFFFFFFFFF
+    return "%012x" % h
+
+
+def reset():
+    """Boards reboot; the virtual dongle exits and its runner restarts it."""
+    sys.exit(RESET_EXIT)
+
+
+def reset_cause():
+    return os.getenv("HANPORT_RESET_CAUSE") or "power_on"
+
+
+def free_mem():
+    return gc.mem_free()
+
+
+def utc_seconds():
+    return time.time()
+
+
+def ntp_sync(host):
+    return True      # the PC keeps its own time
+
+
+class Serial:
+    """Meter input. open() applies serial settings; readinto() waits for
+    bytes. Reconnects by itself when the other end goes away."""
+
+    def __init__(self, board, port):
+        self.port = port
+        self.setting = None
+        self._reader = self._writer = None
+        self._f = None
+
+    async def open(self, name, baud, bits, parity, stop, invert):
+        self.setting = name + ("-inv" if invert else "")
+        if self._writer is not None:
+            await self._announce()
+
+    async def _announce(self):
+        try:
+            self._writer.write(b"SERIAL " + self.setting.encode() + b"\n")
+            await self._writer.drain()
+        except OSError:
+            self._close()
+
+    def _close(self):
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except OSError:
+                pass
+        self._reader = self._writer = None
+
+    async def _connect(self):
+        port = self.port
+        if port.startswith("tcp://"):
+            host, _, p = port[6:].rpartition(":")
+            try:
+                self._reader, self._writer = await asyncio.open_connection(host, int(p))
+            except OSError:
+                self._reader = self._writer = None
+                return False
+            await self._announce()
+            return self._reader is not None
+        if port:
+            try:
+                import termios
+                f = open(port, "rb")
+                termios.setraw(f.fileno())
+                self._reader = asyncio.StreamReader(f)
+                self._f = f
+                return True
+            except OSError:
+                return False
+        return False
+
+    async def readinto(self, buf):
+        while True:
+            if self._reader is None and not await self._connect():
+                await asyncio.sleep_ms(500)
+                continue
+            try:
+                n = await self._reader.readinto(buf)
+            except OSError:
+                n = 0
+            if n:
+                return n
+            self._close()          # the meter end went away: reconnect
+            await asyncio.sleep_ms(200)
+
+
+class Wifi:
+    def __init__(self):
+        self.ap = None
+
+    def connect(self, ssid, password):
+        pass
+
+    def connected(self):
+        return True
+
+    def rssi(self):
+        return None
+
+    def ip(self):
+        return "127.0.0.1"
+
+    def start_ap(self, essid, password):
+        self.ap = essid
+
+    def stop_ap(self):
+        self.ap = None
+
+    def ap_active(self):
+        return self.ap is not None
+
+
+class Watchdog:
+    def __init__(self, timeout_ms):
+        self.timeout_ms = timeout_ms
+        self.feeds = 0
+        self.last = time.ticks_ms()
+
+    def feed(self):
+        self.feeds += 1
+        self.last = time.ticks_ms()
+
+
+class Led:
+    def __init__(self, pin, active_low=False):
+        self.pin = pin
+        self.on = False
+        self.changes = 0
+
+    def set(self, on):
+        if on != self.on:
+            self.on = on
+            self.changes += 1
+
+
+class RequestPin:
+    """P1 pin 2 (data request), held high while reading."""
+
+    def __init__(self, pin):
+        self.pin = pin
+        self.high = pin is not None
+
+
+def tls_context(ca_path):
+    """An SSL context verifying the broker against the CA file."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cafile=ca_path)
+    return ctx
+
+
+def http_port(configured):
+    """The virtual dongle's runner may move HTTP off the configured port."""
+    return int(os.getenv("HANPORT_HTTP_PORT") or configured)

@@ -1,0 +1,54 @@
+# What the dongle knows of the meter: every value of the latest frames
+# merged (list 1, 2 and 3 frames each update their own values), and when
+# the last frame came.
+import time
+
+import hanport
+
+from . import log
+
+
+class State:
+    def __init__(self):
+        self.reading = None        # a merged hanport.Reading
+        self.last_ms = None        # ticks of the last frame
+        self.frames = 0
+        self.seq = 0               # bumps on every update (MQTT waits on it)
+        self.new_fields = False    # a field appeared: re-announce discovery
+
+    def update(self, r):
+        m = self.reading
+        if m is None or (r.meter_id is not None and m.meter_id is not None
+                         and r.meter_id != m.meter_id) or r.protocol != m.protocol:
+            if m is not None:
+                log.log("meter changed (%s %s): values reset" % (r.protocol, r.meter_id))
+            m = self.reading = hanport.Reading(r.protocol)
+        for attr in ("manufacturer", "meter_id", "model", "list_id", "version", "time", "dst"):
+            v = getattr(r, attr)
+            if v is not None:
+                setattr(m, attr, v)
+        for i in range(len(r.m)):
+            if r.m[i] is not None:
+                if m.m[i] is None:
+                    self.new_fields = True
+                m.m[i] = r.m[i]
+                m.d[i] = r.d[i]
+        if r.other:
+            for k in r.other:
+                if m.other is not None and k in m.other:
+                    m.other[k] = r.other[k]
+                else:
+                    m.add_other(k, r.other[k])
+        self.last_ms = time.ticks_ms()
+        self.frames += 1
+        self.seq += 1
+
+    def age_s(self):
+        if self.last_ms is None:
+            return None
+        return time.ticks_diff(time.ticks_ms(), self.last_ms) // 1000
+
+    def json(self):
+        """The merged reading as /api/reading and <base>/state serve it."""
+        text = self.reading.to_json()
+        return text[:-1] + ', "age_s": %d}' % self.age_s()

@@ -1,0 +1,259 @@
+"""Test rig for the firmware on the virtual dongle: the real firmware under
+MicroPython's unix port, a meter at the other end of its "UART" (a TCP
+connection), a real mosquitto broker and real HTTP and MQTT clients."""
+import http.client
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+import mpy
+
+ROOT = mpy.ROOT
+MPLIB = ROOT / ".venv" / "mplib"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(fn, timeout=20, step=0.05, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Meter:
+    """The meter end of the virtual UART: a TCP server the dongle connects
+    to. The dongle announces its serial settings ("SERIAL 2400-8E1\\n");
+    like a real meter behind a wrongly set UART, this one's frames arrive
+    as garbage unless they match `setting`."""
+
+    def __init__(self, setting=None):
+        self.setting = setting
+        self.port = free_port()
+        self.dongle_setting = None
+        self.conn = None
+        self._srv = socket.socket()
+        self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._srv.bind(("127.0.0.1", self.port))
+        self._srv.listen(2)
+        self._stop = False
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self._stop:
+            try:
+                conn, _ = self._srv.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.conn = conn
+            threading.Thread(target=self._listen, args=(conn,), daemon=True).start()
+
+    def _listen(self, conn):
+        buf = b""
+        while True:
+            try:
+                data = conn.recv(256)
+            except OSError:
+                return
+            if not data:
+                return
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line.startswith(b"SERIAL "):
+                    self.dongle_setting = line[7:].decode()
+
+    def connected(self):
+        return self.conn is not None and self.dongle_setting is not None
+
+    def matches(self):
+        return self.setting is None or self.setting == self.dongle_setting
+
+    def send(self, data):
+        """Send bytes as the meter would: garbage when the UART is wrong."""
+        if not self.matches():
+            data = bytes((b * 37 + 11) & 0xFF for b in data)[: len(data) // 3]
+        with self._lock:
+            conn = self.conn
+        if conn is None:
+            return False
+        try:
+            conn.sendall(data)
+            return True
+        except OSError:
+            return False
+
+    def drop(self):
+        with self._lock:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
+                self.dongle_setting = None
+
+    def close(self):
+        self._stop = True
+        self.drop()
+        self._srv.close()
+
+
+class Broker:
+    """A real mosquitto on a free port. Skips the test where mosquitto is
+    not installed (CI installs it, and sets HANPORT_REQUIRE_BROKER=1)."""
+
+    def __init__(self, tmp):
+        exe = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
+        if exe is None:
+            if os.environ.get("HANPORT_REQUIRE_BROKER"):
+                raise RuntimeError("mosquitto is required but not installed")
+            pytest.skip("mosquitto not installed (apt-get install mosquitto): MQTT tests skipped")
+        self.exe = exe
+        self.port = free_port()
+        self.conf = pathlib.Path(tmp) / "mosquitto.conf"
+        self.conf.write_text("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_until(self._up, 10, what="mosquitto to listen")
+
+    def _up(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+class Subscriber:
+    """A real MQTT client (paho) recording everything published."""
+
+    def __init__(self, port, topic="#"):
+        import paho.mqtt.client as mqtt
+        self.messages = []
+        self._lock = threading.Lock()
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-%d" % os.getpid())
+        self.c.on_message = self._on
+        self.c.on_connect = lambda c, u, f, rc, p=None: c.subscribe(topic)
+        self.c.connect("127.0.0.1", port)
+        self.c.loop_start()
+
+    def _on(self, client, userdata, msg):
+        with self._lock:
+            self.messages.append((msg.topic, msg.payload, msg.retain))
+
+    def on(self, topic):
+        with self._lock:
+            return [m for m in self.messages if m[0] == topic]
+
+    def last_json(self, topic):
+        got = self.on(topic)
+        return json.loads(got[-1][1]) if got else None
+
+    def publish(self, topic, payload, retain=False):
+        self.c.publish(topic, payload, retain=retain).wait_for_publish(5)
+
+    def close(self):
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+class Dongle:
+    """The firmware on the MicroPython unix port, in a folder of its own
+    (its flash filesystem): config.json, boards/."""
+
+    def __init__(self, tmp, config=None, raw_config=None, device_id="a1b2c3d4e5f6", heapsize=None):
+        self.dir = pathlib.Path(tmp) / "flash"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(ROOT / "boards", self.dir / "boards", dirs_exist_ok=True)
+        self.http_port = free_port()
+        if raw_config is not None:
+            (self.dir / "config.json").write_text(raw_config)
+        elif config is not None:
+            config = json.loads(json.dumps(config))
+            config.setdefault("board", "unix")
+            config.setdefault("http", {})["port"] = self.http_port
+            (self.dir / "config.json").write_text(json.dumps(config))
+        self.device_id = device_id
+        self.heapsize = heapsize
+        self.proc = None
+        self.output = b""
+        self.start()
+
+    def start(self, port=None):
+        if port is not None:
+            self.http_port = port
+        env = dict(os.environ, MICROPYPATH=".frozen:%s:%s:%s" % (ROOT / "lib", ROOT / "firmware", MPLIB),
+                   HANPORT_DEVICE_ID=self.device_id, HANPORT_HTTP_PORT=str(self.http_port))
+        cmd = [mpy.micropython()]
+        if self.heapsize:
+            cmd += ["-X", "heapsize=%s" % self.heapsize]
+        self.proc = subprocess.Popen(cmd + [str(ROOT / "firmware" / "main.py")], cwd=self.dir, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._out = []
+        threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
+        wait_until(self._listening, 15, what="the dongle's HTTP server")
+
+    def _drain(self, proc):
+        for line in proc.stdout:
+            self._out.append(line)
+
+    def log(self):
+        return b"".join(self._out).decode("utf-8", "replace")
+
+    def _listening(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("firmware exited (%s):\n%s" % (self.proc.returncode, self.log()))
+        try:
+            socket.create_connection(("127.0.0.1", self.http_port), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def get(self, path, method="GET", body=None, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, dict(r.getheaders()), data
+
+    def json(self, path):
+        status, _, data = self.get(path)
+        return status, json.loads(data)
+
+    def status(self):
+        return self.json("/api/status")[1]
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None

@@ -1,0 +1,64 @@
+"""Pure parts of the firmware (no I/O), checked on CPython: serial setting
+order for detection, config validation, form parsing, discovery payloads.
+The whole firmware runs under MicroPython in test_firmware.py."""
+import json
+import sys
+
+import pytest
+
+from mpy import ROOT
+
+sys.path.insert(0, str(ROOT / "firmware"))
+from dongle import config, ha, serialcfg  # noqa: E402
+
+
+def test_detection_order():
+    c = serialcfg.candidates(("2400-8E1", False), True)
+    assert c[0] == ("2400-8E1", False)
+    assert len(c) == 8 and len(set(c)) == 8                  # every setting, both inversions
+    assert c[1:5] == [(n, True) for n in serialcfg.NAMES]     # the board's inversion first
+    assert serialcfg.candidates(None, True, "2400-8N1", False) == [("2400-8N1", False)]
+    assert serialcfg.candidates(None, False, "auto", True) == [(n, True) for n in serialcfg.NAMES]
+    assert serialcfg.parse_label("115200-8N1-inv") == ("115200-8N1", True)
+    assert serialcfg.parse_label("300-5N1") is None
+
+
+def test_config_defaults_and_problems():
+    cfg, problems = config.from_dict({"mqtt": {"port": "x", "host": "b"}, "meter": {"key": "abc"},
+                                      "setup": {"ap_password": "short"}, "zzz": 1})
+    assert cfg["mqtt"]["port"] == 0 and cfg["mqtt"]["host"] == "b"
+    assert cfg["meter"]["key"] == ""
+    assert any(p.startswith("meter.key: must be 32 hex") for p in problems)
+    assert any(p.startswith("setup.ap_password: must be at least 8") for p in problems)
+    assert any(p.startswith("zzz: unknown key") for p in problems)
+    cfg, problems = config.from_dict({})
+    assert problems == [] and cfg == config.DEFAULTS
+
+
+def test_public_config_hides_every_secret():
+    cfg, _ = config.from_dict({"wifi": {"password": "w1"}, "mqtt": {"password": "m1"},
+                               "meter": {"key": "00" * 16, "auth_key": "11" * 16},
+                               "admin_password": "a1", "setup": {"ap_password": "p1234567"}})
+    text = json.dumps(config.public(cfg))
+    for s in config.secrets(cfg):
+        assert s not in text
+    assert len(config.secrets(cfg)) == 6
+
+
+def test_discovery_payload():
+    from hanport import fields
+    i = fields.INDEX["energy_export_kwh"]
+    topic, payload = ha.sensor(i, "abc123", "han/abc123", "homeassistant", {"ids": ["x"]})
+    assert topic == "homeassistant/sensor/abc123/energy_export_kwh/config"
+    p = json.loads(payload)
+    assert p["name"] == "Energy export" and p["unit_of_meas"] == "kWh"
+    assert p["dev_cla"] == "energy" and p["stat_cla"] == "total_increasing"
+    assert ha.title("power_import_l1_w") == "Power import L1"
+
+
+@pytest.mark.parametrize("text,want", [("a+b%21", "a b!"), ("%C3%A5r", "år"), ("100%", "100%"),
+                                       ("%zz", "%zz")])
+def test_form_decoding(text, want):
+    from dongle import http
+    assert http.unquote(text) == want
+    assert http.form(("k=" + text).encode()) == {"k": want}
