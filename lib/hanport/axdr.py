@@ -79,7 +79,7 @@ def read_int(buf, s, size, signed):
 
 def walk(buf, pos, end, sink):
     """Walk one Data value at buf[pos:end]; returns the position after it."""
-    left = [0] * MAX_DEPTH   # elements still to come per open container
+    left = sink.left         # elements still to come per open container
     depth = 0
     while True:
         if pos >= end:
@@ -87,7 +87,11 @@ def walk(buf, pos, end, sink):
         tag = buf[pos]
         pos += 1
         if tag == ARRAY or tag == STRUCTURE:
-            n, pos = ber_length(buf, pos, end)
+            if pos < end and buf[pos] < 0x80:     # short form, inline: no tuple
+                n = buf[pos]
+                pos += 1
+            else:
+                n, pos = ber_length(buf, pos, end)
             if depth == MAX_DEPTH:
                 raise DlmsError("DLMS data nested deeper than %d" % MAX_DEPTH)
             if n > end - pos:   # every element takes at least one byte
@@ -105,7 +109,11 @@ def walk(buf, pos, end, sink):
             sink.leaf(tag, read_int(buf, pos, size, signed), pos, pos + size)
             pos += size
         elif tag in _STRINGS:
-            n, pos = ber_length(buf, pos, end)
+            if pos < end and buf[pos] < 0x80:
+                n = buf[pos]
+                pos += 1
+            else:
+                n, pos = ber_length(buf, pos, end)
             if pos + n > end:
                 raise DlmsError("DLMS string longer than its frame")
             sink.leaf(tag, None, pos, pos + n)

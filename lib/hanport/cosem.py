@@ -8,8 +8,8 @@
 #     elements that follow (Landis+Gyr E450 pushes);
 #   - positional: values only, meaning by position (Kaifa KFM_001, Iskra,
 #     Netz Burgenland), from lists.POSITIONAL.
-from . import axdr, fields, lists, obis, units
-from .fmt import ascii_text, ieee_decimal
+from . import axdr, fields, hot, lists, obis, units
+from .fmt import TextCache, ascii_text, ieee_decimal
 
 MAX_TOKENS = 256
 _OS = axdr.OCTET_STRING
@@ -43,6 +43,10 @@ def date_time(buf, s, trust_deviation=True):
     return t, (None if status == 0xFF else bool(status & 0x80))
 
 
+def _ascii(buf, s, e):
+    return ascii_text(buf[s:e])
+
+
 def obis_key(buf, s):
     return obis.key(buf[s], buf[s + 1], buf[s + 2], buf[s + 3], buf[s + 4])
 
@@ -59,6 +63,7 @@ class Tokens:
         self.e = [0] * MAX_TOKENS
         self.n = 0
         self._depth = 0
+        self.left = [0] * axdr.MAX_DEPTH   # axdr.walk's own scratch
 
     def reset(self):
         self.n = 0
@@ -91,6 +96,7 @@ class Mapper:
 
     def __init__(self):
         self.tok = Tokens()
+        self._texts = TextCache(hot.crc_x25 if hot.MICROPYTHON else None)
 
     def map(self, buf, r):
         """Map the tokens of one body into Reading r. Returns False when the
@@ -114,13 +120,12 @@ class Mapper:
     def _text(self, i):
         t = self.tok
         s, e = t.s[i], t.e[i]
+        if t.tag[i] in _INTS:
+            return str(t.val[i])
         if t.tag[i] in _STRINGS:
             while e > s and self.buf[e - 1] == 0:   # NUL-padded ids (EMBRIQ)
                 e -= 1
-            return ascii_text(self.buf[s:e])
-        if t.tag[i] in _INTS:
-            return str(t.val[i])
-        return ascii_text(self.buf[s:e])
+        return self._texts.get(self.buf, s, e, _ascii)
 
     def _set_list(self, text):
         r = self.r

@@ -3,7 +3,7 @@
 # checks each (CRC, HCS/FCS, checksum, GCM tag) and hands the contents on:
 # P1 text to p1.py, DLMS APDUs to dlms.py.
 from . import axdr, dlms, fields, p1
-from .crc import arc, x25
+from .hot import crc_arc, crc_x25, text_end
 
 # Largest telegram or frame held, in bytes. Buffers are allocated once (the
 # DLMS reassembly one on the first multi-frame message): junk never grows
@@ -30,18 +30,6 @@ _MAX_RESCAN_DEPTH = 3
 
 COUNTERS = ("frames_ok", "crc_errors", "fcs_errors", "mbus_errors", "auth_failures",
             "key_required", "unknown", "malformed", "oversized", "unchecked")
-
-
-def _text_end(data, i, n):
-    """Index of the first byte in data[i:n] that ends P1 text: '/', '!' or a
-    byte no telegram contains (binary data, another protocol). n if none."""
-    while i < n:
-        c = data[i]
-        if c == _SLASH or c == _BANG or c > 125 or (c < 32 and c != _CR
-                                                   and c != _LF and c != 9):
-            return i
-        i += 1
-    return n
 
 
 def _hexval(c):
@@ -122,6 +110,7 @@ class Decoder:
         self._cand = _IDLE       # kind of the binary candidate in the buffer
         self._out = None
         self._inner = None       # P1 decoder for decrypted Luxembourg text
+        self._p1 = p1.Parser()
         self._dlms = dlms.Session(self.key, self.auth_key, CAP, self._p1_text)
         for c in COUNTERS:
             setattr(self, c, 0)
@@ -156,6 +145,7 @@ class Decoder:
 
     def _scan(self, data):
         n = len(data)
+        mv = memoryview(data)          # copies into the buffer without slices
         i = 0
         buf = self._buf
         while i < n:
@@ -185,7 +175,7 @@ class Decoder:
                     self._state = _CIPHER
                     self._need = 11
             elif st == _P1:
-                i = self._p1_text_part(data, i, n)
+                i = self._p1_text_part(data, mv, i, n)
             elif st == _P1_CRC:
                 c = data[i]
                 h = _hexval(c)
@@ -205,7 +195,7 @@ class Decoder:
                     continue
                 k = self._n
                 take = min(self._need - k, n - i)
-                buf[k:k + take] = data[i:i + take]
+                buf[k:k + take] = mv[i:i + take]
                 self._n = k + take
                 i += take
                 if self._n == self._need:
@@ -249,14 +239,14 @@ class Decoder:
 
     # --- P1 -------------------------------------------------------------
 
-    def _p1_text_part(self, data, i, n):
+    def _p1_text_part(self, data, mv, i, n):
         buf = self._buf
-        j = _text_end(data, i, n)
+        j = text_end(data, i, n)
         k = self._n
         if k + (j - i) > CAP - 1:
             self._fail("oversized", "P1 telegram longer than %d bytes" % CAP)
             return j
-        buf[k:k + j - i] = data[i:j]
+        buf[k:k + j - i] = mv[i:j]
         self._n = k + j - i
         if j == n:
             return n
@@ -280,7 +270,7 @@ class Decoder:
         self._state = _IDLE
         buf, n = self._buf, self._n
         if has_crc:
-            if arc(buf, 0, n) != self._crc:
+            if crc_arc(buf, 0, n) != self._crc:
                 self._count("crc_errors", "P1 CRC mismatch")
                 return
             self._p1_crc_seen = True
@@ -289,7 +279,7 @@ class Decoder:
             self._count("malformed", "P1 telegram without CRC from a meter that sends CRCs")
             return
         try:
-            r = p1.parse(buf, n, has_crc)
+            r = self._p1.parse(buf, n, has_crc)
         except ValueError as e:
             self._count("malformed", str(e))
             return
@@ -342,7 +332,7 @@ class Decoder:
             hcs = buf[hlen] | (buf[hlen + 1] << 8) if hlen + 2 <= n else -1
             if hcs < 0:
                 return self._reject(None, None)
-            if x25(buf, 0, hlen) != hcs:
+            if crc_x25(buf, 0, hlen) != hcs:
                 self._asm_drop()     # it may have been the next segment
                 return self._reject("fcs_errors", "HDLC header check (HCS) failed")
             self._hlen = hlen
@@ -353,7 +343,7 @@ class Decoder:
                 self._need = length
                 return
         fcs = buf[length - 2] | (buf[length - 1] << 8)
-        if x25(buf, 0, length - 2) != fcs:
+        if crc_x25(buf, 0, length - 2) != fcs:
             self._asm_drop()         # a damaged frame breaks its message
             return self._reject("fcs_errors", "HDLC frame check (FCS) failed", True)
         self._state = _IDLE

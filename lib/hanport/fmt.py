@@ -46,19 +46,6 @@ def ascii_text(b):
     return "".join(out)
 
 
-def json_str(s):
-    """JSON string literal of s (None -> null)."""
-    if s is None:
-        return "null"
-    if '"' in s or "\\" in s:
-        s = s.replace("\\", "\\\\").replace('"', '\\"')
-    for ch in s:
-        if ch < " ":
-            s = "".join("\\u%04x" % ord(c) if c < " " else c for c in s)
-            break
-    return '"' + s + '"'
-
-
 def ieee_decimal(bits, exp_bits, man_bits, digits):
     """An IEEE 754 number's bits -> (mantissa, decimals) rounded to `digits`
     significant digits, with integer arithmetic only (a float32 meter value
@@ -88,3 +75,28 @@ def ieee_decimal(bits, exp_bits, man_bits, digits):
     if bits >> (exp_bits + man_bits):
         v = -v
     return normalize(v, d)
+
+
+class TextCache:
+    """Strings made from meter bytes, kept while the bytes repeat (a meter
+    sends its id, type and list name in every frame): the same str object
+    instead of a new one per frame. Keyed by checksum and length."""
+
+    def __init__(self, crc, size=8):
+        self._crc = crc          # None: key by the bytes themselves (CPython)
+        self._size = size
+        self._d = {}
+
+    def get(self, buf, s, e, make, kind=0):
+        """make(buf, s, e) -> str, called only for bytes not seen lately."""
+        if self._crc is None:
+            key = (bytes(buf[s:e]), kind)
+        else:
+            key = (self._crc(buf, s, e) << 12) | ((e - s) << 2) | kind
+        t = self._d.get(key)
+        if t is None:
+            t = make(buf, s, e)
+            if len(self._d) >= self._size:
+                self._d.clear()
+            self._d[key] = t
+        return t

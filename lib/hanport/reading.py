@@ -1,6 +1,7 @@
 # One decoded frame or telegram: meter identity, meter time and values.
 from . import fields
-from .fmt import decimal, json_str, normalize
+from . import jsonout
+from .fmt import decimal
 
 OTHER_MAX = 16      # unknown OBIS entries kept per reading
 OTHER_TEXT_MAX = 96  # characters kept of each
@@ -10,21 +11,31 @@ class Reading:
     """Values are exact: mantissa m[i] (int) and decimals d[i], indexed like
     fields.FIELDS; m[i] is None where the meter did not send field i."""
 
+    # identity defaults live on the class: an instance stores only what its
+    # meter sent (MicroPython keeps instance attributes in a dict)
+    manufacturer = None   # FLAG id, e.g. "ELL"
+    meter_id = None
+    model = None
+    list_id = None        # DLMS list version, e.g. "AIDON_V0001"
+    version = None        # P1 protocol version line, e.g. "50"
+    time = None           # meter clock, ISO 8601
+    dst = None            # True/False when the meter says
+    other = None          # {"0-0:96.13.0": "raw text"}
+
     def __init__(self, protocol):
         self.protocol = protocol   # "p1" or "dlms"
-        self.manufacturer = None   # FLAG id, e.g. "ELL"
-        self.meter_id = None
-        self.model = None
-        self.list_id = None        # DLMS list version, e.g. "AIDON_V0001"
-        self.version = None        # P1 protocol version line, e.g. "50"
-        self.time = None           # meter clock, ISO 8601
-        self.dst = None            # True/False when the meter says
         self.m = [None] * fields.COUNT
         self.d = bytearray(fields.COUNT)
-        self.other = None          # {"0-0:96.13.0": "raw text"}
 
     def set(self, i, m, d):
-        m, d = normalize(m, d)
+        """Field i = m * 10**-d, kept without trailing fractional zeros
+        (inline, not fmt.normalize: no tuple per value on the dongle)."""
+        if d < 0:
+            m = m * 10 ** (-d)
+            d = 0
+        while d and m % 10 == 0:
+            m //= 10
+            d -= 1
         self.m[i] = m
         self.d[i] = d
 
@@ -54,37 +65,52 @@ class Reading:
                 out[fields.FIELDS[i]] = decimal(self.m[i], self.d[i])
         return out
 
-    def to_json(self):
-        parts = [
-            '{"meter": {"protocol": ', json_str(self.protocol),
-            ', "manufacturer": ', json_str(self.manufacturer),
-            ', "id": ', json_str(self.meter_id),
-            ', "model": ', json_str(self.model),
-            ', "list": ', json_str(self.list_id),
-            ', "version": ', json_str(self.version),
-            '}, "time": ', json_str(self.time),
-            ', "dst": ', "null" if self.dst is None else
-            ("true" if self.dst else "false"),
-            ', "values": {',
-        ]
-        sep = ""
-        m, d, names = self.m, self.d, fields.FIELDS
+    def write_json(self, out, extra=None):
+        """Write this reading's JSON into a jsonout.JsonOut; extra: bytes
+        of further members (b', "age_s": 3') put before the closing brace."""
+        out.raw(b'{"meter": {"protocol": ')
+        out.text(self.protocol)
+        out.raw(b', "manufacturer": ')
+        out.text(self.manufacturer)
+        out.raw(b', "id": ')
+        out.text(self.meter_id)
+        out.raw(b', "model": ')
+        out.text(self.model)
+        out.raw(b', "list": ')
+        out.text(self.list_id)
+        out.raw(b', "version": ')
+        out.text(self.version)
+        out.raw(b'}, "time": ')
+        out.text(self.time)
+        out.raw(b', "dst": ')
+        out.raw(b"null" if self.dst is None else b"true" if self.dst else b"false")
+        out.raw(b', "values": {')
+        m, d, keys = self.m, self.d, _KEYS
+        first = True
         for i in range(fields.COUNT):
             if m[i] is not None:
-                parts.append(sep)
-                parts.append('"')
-                parts.append(names[i])
-                parts.append('": ')
-                parts.append(decimal(m[i], d[i]))
-                sep = ", "
-        parts.append('}, "other": {')
+                out.raw(keys[i][first])
+                out.dec(m[i], d[i])
+                first = False
+        out.raw(b'}, "other": {')
         if self.other:
-            sep = ""
+            first = True
             for k in sorted(self.other):
-                parts.append(sep)
-                parts.append(json_str(k))
-                parts.append(": ")
-                parts.append(json_str(self.other[k]))
-                sep = ", "
-        parts.append("}}")
-        return "".join(parts)
+                if not first:
+                    out.raw(b", ")
+                out.text(k)
+                out.raw(b": ")
+                out.text(self.other[k])
+                first = False
+        out.raw(b"}")
+        if extra:
+            out.raw(extra)
+        out.raw(b"}")
+        return out
+
+    def to_json(self):
+        return self.write_json(jsonout.SHARED.reset()).str()
+
+
+# per field: (', "name": ', '"name": '), indexed by "is it the first", made once
+_KEYS = tuple(((', "%s": ' % n).encode(), ('"%s": ' % n).encode()) for n in fields.FIELDS)

@@ -1,0 +1,90 @@
+"""The decoder's fast paths give the reference's answers: hot.py's loops
+(CPython builtins here, viper under MicroPython) against their plain
+versions, and the CPython bulk P1 path against the line-by-line parser."""
+import random
+
+import pytest
+
+import corpus
+import hanport
+import mpy
+import p1gen
+from hanport import hot, p1
+
+ALPHABET = b"0123456789-:.*/!abcKkWwhVvAaRr\r\n()~\x80\x00 "
+
+
+def samples(n, seed=1):
+    rng = random.Random(seed)
+    for _ in range(n):
+        b = bytes(rng.choice(ALPHABET) for _ in range(rng.randint(0, 18)))
+        s = rng.randint(0, len(b))
+        yield b, s, rng.randint(s, len(b))
+
+
+def test_cpython_hot_functions_equal_reference():
+    assert hot.crc_arc.__module__ == "hanport.hot_cpython"
+    for b, s, e in samples(100000):
+        for name in ("crc_arc", "crc_x25", "text_end", "obis_key", "unit_code"):
+            assert getattr(hot, name)(b, s, e) == hot.REFERENCE[name](b, s, e), (name, b, s, e)
+        o1, o2 = [7, 7], [7, 7]
+        r1, r2 = hot.number(b, s, e, o1), hot.REFERENCE["number"](b, s, e, o2)
+        assert r1 == r2 and (r1 is None or o1 == o2), b[s:e]
+    big = bytes(random.Random(3).randrange(256) for _ in range(5000))
+    for s, e in ((0, 5000), (1, 4999), (3, 4)):
+        assert hot.crc_arc(big, s, e) == hot.REFERENCE["crc_arc"](big, s, e)
+        assert hot.crc_x25(big, s, e) == hot.REFERENCE["crc_x25"](big, s, e)
+
+
+def test_viper_hot_functions_equal_reference(tmp_path):
+    """Under MicroPython the viper versions are in use, and agree."""
+    script = tmp_path / "hotcheck.py"
+    script.write_text('''
+import random
+from hanport import hot
+assert hot.crc_arc is not hot.REFERENCE["crc_arc"], "viper versions not in use"
+A = b"0123456789-:.*/!abcKkWwhVvAaRr\\r\\n()~\\x80\\x00 "
+random.seed(5)
+n = 0
+for _ in range(20000):
+    b = bytes(A[random.getrandbits(6) % len(A)] for _ in range(random.getrandbits(5) % 19))
+    s = random.getrandbits(5) % (len(b) + 1)
+    e = s + random.getrandbits(5) % (len(b) - s + 1)
+    for name in ("crc_arc", "crc_x25", "text_end", "obis_key", "unit_code"):
+        a, r = getattr(hot, name)(b, s, e), hot.REFERENCE[name](b, s, e)
+        if a != r:
+            print("MISMATCH", name, b, s, e, a, r)
+    n += 1
+print("checked", n, type(hot.crc_arc).__name__)
+''')
+    res = mpy.run([str(script)])
+    out = res.stdout.decode()
+    assert res.returncode == 0, res.stderr.decode() + out
+    assert "MISMATCH" not in out and "checked 20000" in out
+
+
+def general(data):
+    saved = p1._fast
+    p1._fast = None
+    try:
+        return [r.to_json() for r in hanport.Decoder().feed(data)]
+    finally:
+        p1._fast = saved
+
+
+def test_bulk_p1_path_equals_line_parser():
+    assert p1._fast is not None
+    cases = [corpus.data(r) for r in corpus.rows("p1")]
+    rng = random.Random(8)
+    for i in range(2500):
+        t = p1gen.random_telegram(rng)
+        cases.append(t.data if i % 3 else p1gen.mutate(rng, t.data))
+        if i % 50 == 0:      # the no-CRC form, damaged: the bulk path must not be laxer
+            body = t.data[:t.data.index(b"!") + 1] + b"\r\n"
+            cases.append(p1gen.mutate(rng, body))
+    used = 0
+    for data in cases:
+        fast = [r.to_json() for r in hanport.Decoder().feed(data)]
+        assert fast == general(data), data[:200]
+        used += bool(fast)
+    assert used > 1500
