@@ -8,7 +8,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv clean
+BOARD ?= esp32-devkitc
+CHIP ?= esp32
+PORT ?=
+CONFIG ?=
+FIRMWARE ?=
+
+.PHONY: demo test venv clean build deploy flash config monitor need-port
 
 $(STAMP): requirements.txt tools/fetch_umqtt.py
 	@test -n "$(PYTHON)" || { echo "make: need Python 3.10-3.13 on PATH (python3)"; exit 1; }
@@ -24,6 +30,25 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest host_tests
+
+build: $(STAMP)
+	$(BIN)/python tools/build.py --board $(BOARD) $(if $(MPY_ARCH),--arch $(MPY_ARCH))
+
+need-port:
+	@test -n "$(PORT)" || { echo "make: set PORT, e.g. PORT=/dev/ttyUSB0 (or the virtual dongle's pty)"; exit 2; }
+
+deploy: build need-port
+	$(BIN)/python tools/deploy.py --port $(PORT) --board $(BOARD) $(if $(CONFIG),--config $(CONFIG))
+
+flash: $(STAMP) need-port
+	@test -n "$(FIRMWARE)" || { echo "make: set FIRMWARE=path/to/micropython.bin (see README: Flashing)"; exit 2; }
+	$(BIN)/python tools/flash.py --port $(PORT) --chip $(CHIP) --firmware $(FIRMWARE)
+
+config: $(STAMP)
+	$(BIN)/python tools/configure.py --out $(or $(CONFIG),config.json)
+
+monitor: $(STAMP) need-port
+	$(BIN)/mpremote connect $(PORT) repl
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

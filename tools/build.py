@@ -1,0 +1,86 @@
+"""make build: the files a board gets, in build/.
+
+    build/boot.py, build/main.py        (source: the board runs these by name)
+    build/lib/hanport/*.mpy             (mpy-cross bytecode)
+    build/lib/dongle/**/*.mpy
+    build/boards/<BOARD>.json           (the chosen board)
+    build/config.template.json          (every key at its default, board set)
+
+MPY_ARCH sets mpy-cross's native-code architecture (xtensawin for ESP32 and
+ESP32-S3, rv32imc for ESP32-C3, x64 for the virtual dongle); by default it
+follows the board's chip. Bytecode-only .mpy files run on any of them."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+ARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32c3": "rv32imc", "unix": "x64"}
+
+
+def mpy_cross():
+    exe = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    return exe if os.path.exists(exe) else "mpy-cross"
+
+
+def compile_tree(src, dst, arch):
+    """Every .py under src -> .mpy under dst; returns the files written."""
+    out = []
+    for folder, _, files in os.walk(src):
+        rel = os.path.relpath(folder, src)
+        for name in sorted(files):
+            if not name.endswith(".py"):
+                continue
+            target_dir = os.path.join(dst, rel)
+            os.makedirs(target_dir, exist_ok=True)
+            target = os.path.join(target_dir, name[:-3] + ".mpy")
+            source = os.path.join(folder, name)
+            cmd = [mpy_cross(), "-o", target, "-s", os.path.relpath(source, ROOT)]
+            if arch:
+                cmd.append("-march=" + arch)
+            subprocess.run(cmd + [source], check=True)
+            out.append(target)
+    return out
+
+
+def build(board, out, arch=None):
+    board_file = os.path.join(ROOT, "boards", board + ".json")
+    if not os.path.exists(board_file):
+        sys.exit("build: no board %r (boards/: %s)" % (board, ", ".join(
+            sorted(f[:-5] for f in os.listdir(os.path.join(ROOT, "boards")) if f.endswith(".json")))))
+    with open(board_file) as f:
+        chip = json.load(f)["chip"]
+    arch = arch or ARCH.get(chip)
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    os.makedirs(os.path.join(out, "boards"))
+    files = compile_tree(os.path.join(ROOT, "lib", "hanport"), os.path.join(out, "lib", "hanport"), arch)
+    files += compile_tree(os.path.join(ROOT, "firmware", "dongle"), os.path.join(out, "lib", "dongle"), arch)
+    for name in ("boot.py", "main.py"):
+        shutil.copy(os.path.join(ROOT, "firmware", name), os.path.join(out, name))
+    shutil.copy(board_file, os.path.join(out, "boards", board + ".json"))
+    sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    from dongle import config
+    template = json.loads(json.dumps(config.DEFAULTS))
+    template["board"] = board
+    with open(os.path.join(out, "config.template.json"), "w") as f:
+        json.dump(template, f, indent=2)
+    size = sum(os.path.getsize(p) for p in files)
+    print("build: %d modules, %d bytes of .mpy, board %s, arch %s -> %s" % (
+        len(files), size, board, arch or "bytecode only", os.path.relpath(out, ROOT)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--board", default=os.environ.get("BOARD") or "esp32-devkitc")
+    ap.add_argument("--arch", default=os.environ.get("MPY_ARCH") or None)
+    ap.add_argument("--out", default=os.path.join(ROOT, "build"))
+    args = ap.parse_args()
+    build(args.board, args.out, args.arch)
+
+
+if __name__ == "__main__":
+    main()

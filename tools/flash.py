@@ -1,0 +1,39 @@
+"""make flash: erase a board and write MicroPython's firmware with esptool.
+
+Download the firmware file for your chip from micropython.org/download
+(ESP32_GENERIC, ESP32_GENERIC_C3 or ESP32_GENERIC_S3; v1.23 or newer).
+The address differs per chip: 0x1000 on the ESP32, 0x0 on the C3 and S3."""
+import argparse
+import os
+import subprocess
+import sys
+
+OFFSET = {"esp32": "0x1000", "esp32c3": "0x0", "esp32s3": "0x0"}
+
+
+def commands(port, chip, firmware, baud=460800):
+    esptool = os.path.join(os.path.dirname(sys.executable), "esptool")
+    if not os.path.exists(esptool):
+        esptool = "esptool"
+    base = [esptool, "--chip", chip, "--port", port]
+    return [base + ["erase-flash"],
+            base + ["--baud", str(baud), "write-flash", OFFSET[chip], firmware]]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--port", required=True)
+    ap.add_argument("--chip", required=True, choices=sorted(OFFSET))
+    ap.add_argument("--firmware", required=True, help="the .bin file from micropython.org")
+    ap.add_argument("--dry-run", action="store_true", help="print the esptool commands only")
+    args = ap.parse_args()
+    if not args.dry_run and not os.path.exists(args.firmware):
+        sys.exit("flash: firmware file %s not found" % args.firmware)
+    for cmd in commands(args.port, args.chip, args.firmware):
+        print("$ " + " ".join(cmd))
+        if not args.dry_run and subprocess.run(cmd).returncode != 0:
+            sys.exit("flash: esptool failed; hold the board's BOOT button while it starts, or check PORT")
+
+
+if __name__ == "__main__":
+    main()
