@@ -1,10 +1,5 @@
-# A-XDR (DLMS/COSEM Data) walker. Reads one Data value from a buffer and
-# reports it to a sink without building a tree (allocation-light):
-#   sink.enter(tag, count)           array (1) or structure (2) begins
-#   sink.leave()                     ...and ends
-#   sink.leaf(tag, value, s, e)      any other value; value is an int for
-#                                    integer types, None for byte strings
-#                                    (bytes at buf[s:e]) and date-time.
+# A-XDR (DLMS/COSEM Data): one value read from a buffer into flat tokens
+# (Tokens.parse), without building a tree and without heap allocation.
 
 NULL = 0x00
 ARRAY = 0x01
@@ -77,70 +72,107 @@ def read_int(buf, s, size, signed):
     return v
 
 
-def walk(buf, pos, end, sink):
-    """Walk one Data value at buf[pos:end]; returns the position after it."""
-    left = sink.left         # elements still to come per open container
-    depth = 0
-    while True:
-        if pos >= end:
-            raise DlmsError("DLMS data ends inside a value")
-        tag = buf[pos]
-        pos += 1
-        if tag == ARRAY or tag == STRUCTURE:
-            if pos < end and buf[pos] < 0x80:     # short form, inline: no tuple
-                n = buf[pos]
-                pos += 1
-            else:
-                n, pos = ber_length(buf, pos, end)
-            if depth == MAX_DEPTH:
-                raise DlmsError("DLMS data nested deeper than %d" % MAX_DEPTH)
-            if n > end - pos:   # every element takes at least one byte
-                raise DlmsError("DLMS container longer than its frame")
-            sink.enter(tag, n)
-            if n:
-                left[depth] = n
-                depth += 1
-                continue
-            sink.leave()
-        elif tag in _INT:
-            size, signed = _INT[tag]
-            if pos + size > end:
+MAX_TOKENS = 256
+
+
+class Tokens:
+    """One Data value flattened: per token its tag, depth, int value (the
+    element count for arrays and structures, 0 for byte strings) and byte
+    range in the buffer. Arrays allocated once; parse() fills them without
+    allocating (meter lists nest 3 deep and hold ~100 tokens)."""
+
+    def __init__(self):
+        self.tag = bytearray(MAX_TOKENS)
+        self.depth = bytearray(MAX_TOKENS)
+        self.val = [0] * MAX_TOKENS
+        self.s = [0] * MAX_TOKENS
+        self.e = [0] * MAX_TOKENS
+        self.n = 0
+        self._left = [0] * MAX_DEPTH   # elements still to come per open container
+
+    def parse(self, buf, pos, end):
+        """Flatten the Data value at buf[pos:end]; returns the position
+        after it. Raises DlmsError (UnknownType for unknown type tags)."""
+        left = self._left
+        tags, depths, vals, ss, es = self.tag, self.depth, self.val, self.s, self.e
+        depth = 0
+        n = 0
+        while True:
+            if pos >= end:
                 raise DlmsError("DLMS data ends inside a value")
-            sink.leaf(tag, read_int(buf, pos, size, signed), pos, pos + size)
-            pos += size
-        elif tag in _STRINGS:
-            if pos < end and buf[pos] < 0x80:
-                n = buf[pos]
-                pos += 1
+            if n == MAX_TOKENS:
+                raise DlmsError("DLMS body has more than %d elements" % MAX_TOKENS)
+            tag = buf[pos]
+            pos += 1
+            tags[n] = tag
+            depths[n] = depth
+            if tag == ARRAY or tag == STRUCTURE:
+                if pos < end and buf[pos] < 0x80:     # short form, inline: no tuple
+                    count = buf[pos]
+                    pos += 1
+                else:
+                    count, pos = ber_length(buf, pos, end)
+                if depth == MAX_DEPTH:
+                    raise DlmsError("DLMS data nested deeper than %d" % MAX_DEPTH)
+                if count > end - pos:   # every element takes at least one byte
+                    raise DlmsError("DLMS container longer than its frame")
+                vals[n] = count
+                ss[n] = es[n] = pos
+                n += 1
+                if count:
+                    left[depth] = count
+                    depth += 1
+                    continue
             else:
-                n, pos = ber_length(buf, pos, end)
-            if pos + n > end:
-                raise DlmsError("DLMS string longer than its frame")
-            sink.leaf(tag, None, pos, pos + n)
-            pos += n
-        elif tag in _FIXED:
-            size = _FIXED[tag]
-            if pos + size > end:
-                raise DlmsError("DLMS data ends inside a value")
-            sink.leaf(tag, None, pos, pos + size)
-            pos += size
-        elif tag == NULL:
-            sink.leaf(tag, None, pos, pos)
-        elif tag == BIT_STRING:
-            bits, pos = ber_length(buf, pos, end)
-            n = (bits + 7) >> 3
-            if pos + n > end:
-                raise DlmsError("DLMS bit-string longer than its frame")
-            sink.leaf(tag, None, pos, pos + n)
-            pos += n
-        else:
-            raise UnknownType("unknown DLMS data type 0x%02X" % tag)
-        # close every container this value completed
-        while depth:
-            left[depth - 1] -= 1
-            if left[depth - 1]:
-                break
-            depth -= 1
-            sink.leave()
-        if depth == 0:
-            return pos
+                spec = _INT.get(tag)
+                if spec is not None:
+                    size, signed = spec
+                    if pos + size > end:
+                        raise DlmsError("DLMS data ends inside a value")
+                    if size == 4:
+                        v = (buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+                    elif size == 2:
+                        v = (buf[pos] << 8) | buf[pos + 1]
+                    elif size == 1:
+                        v = buf[pos]
+                    else:
+                        v = 0
+                        for i in range(pos, pos + size):
+                            v = (v << 8) | buf[i]
+                    if signed and buf[pos] & 0x80:
+                        v -= 1 << (8 * size)
+                    vals[n] = v
+                elif tag in _STRINGS or tag == BIT_STRING:
+                    if pos < end and buf[pos] < 0x80:
+                        size = buf[pos]
+                        pos += 1
+                    else:
+                        size, pos = ber_length(buf, pos, end)
+                    if tag == BIT_STRING:
+                        size = (size + 7) >> 3
+                    if pos + size > end:
+                        raise DlmsError("DLMS string longer than its frame")
+                    vals[n] = 0
+                elif tag in _FIXED:
+                    size = _FIXED[tag]
+                    if pos + size > end:
+                        raise DlmsError("DLMS data ends inside a value")
+                    vals[n] = 0
+                elif tag == NULL:
+                    size = 0
+                    vals[n] = 0
+                else:
+                    raise UnknownType("unknown DLMS data type 0x%02X" % tag)
+                ss[n] = pos
+                pos += size
+                es[n] = pos
+                n += 1
+            # close every container this value completed
+            while depth:
+                left[depth - 1] -= 1
+                if left[depth - 1]:
+                    break
+                depth -= 1
+            if depth == 0:
+                self.n = n
+                return pos

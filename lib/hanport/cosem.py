@@ -1,7 +1,7 @@
 # DLMS/COSEM data-notification body -> Reading values.
 #
-# The body is first flattened into tokens (preallocated arrays, reused per
-# frame), then mapped in one of three ways:
+# The body is first flattened into tokens (axdr.Tokens, reused per frame),
+# then mapped in one of three ways:
 #   - OBIS pairs: {OBIS, value[, {scaler, unit}]} in any nesting (Aidon,
 #     Kamstrup, Swedish Kaifa, Austrian/Polish Kaifa, L+G EMBRIQ);
 #   - object list: element 0 lists {class, OBIS, attribute, index} for the
@@ -11,7 +11,6 @@
 from . import axdr, fields, hot, lists, obis, units
 from .fmt import TextCache, ascii_text, ieee_decimal
 
-MAX_TOKENS = 256
 _OS = axdr.OCTET_STRING
 _STRINGS = (axdr.OCTET_STRING, axdr.VISIBLE_STRING, axdr.UTF8_STRING)
 _MBUS = (obis.MBUS_TYPE, obis.MBUS_VALUE, obis.MBUS_OLD)   # P1 only
@@ -51,51 +50,11 @@ def obis_key(buf, s):
     return obis.key(buf[s], buf[s + 1], buf[s + 2], buf[s + 3], buf[s + 4])
 
 
-class Tokens:
-    """Flattened A-XDR value: per token its tag, int value (or element count
-    for containers), byte range and depth. Also the axdr.walk sink."""
-
-    def __init__(self):
-        self.tag = bytearray(MAX_TOKENS)
-        self.depth = bytearray(MAX_TOKENS)
-        self.val = [0] * MAX_TOKENS
-        self.s = [0] * MAX_TOKENS
-        self.e = [0] * MAX_TOKENS
-        self.n = 0
-        self._depth = 0
-        self.left = [0] * axdr.MAX_DEPTH   # axdr.walk's own scratch
-
-    def reset(self):
-        self.n = 0
-        self._depth = 0
-
-    def _add(self, tag, v, s, e):
-        n = self.n
-        if n == MAX_TOKENS:
-            raise axdr.DlmsError("DLMS body has more than %d elements" % MAX_TOKENS)
-        self.tag[n] = tag
-        self.depth[n] = self._depth
-        self.val[n] = v
-        self.s[n] = s
-        self.e[n] = e
-        self.n = n + 1
-
-    def enter(self, tag, count):
-        self._add(tag, count, 0, 0)
-        self._depth += 1
-
-    def leave(self):
-        self._depth -= 1
-
-    def leaf(self, tag, v, s, e):
-        self._add(tag, 0 if v is None else v, s, e)
-
-
 class Mapper:
     """Stores token values into a Reading. One per Decoder."""
 
     def __init__(self):
-        self.tok = Tokens()
+        self.tok = axdr.Tokens()
         self._texts = TextCache(hot.crc_x25 if hot.MICROPYTHON else None)
 
     def map(self, buf, r):
@@ -153,28 +112,8 @@ class Mapper:
         scaler/unit: from the meter's {scaler, unit} structure."""
         t, r = self.tok, self.r
         tag = t.tag[i]
-        if target == obis.CLOCK:
-            if (tag == _OS and t.e[i] - t.s[i] == 12) or tag == axdr.DATE_TIME:
-                tm, dst = date_time(self.buf, t.s[i], r.list_id != "AIDON_V0001")
-                if tm is not None:
-                    r.time, r.dst = tm, dst
-                    return True
-            return False
-        if target == obis.METER_ID:
-            r.meter_id = self._text(i)
-            if r.manufacturer is None and r.meter_id[:3] == "ISK":
-                r.manufacturer = "ISK"
-            return True
-        if target == obis.METER_TYPE:
-            r.model = self._text(i)
-            return True
-        if target == obis.LIST_ID:
-            self._set_list(self._text(i))
-            return True
-        if target == obis.IGNORE:
-            return True
         if target < 0:
-            return False
+            return self._special(target, i, tag)
         if tag in _INTS:
             m, d = t.val[i], 0
         elif tag == axdr.FLOAT32 or tag == axdr.FLOAT64:
@@ -196,6 +135,29 @@ class Mapper:
             shift = self.implicit.get(fam, 0)
         r.set(target, m, d - shift)
         return True
+
+    def _special(self, target, i, tag):
+        """Targets that are not values: clock, identity, list id."""
+        t, r = self.tok, self.r
+        if target == obis.CLOCK:
+            if (tag == _OS and t.e[i] - t.s[i] == 12) or tag == axdr.DATE_TIME:
+                tm, dst = date_time(self.buf, t.s[i], r.list_id != "AIDON_V0001")
+                if tm is not None:
+                    r.time, r.dst = tm, dst
+                    return True
+            return False
+        if target == obis.METER_ID:
+            r.meter_id = self._text(i)
+            if r.manufacturer is None and r.meter_id[:3] == "ISK":
+                r.manufacturer = "ISK"
+            return True
+        if target == obis.METER_TYPE:
+            r.model = self._text(i)
+            return True
+        if target == obis.LIST_ID:
+            self._set_list(self._text(i))
+            return True
+        return target == obis.IGNORE
 
     def _other(self, oi, i):
         b, s = self.buf, self.tok.s[oi]
@@ -260,15 +222,20 @@ class Mapper:
 
     def _target(self, oi):
         buf, s = self.buf, self.tok.s[oi]
-        if buf[s] == 0 and buf[s + 2] == 25 and buf[s + 3] == 9:
+        a, b = buf[s], buf[s + 1]
+        if a > 7 or b > 7:
+            return None
+        if a == 0 and buf[s + 2] == 25 and buf[s + 3] == 9:
             return obis.IGNORE       # a push setup object's own name
-        return obis.LOOKUP.get(obis_key(buf, s))
+        return obis.LOOKUP.get((a << 27) | (b << 24) | (buf[s + 2] << 16) | (buf[s + 3] << 8) | buf[s + 4])
 
     def _object_list(self):
         """Element 0 is an array of {class, OBIS, attribute, index}."""
         t = self.tok
+        if t.n < 3 or t.tag[0] != axdr.STRUCTURE or t.tag[1] != axdr.ARRAY:
+            return False
         top = self._children(0)
-        if len(top) < 2 or t.tag[top[0]] != axdr.ARRAY:
+        if len(top) < 2:
             return False
         entries = self._children(top[0])
         if len(entries) != len(top):

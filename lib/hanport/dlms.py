@@ -73,9 +73,7 @@ class Session:
             dt, pos = pos + 2, pos + 14
         else:
             raise axdr.DlmsError("DLMS data-notification: bad date-time field")
-        tok = self.mapper.tok
-        tok.reset()
-        if axdr.walk(buf, pos, e, tok) != e:
+        if self.mapper.tok.parse(buf, pos, e) != e:
             raise axdr.DlmsError("DLMS data-notification: bytes after the body")
         r = Reading("dlms")
         r.manufacturer = maker

@@ -24,10 +24,22 @@ def _table16(t8, name):
     return t
 
 
+_WORDS = {}    # struct per word count (frames come in a few sizes)
+
+
 def _crc16(buf, start, end, crc, name, t8):
+    if end - start < 32:                  # headers: the byte loop is quicker
+        for i in range(start, end):
+            crc = (crc >> 8) ^ t8[(crc ^ buf[i]) & 0xFF]
+        return crc
     t = _T16.get(name) or _table16(t8, name)
     n = (end - start) // 2
-    for w in struct.unpack_from("<%dH" % n, buf, start):
+    words = _WORDS.get(n)
+    if words is None:
+        words = struct.Struct("<%dH" % n)
+        if len(_WORDS) < 64:
+            _WORDS[n] = words
+    for w in words.unpack_from(buf, start):
         crc = t[crc ^ w]
     if (end - start) & 1:
         crc = (crc >> 8) ^ t8[(crc ^ buf[end - 1]) & 0xFF]

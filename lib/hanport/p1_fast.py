@@ -34,6 +34,7 @@ def values(r, buf, s, last):
     lines = _LINE.findall(body)
     if len(lines) != body.count(b"\n"):
         return False                      # a line that is not plain OBIS(...)
+    m, ds = r.m, r.d
     for code, sign, whole, frac, unit, text in lines:
         target = _TARGET.get(code)
         if target is None or target < 0:
@@ -51,5 +52,13 @@ def values(r, buf, s, last):
             u = _UNITLESS
         if u[0] != _FAMILY[target]:
             return False
-        r.set(target, -v if sign else v, len(frac) - u[1])
+        d = len(frac) - u[1]
+        if d < 0:
+            v *= 10 ** -d
+            d = 0
+        while d and v % 10 == 0:           # Reading.set's normalization, inline
+            v //= 10
+            d -= 1
+        m[target] = -v if sign else v
+        ds[target] = d
     return True
