@@ -89,7 +89,12 @@ def test_p1_reading_over_http_and_mqtt_with_discovery(rig):
                    what="discovery configs")
         configs = {m[0][len(prefix):-len("/config")]: (json.loads(m[1]), m[2])
                    for m in sub.messages if m[0].startswith(prefix)}
-        assert set(configs) == set(v)
+        energy_keys = {"hour_estimate_kwh", "today_import_kwh", "month_import_kwh", "month_peak_kwh",
+                       "top_average_kw", "warning"}
+        assert set(configs) == set(v) | energy_keys
+        assert configs["month_import_kwh"][0]["stat_t"] == base + "/energy"
+        summary = wait_until(lambda: sub.last_json(base + "/energy"), what="the energy summary")
+        assert summary["ready"] is True
         e = configs["energy_import_kwh"][0]
         late = Subscriber(broker.port, prefix + "#")     # retained: a late subscriber gets them
         wait_until(lambda: len(late.messages) >= len(v), what="retained configs")

@@ -8,6 +8,7 @@ import time
 
 from . import VERSION, boards, config, log, platform
 from .http import Server
+from .ledger import Ledger
 from .meter import Meter
 from .mqtt import Mqtt
 from .state import State
@@ -35,8 +36,10 @@ class App:
         self.wdt = None
         self.restarts = {}
         self.meter = Meter(self.cfg, self.board, self.state, self.problems)
-        self.meter.on_frame = self._blink
-        self.mqtt = Mqtt(self.cfg, self.short_id, self.name, VERSION, self.state, self.wifi, platform)
+        self.meter.on_frame = self._frame
+        self.ledger = Ledger(self.cfg)
+        self.mqtt = Mqtt(self.cfg, self.short_id, self.name, VERSION, self.state, self.wifi, platform,
+                         self.ledger)
         self.http = Server(Web(self).handle, log.log)
         self.ntp_ok = False
         self._reboot_at = None
@@ -91,13 +94,15 @@ class App:
             "watchdog": {"timeout_ms": WDT_TIMEOUT_MS, "feeds": self.wdt.feeds if self.wdt else 0},
             "led": {"on": self.led.on, "changes": self.led.changes},
             "task_restarts": self.restarts,
+            "energy": self.ledger.summary(),
             "log": log.recent(),
         }
 
     # --- actions --------------------------------------------------------
 
-    def _blink(self, reading):
+    def _frame(self, reading):
         self.led.set(not self.led.on)
+        self.ledger.reading(reading)
 
     def _new_ap_password(self):
         """A random WPA2 password for the setup network, kept in config.json
@@ -170,8 +175,10 @@ class App:
         self.wdt = platform.Watchdog(WDT_TIMEOUT_MS)
         while True:
             self.wdt.feed()
+            self.ledger.tick()
             gc.collect()
             if self._reboot_at is not None and time.ticks_diff(time.ticks_ms(), self._reboot_at) >= 0:
+                self.shutdown()
                 platform.reset()
             await asyncio.sleep(1)
 
@@ -190,6 +197,18 @@ class App:
         await asyncio.gather(*tasks)
 
 
+    def shutdown(self):
+        """Before a reboot or stop: keep what the flash must keep."""
+        try:
+            self.ledger.save()
+        except OSError as e:
+            log.log("energy: cannot save: %s" % e)
+
+
 def main():
     app = App()
-    asyncio.run(app.run())
+    try:
+        asyncio.run(app.run())
+    except KeyboardInterrupt:          # Ctrl-C on the console: a clean stop
+        app.shutdown()
+        log.log("stopped")

@@ -42,6 +42,12 @@ DEFAULTS = {
         "detected": "",            # written by auto-detection: "2400-8E1" or "115200-8N1-inv"
     },
     "ntp": {"host": "pool.ntp.org"},
+    "energy": {
+        "zone": "CET",             # the meter's local time: CET (SE, NO, DK...), EET (FI), WET, UTC
+        "top_n": 3,                # daily maximum hours averaged for the capacity tariff
+        "steps_kw": [2, 5, 10, 15, 20, 25, 50, 75, 100],   # capacity step upper bounds
+        "save_s": 300,             # write energy.json at most this often (flash wear)
+    },
 }
 
 # never served, published or logged
@@ -77,6 +83,15 @@ def _check(path, value):
         return "must be at least 8 characters (WPA2)"
     if path in ("http.port", "mqtt.port") and not 0 <= value <= 65535:
         return "must be a port number"
+    if path == "energy.zone" and value not in ("CET", "EET", "WET", "UTC"):
+        return "must be CET, EET, WET or UTC"
+    if path == "energy.top_n" and not 1 <= value <= 10:
+        return "must be 1 to 10"
+    if path == "energy.save_s" and value < 1:
+        return "must be at least 1"
+    if path == "energy.steps_kw":
+        if not value or any(not isinstance(x, (int, float)) for x in value) or sorted(value) != value:
+            return "must be increasing numbers (kW)"
     if path == "meter.multipliers":
         for k, v in value.items():
             if not isinstance(v, (str, int)):

@@ -69,3 +69,28 @@ def device(device_id, name, reading, version):
         if model:
             d["mdl"] = model
     return d
+
+
+# energy accounting sensors: summary key -> (name, device_class, state_class, unit)
+ENERGY = (
+    ("hour_estimate_kwh", "Hour estimate", None, "measurement", "kWh"),
+    ("today_import_kwh", "Import today", "energy", "total_increasing", "kWh"),
+    ("month_import_kwh", "Import this month", "energy", "total_increasing", "kWh"),
+    ("month_peak_kwh", "Peak hour this month", None, "measurement", "kWh"),
+    ("top_average_kw", "Capacity tariff average", "power", "measurement", "kW"),
+    ("warning", "Hour warning", None, None, None),
+)
+
+
+def energy_sensor(row, device_id, base, prefix, device):
+    key, name, dev_cla, stat_cla, unit = row
+    uid = "hanport_%s_%s" % (device_id, key)
+    cfg = {"name": name, "uniq_id": uid, "obj_id": uid, "stat_t": base + "/energy",
+           "val_tpl": "{{ value_json['%s'] }}" % key, "avty_t": base + "/status", "dev": device}
+    if dev_cla:
+        cfg["dev_cla"] = dev_cla
+    if stat_cla:
+        cfg["stat_cla"] = stat_cla
+    if unit:
+        cfg["unit_of_meas"] = unit
+    return "%s/sensor/%s/%s/config" % (prefix, device_id, key), json.dumps(cfg)

@@ -9,11 +9,12 @@ import time
 import umqtt.simple as simple
 from hanport import fields
 
-from . import ha, log
+from . import ha, jsonw, log
 
 TIMEOUT_S = 1
 BACKOFF_MAX_S = 60
 HA_STATUS = "homeassistant/status"
+ENERGY_EVERY_S = 60
 
 
 class _TimeoutSockets:
@@ -46,7 +47,7 @@ class _Tls:
 
 
 class Mqtt:
-    def __init__(self, cfg, device_id, name, version, state, wifi, platform):
+    def __init__(self, cfg, device_id, name, version, state, wifi, platform, ledger=None):
         m = cfg["mqtt"]
         self.m = m
         self.device_id = device_id
@@ -64,7 +65,9 @@ class Mqtt:
         self.failed = 0
         self.connects = 0
         self.last_error = None
+        self.ledger = ledger
         self._announced = bytearray(fields.COUNT)
+        self._energy_announced = False
         self._reannounce = False
 
     def status(self):
@@ -119,6 +122,7 @@ class Mqtt:
             c.sock.settimeout(TIMEOUT_S)
         for i in range(fields.COUNT):
             self._announced[i] = 0
+        self._energy_announced = False
 
     def _close(self):
         self.connected = False
@@ -139,6 +143,7 @@ class Mqtt:
             return
         if self._reannounce:
             self._reannounce = False
+            self._energy_announced = False
             for i in range(fields.COUNT):
                 self._announced[i] = 0
         dev = None
@@ -150,12 +155,21 @@ class Mqtt:
                                            self.m["discovery_prefix"], dev)
                 self.client.publish(topic.encode(), payload.encode(), retain=True)
                 self._announced[i] = 1
+        if self.ledger is not None and not self._energy_announced:
+            if dev is None:
+                dev = ha.device(self.device_id, self.name, st.reading, self.version)
+            for row in ha.ENERGY:
+                topic, payload = ha.energy_sensor(row, self.device_id, self.base,
+                                                  self.m["discovery_prefix"], dev)
+                self.client.publish(topic.encode(), payload.encode(), retain=True)
+            self._energy_announced = True
 
     async def _session(self):
         c = self.client
         st = self.state
         last_seq = -1
         last_pub = last_ping = time.ticks_ms()
+        last_energy = None
         interval = self.m["min_interval_s"] * 1000
         ping_every = max(self.m["keepalive_s"], 2) * 500
         while True:
@@ -168,6 +182,10 @@ class Mqtt:
                 last_seq, last_pub = st.seq, now
             elif self._reannounce:
                 self._announce()
+            if self.ledger is not None and st.reading is not None and (
+                    last_energy is None or time.ticks_diff(now, last_energy) >= ENERGY_EVERY_S * 1000):
+                c.publish((self.base + "/energy").encode(), jsonw.dumps(self.ledger.summary()).encode())
+                last_energy = now
             c.check_msg()                       # HA status, PINGRESP; raises when closed
             c.sock.settimeout(TIMEOUT_S)         # check_msg leaves it blocking
             if time.ticks_diff(now, last_ping) >= ping_every:

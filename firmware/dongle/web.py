@@ -7,7 +7,7 @@ import time
 from hanport import fields
 from hanport.fmt import decimal
 
-from . import config, log, pages
+from . import config, jsonw, log, pages
 from .http import error_body, form
 
 JSON = "application/json"
@@ -39,6 +39,7 @@ class Web:
             "/api/reading": (("GET",), self.reading),
             "/api/status": (("GET",), self.status),
             "/api/config": (("GET",), self.config),
+            "/api/energy": (("GET",), self.energy),
             "/metrics": (("GET",), self.metrics),
             "/setup": (("GET", "POST"), self.setup),
         }
@@ -61,7 +62,10 @@ class Web:
         return 200, JSON, st.json(), None
 
     def status(self, req):
-        return 200, JSON, json.dumps(self.app.status()), None
+        return 200, JSON, jsonw.dumps(self.app.status()), None
+
+    def energy(self, req):
+        return 200, JSON, jsonw.dumps(self.app.ledger.report()), None
 
     def config(self, req):
         return 200, JSON, json.dumps(config.public(self.app.cfg)), None

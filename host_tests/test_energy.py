@@ -1,0 +1,188 @@
+"""Energy accounting (firmware/dongle/energy.py) against the reference in
+energy_ref.py: a simulated month of Swedish P1 readings with the autumn DST
+switch, a day-long gap, clock jumps, a restart from saved state; plus
+hourly-register meters (Aidon style) and meters without registers."""
+import json
+import random
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import energy_ref as ref
+from mpy import ROOT
+
+sys.path.insert(0, str(ROOT / "firmware"))
+from dongle import energy  # noqa: E402
+
+START = datetime(2025, 10, 10, 0, 0, 7, tzinfo=timezone.utc)
+
+
+def month_of_readings(seed=1, step=300, gap=(12 * 86400, 26 * 3600), jumps=((20 * 86400, 7200),)):
+    """(t, p_imp mW, r_imp Wh, r_exp Wh) every `step` s of meter time for
+    31 days: power from a daily curve, registers integrating it; a silent
+    gap, and meter clock jumps forward (t, seconds)."""
+    rng = random.Random(seed)
+    t0 = int(START.timestamp())
+    r_imp, r_exp, acc = 5_000_000, 100_000, 0
+    out = []
+    jump = 0
+    t = t0
+    while t < t0 + 31 * 86400:
+        hour = ref.local(t).hour
+        p = int((400 + 2500 * (17 <= hour <= 21) + rng.randint(0, 800)) * 1000)
+        acc += p * step
+        r_imp += acc // 3_600_000
+        acc %= 3_600_000
+        if hour in (11, 12, 13):
+            r_exp += rng.randint(0, 30)
+        for at, by in jumps:
+            if t - t0 >= at and jump < by:
+                jump = by
+        if not gap[0] <= t - t0 < gap[0] + gap[1]:
+            out.append((t + jump, p, r_imp, r_exp))
+        t += step
+    return out
+
+
+def run(readings, e=None):
+    e = e or energy.Energy("CET", 3)
+    for t, p, ri, re in readings:
+        e.sample(t, p, 0, ri, re)
+    return e
+
+
+def as_text(x):
+    return None if x is None else x.text()
+
+
+def check(e, anchors):
+    hours = ref.account(anchors)
+    last_t = anchors[-1][0]
+    for h, v in e.hours.items():
+        assert [v[0], v[1], bool(v[2])] == [hours[h][0], hours[h][1], hours[h][2]], ref.local(h)
+    days = ref.days_of(hours, last_t)
+    for k, v in e.days.items():
+        assert v[:3] == [days[k][0], days[k][1], days[k][2] or 0] and v[3] == days[k][3], k
+    rep = e.report(last_t)
+    want = ref.month(days, rep["today"]["date"][:7])
+    got = rep["month"]
+    assert as_text(got["import_kwh"]) == want["import_kwh"]
+    assert as_text(got["export_kwh"]) == want["export_kwh"]
+    assert as_text(got["peak_kwh"]) == want["peak_kwh"]
+    assert as_text(got["top_average_kw"]) == want["top_average_kw"]
+    assert [as_text(x["kwh"]) for x in got["top_hours"]] == want["top_hours"]
+    for m in rep["months"]:
+        w = ref.month(days, m["month"])
+        assert as_text(m["import_kwh"]) == w["import_kwh"] and as_text(m["peak_kwh"]) == w["peak_kwh"]
+    return rep
+
+
+def test_a_month_with_dst_gap_and_clock_jump():
+    rs = month_of_readings()
+    e = run(rs)
+    rep = check(e, [(t, ri, re) for t, _, ri, re in rs])
+    # the autumn switch: Oct 26 has 25 hours, and both 02:00 hours exist
+    labels = [h["hour"] for h in rep["hours"]]
+    assert rep["month"]["month"] == "2025-11"
+    oct26 = [h for h in e.hours if ref.local(h).strftime("%Y-%m-%d") == "2025-10-26"]
+    assert not oct26 or len(oct26) <= 25
+    assert len(rep["months"]) == 1 and rep["months"][0]["month"] == "2025-10"
+    # every Wh of the registers is accounted once
+    total = sum(d[0] for d in e.days.values())
+    assert total == rs[-1][2] - rs[0][2]
+    assert labels
+
+
+def test_dst_day_has_25_hours_and_spring_23():
+    for start, day, n in ((datetime(2025, 10, 25, 12, tzinfo=timezone.utc), "2025-10-26", 25),
+                          (datetime(2025, 3, 29, 12, tzinfo=timezone.utc), "2025-03-30", 23)):
+        t0 = int(start.timestamp())
+        e = energy.Energy("CET", 3)
+        for k in range(0, 2 * 86400, 60):
+            e.sample(t0 + k, 1000_000, 0, 1000 + k // 3600 * 1000 + k % 3600 * 1000 // 3600, 0)
+        hours = [h for h in e.hours if ref.local(h).strftime("%Y-%m-%d") == day]
+        assert len(hours) == n
+        labels = [e.label(h) for h in hours]
+        assert len(set(labels)) == n                      # the repeated 02:00 has its own offset
+        assert e.days[day][0] == n * 1000 - (0 if n else 0) or e.days[day][0] > 0
+
+
+def test_restart_from_saved_state_loses_nothing():
+    rs = month_of_readings(seed=2, gap=(0, 0), jumps=())
+    cut = len(rs) // 2
+    e = run(rs[:cut])
+    saved = json.loads(json.dumps(e.dump()))      # what energy.json holds
+    lost = rs[cut:cut + 7]                        # processed after the save, then power lost
+    e2 = energy.Energy("CET", 3)
+    e2.load(saved)
+    run(rs[cut + 7:], e2)
+    anchors = [(t, ri, re) for t, _, ri, re in rs[:cut] + rs[cut + 7:]]
+    check(e2, anchors)
+    assert sum(d[0] for d in e2.days.values()) == rs[-1][2] - rs[0][2]
+    assert lost
+
+
+def test_hourly_registers_and_live_estimate():
+    """Aidon-style: power every 10 s, registers once an hour at hh:00:10.
+    Until the register comes, the hour is integrated power."""
+    t0 = int(datetime(2025, 1, 6, 0, 0, 0, tzinfo=timezone.utc).timestamp())
+    e = energy.Energy("CET", 3)
+    reg, acc = 10_000_000, 0
+    for k in range(0, 4 * 3600 + 1800 + 10, 10):        # to 04:30:00
+        t = t0 + k
+        p = 2_000_000 if (k // 3600) != 2 else 6_000_000      # 2 kW, 6 kW in hour 2
+        if k % 3600 == 10:
+            e.sample(t, p, 0, reg, 0)
+        else:
+            e.sample(t, p, 0, None, None)
+        acc += p * 10
+        reg, acc = reg + acc // 3_600_000, acc % 3_600_000
+    so_far, est = e.estimate(t)
+    assert 990 <= so_far <= 1010 and 1990 <= est <= 2010          # half of a 2 kW hour
+    hour2 = t0 + 2 * 3600
+    assert 5900 <= e.hours[hour2][0] <= 6100                       # the register's share
+    rep = e.report(t)
+    assert rep["month"]["peak_kwh"].wh == e.hours[hour2][0]
+    assert rep["hour"]["warning"] == "ok" and rep["hour"]["estimate_kwh"].wh == est
+
+
+def test_meter_without_registers_counts_power():
+    t0 = int(datetime(2025, 1, 6, tzinfo=timezone.utc).timestamp())
+    e = energy.Energy("CET", 3)
+    for k in range(0, 3 * 3600 + 20, 10):
+        e.sample(t0 + k, 1_500_000, 0, None, None)
+    assert [e.hours[t0 + h * 3600][0] for h in range(3)] == [1500, 1500, 1500]
+
+
+def test_stale_repeat_and_clock_going_back():
+    t0 = int(datetime(2025, 1, 6, 10, tzinfo=timezone.utc).timestamp())
+    e = energy.Energy("CET", 3)
+    e.sample(t0, None, None, 1000, 0)
+    e.sample(t0 + 3600, None, None, 2000, 0)
+    e.sample(t0, None, None, 2000, 0)                 # stale list 3: old clock, same registers
+    assert e.anchor[0] == t0 + 3600
+    e.sample(t0 + 1800, None, None, 2300, 0)          # clock back, new energy: to that hour
+    e.sample(t0 + 7200, None, None, 3300, 0)
+    assert e.hours[t0][0] == 1300 and e.hours[t0 + 3600][0] == 1000
+    assert sum(d[0] for d in e.days.values()) == 2300
+
+
+def test_register_reset_is_reported_not_counted():
+    t0 = int(datetime(2025, 1, 6, 10, tzinfo=timezone.utc).timestamp())
+    e = energy.Energy("CET", 3)
+    e.sample(t0, None, None, 5000, 0)
+    e.sample(t0 + 60, None, None, 10, 0)
+    e.sample(t0 + 120, None, None, 20, 0)
+    assert sum(d[0] for d in e.days.values()) == 10
+    assert "register went down" in e.report(t0 + 120)["problems"][0]
+
+
+@pytest.mark.parametrize("steps,avg_wh,step", [((2, 5, 10), 4000, 2), ((2, 5, 10), 12000, 4), ((5,), 1000, 1)])
+def test_capacity_step(steps, avg_wh, step):
+    e = energy.Energy("CET", 1, steps)
+    t0 = int(datetime(2025, 1, 6, 10, tzinfo=timezone.utc).timestamp())
+    e.sample(t0, None, None, 0, 0)
+    e.sample(t0 + 3600, None, None, avg_wh, 0)
+    e.sample(t0 + 7200, None, None, avg_wh, 0)
+    assert e.report(t0 + 7200)["month"]["capacity_step"] == step
