@@ -50,15 +50,8 @@ def is_bare_apdu(data: bytes) -> bool:
 
 def pending_bytes(decoder) -> int:
     """Bytes of a frame the decoder is still waiting to complete when the
-    input ends (a truncated capture). The Decoder has no public call for
-    this, so its state is read defensively: 0 if the internals change."""
-    try:
-        n = int(decoder._n) if decoder._state != 0 else 0     # 0: decoder._IDLE
-        if decoder._asm_kind is not None:    # a multi-frame message, unfinished
-            n += int(decoder._asm_n)
-        return n
-    except (AttributeError, TypeError, ValueError):
-        return 0
+    input ends (a truncated capture)."""
+    return decoder.pending()
 
 
 class Run:

@@ -105,6 +105,7 @@ class Decoder:
         self._asm_kind = None    # _HDLC or _MBUS while a message is being assembled
         self._asm_n = 0
         self._asm_seq = 0
+        self._mbus_broken = False    # the message being received lost a segment
         self._depth = 0          # rescans in progress (see _reject)
         self._binary_only = False
         self._cand = _IDLE       # kind of the binary candidate in the buffer
@@ -122,6 +123,13 @@ class Decoder:
         self._state = _IDLE
         self._n = 0
         self._asm_drop()
+
+    def pending(self):
+        """Bytes held of a frame or message not yet complete (0: none)."""
+        n = self._n if self._state != _IDLE else 0
+        if self._asm_kind is not None:
+            n += self._asm_n
+        return n
 
     def stats(self):
         return {c: getattr(self, c) for c in COUNTERS}
@@ -402,6 +410,7 @@ class Decoder:
             return
         if sum(buf[4:4 + length]) & 0xFF != buf[4 + length] or buf[5 + length] != 0x16:
             self._asm_drop()
+            self._mbus_broken = True     # its later segments: already counted
             return self._reject("mbus_errors", "M-Bus checksum failed", True)
         self._state = _IDLE
         ci = buf[6]
@@ -417,8 +426,10 @@ class Decoder:
             self._asm_drop()
         else:
             self._asm_drop()
-            self._count("malformed", "M-Bus segment %d out of sequence" % seq)
+            if not self._mbus_broken:
+                self._count("malformed", "M-Bus segment %d out of sequence" % seq)
             return
+        self._mbus_broken = False
         if not self._assemble(_MBUS, buf, 9, 4 + length):
             return
         self._asm_seq = (seq + 1) & 0x0F
