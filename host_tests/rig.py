@@ -14,6 +14,7 @@ import time
 import pytest
 
 import mpy
+from build import write_www
 
 ROOT = mpy.ROOT
 MPLIB = ROOT / ".venv" / "mplib"
@@ -189,6 +190,7 @@ class Dongle:
         self.dir = pathlib.Path(tmp) / "flash"
         self.dir.mkdir(parents=True, exist_ok=True)
         shutil.copytree(ROOT / "boards", self.dir / "boards", dirs_exist_ok=True)
+        write_www(str(self.dir))
         self.http_port = free_port()
         if raw_config is not None:
             (self.dir / "config.json").write_text(raw_config)

@@ -46,6 +46,23 @@ def compile_tree(src, dst, arch):
     return out
 
 
+def write_www(dst):
+    """firmware/www/index.html and its gzip (mtime 0: the same bytes every
+    build) into dst/www/."""
+    import gzip
+    src = os.path.join(ROOT, "firmware", "www", "index.html")
+    if not os.path.exists(src):
+        return 0
+    os.makedirs(os.path.join(dst, "www"), exist_ok=True)
+    with open(src, "rb") as f:
+        html = f.read()
+    shutil.copy(src, os.path.join(dst, "www", "index.html"))
+    gz = gzip.compress(html, compresslevel=9, mtime=0)
+    with open(os.path.join(dst, "www", "index.html.gz"), "wb") as f:
+        f.write(gz)
+    return len(gz)
+
+
 def build(board, out, arch=None):
     board_file = os.path.join(ROOT, "boards", board + ".json")
     if not os.path.exists(board_file):
@@ -62,6 +79,7 @@ def build(board, out, arch=None):
     for name in ("boot.py", "main.py"):
         shutil.copy(os.path.join(ROOT, "firmware", name), os.path.join(out, name))
     shutil.copy(board_file, os.path.join(out, "boards", board + ".json"))
+    page = write_www(out)
     sys.path.insert(0, os.path.join(ROOT, "firmware"))
     from dongle import config
     template = json.loads(json.dumps(config.DEFAULTS))
@@ -69,8 +87,8 @@ def build(board, out, arch=None):
     with open(os.path.join(out, "config.template.json"), "w") as f:
         json.dump(template, f, indent=2)
     size = sum(os.path.getsize(p) for p in files)
-    print("build: %d modules, %d bytes of .mpy, board %s, arch %s -> %s" % (
-        len(files), size, board, arch or "bytecode only", os.path.relpath(out, ROOT)))
+    print("build: %d modules, %d bytes of .mpy, web page %d bytes gzip, board %s, arch %s -> %s" % (
+        len(files), size, page, board, arch or "bytecode only", os.path.relpath(out, ROOT)))
 
 
 def main():

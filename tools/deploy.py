@@ -80,6 +80,7 @@ def main():
     port = args.port
     run(port, "fs", "cp", "-r", os.path.join(build, "lib"), ":",
         "+", "fs", "cp", "-r", os.path.join(build, "boards"), ":",
+        "+", "fs", "cp", "-r", os.path.join(build, "www"), ":",
         "+", "fs", "cp", os.path.join(build, "boot.py"), ":boot.py",
         "+", "fs", "cp", os.path.join(build, "main.py"), ":main.py")
     has_config = run(port, "exec", "import os; print('config.json' in os.listdir())",

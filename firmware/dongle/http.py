@@ -107,6 +107,18 @@ def form(body):
     return out
 
 
+class FileBody:
+    """A response body streamed from a file in small chunks (the web page),
+    so serving it allocates one 512-byte buffer, not the file's size."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def size(self):
+        import os
+        return os.stat(self.path)[6]
+
+
 class Server:
     """handler(request) -> (status, content type, body str/bytes, extra
     headers dict or None)."""
@@ -153,6 +165,17 @@ class Server:
         finally:
             self.active -= 1
 
+    async def _stream(self, writer, path):
+        buf = bytearray(512)
+        mv = memoryview(buf)
+        with open(path, "rb") as f:
+            while True:
+                n = f.readinto(buf)
+                if not n:
+                    return
+                writer.write(mv[:n])
+                await asyncio.wait_for(writer.drain(), TIMEOUT_S)
+
     async def _discard(self, reader):
         for _ in range(64):               # at most 16 KB
             if not await reader.read(256):
@@ -186,15 +209,20 @@ class Server:
     async def _send(self, writer, status, ctype, body, extra, unread=None):
         if isinstance(body, str):
             body = body.encode()
+        length = body.size() if isinstance(body, FileBody) else len(body)
         head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" \
-               "Connection: close\r\nCache-Control: no-store\r\n" % (
-                   status, REASONS.get(status, "Unknown"), ctype, len(body))
+               "Connection: close\r\n" % (status, REASONS.get(status, "Unknown"), ctype, length)
+        if not extra or "Cache-Control" not in extra:
+            head += "Cache-Control: no-store\r\n"
         if extra:
             for k in extra:
                 head += "%s: %s\r\n" % (k, extra[k])
         try:
             writer.write(head.encode() + b"\r\n")
-            writer.write(body)
+            if isinstance(body, FileBody):
+                await self._stream(writer, body.path)
+            else:
+                writer.write(body)
             await asyncio.wait_for(writer.drain(), TIMEOUT_S)
             if unread is not None:
                 # a refused request may still be arriving: closing on unread

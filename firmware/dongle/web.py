@@ -8,7 +8,7 @@ from hanport import fields
 from hanport.fmt import decimal
 
 from . import config, jsonw, log, pages
-from .http import error_body, form
+from .http import FileBody, error_body, form
 
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"
@@ -52,6 +52,20 @@ class Web:
         return fn(req)
 
     def index(self, req):
+        """The page (www/index.html, gzip-compressed when the browser takes
+        it), or a list of the endpoints when the page is not installed."""
+        gz = "gzip" in req.headers.get("accept-encoding", "")
+        for path, extra in (("www/index.html.gz", {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}),
+                            ("www/index.html", {"Vary": "Accept-Encoding"})):
+            if path.endswith(".gz") and not gz:
+                continue
+            try:
+                body = FileBody(path)
+                body.size()
+            except OSError:
+                continue
+            extra["Cache-Control"] = "max-age=3600"
+            return 200, HTML, body, extra
         return 200, HTML, pages.index(self.app), None
 
     def reading(self, req):
