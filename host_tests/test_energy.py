@@ -95,17 +95,18 @@ def test_a_month_with_dst_gap_and_clock_jump():
 
 
 def test_dst_day_has_25_hours_and_spring_23():
-    for start, day, n in ((datetime(2025, 10, 25, 12, tzinfo=timezone.utc), "2025-10-26", 25),
-                          (datetime(2025, 3, 29, 12, tzinfo=timezone.utc), "2025-03-30", 23)):
+    """1 kW all day long on the switch days: 25 and 23 hours of 1 kWh."""
+    for start, day, n in ((datetime(2025, 10, 25, 22, tzinfo=timezone.utc), "2025-10-26", 25),
+                          (datetime(2025, 3, 29, 23, tzinfo=timezone.utc), "2025-03-30", 23)):
         t0 = int(start.timestamp())
         e = energy.Energy("CET", 3)
-        for k in range(0, 2 * 86400, 60):
-            e.sample(t0 + k, 1000_000, 0, 1000 + k // 3600 * 1000 + k % 3600 * 1000 // 3600, 0)
+        for k in range(0, n * 3600 + 60, 60):
+            e.sample(t0 + k, 1000_000, 0, 1000 + k * 1000 // 3600, 0)
         hours = [h for h in e.hours if ref.local(h).strftime("%Y-%m-%d") == day]
         assert len(hours) == n
-        labels = [e.label(h) for h in hours]
-        assert len(set(labels)) == n                      # the repeated 02:00 has its own offset
-        assert e.days[day][0] == n * 1000 - (0 if n else 0) or e.days[day][0] > 0
+        assert len(set(e.label(h) for h in hours)) == n     # the repeated 02:00 has its own offset
+        assert all(e.hours[h][0] == 1000 for h in hours)
+        assert e.days[day][0] == n * 1000
 
 
 def test_restart_from_saved_state_loses_nothing():

@@ -6,7 +6,7 @@ import gc
 import os
 import time
 
-from . import VERSION, boards, config, log, platform
+from . import VERSION, log, platform, unload
 from .http import Server
 from .ledger import Ledger
 from .meter import Meter
@@ -22,11 +22,13 @@ RESTART_DELAY_S = 2
 class App:
     def __init__(self):
         self.boot_ms = time.ticks_ms()
+        from . import boards, config
         self.cfg, self.problems = config.load()
         log.set_secrets(config.secrets(self.cfg))
         self.board, problem = boards.load(self.cfg["board"])
         if problem:
             self.problems.append(problem)
+        unload("boards", "config")
         self.device_id = platform.unique_id()
         self.short_id = self.device_id[-6:]
         self.name = self.cfg["name"] or "HAN " + self.short_id
@@ -112,6 +114,7 @@ class App:
         alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
         pw = "".join(alphabet[b % len(alphabet)] for b in os.urandom(12))
         self.cfg["setup"]["ap_password"] = pw
+        from . import config
         try:
             saved, _ = config.load()
             saved["setup"]["ap_password"] = pw
@@ -119,6 +122,7 @@ class App:
         except OSError:
             pass
         log.set_secrets(config.secrets(self.cfg))
+        unload("config")
         print("setup network password: " + pw)
         return pw
 

@@ -20,7 +20,7 @@ from . import localtime
 GAP_S = 3900            # a register interval longer than this: hours estimated
 INTEGRATE_MAX_S = 900   # integrate power over at most this between samples
 NO_REGISTERS_S = 7200   # no register for this long: account from power alone
-KEEP_HOURS = 48
+KEEP_HOURS = 26        # what /api/energy lists; days keep the rest
 KEEP_MONTHS = 13
 MWS_PER_WH = 3600000    # milliwatt-seconds in a watt-hour
 

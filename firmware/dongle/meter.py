@@ -5,7 +5,7 @@ import time
 
 import hanport
 
-from . import config, log, serialcfg
+from . import log, serialcfg, unload
 from .platform import RequestPin, Serial
 
 DWELL_S = 12         # per candidate setting: Swedish meters send every 10 s
@@ -101,12 +101,14 @@ class Meter:
         if self.cfg["meter"]["detected"] == label:
             return
         self.cfg["meter"]["detected"] = label
+        from . import config
         try:
             saved, _ = config.load()
             saved["meter"]["detected"] = label
             config.save(saved)
         except OSError as e:
             log.log("meter: could not store the serial setting: %s" % e)
+        unload("config")
 
     def status(self):
         return {"setting": self.setting(), "searching": self.searching,

@@ -9,7 +9,7 @@ import time
 import umqtt.simple as simple
 from hanport import fields
 
-from . import ha, jsonw, log
+from . import jsonw, log, unload
 
 TIMEOUT_S = 1
 BACKOFF_MAX_S = 60
@@ -138,9 +138,25 @@ class Mqtt:
             self._reannounce = True      # Home Assistant restarted
 
     def _announce(self):
+        """Home Assistant discovery for fields not yet announced. Its module
+        loads only while there is something to announce."""
         st = self.state
         if not self.m["discovery"] or st.reading is None:
             return
+        todo = self._reannounce or (self.ledger is not None and not self._energy_announced)
+        for i in range(fields.COUNT):
+            if st.reading.m[i] is not None and not self._announced[i]:
+                todo = True
+        if not todo:
+            return
+        from . import ha
+        try:
+            self._announce_with(ha)
+        finally:
+            unload("ha")
+
+    def _announce_with(self, ha):
+        st = self.state
         if self._reannounce:
             self._reannounce = False
             self._energy_announced = False

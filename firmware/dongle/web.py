@@ -7,7 +7,7 @@ import time
 from hanport import fields
 from hanport.fmt import decimal
 
-from . import config, jsonw, log, pages
+from . import jsonw, log, unload
 from .http import FileBody, error_body, form
 
 JSON = "application/json"
@@ -66,7 +66,10 @@ class Web:
                 continue
             extra["Cache-Control"] = "max-age=3600"
             return 200, HTML, body, extra
-        return 200, HTML, pages.index(self.app), None
+        from . import pages
+        html = pages.index(self.app)
+        unload("pages")
+        return 200, HTML, html, None
 
     def reading(self, req):
         st = self.app.state
@@ -82,7 +85,10 @@ class Web:
         return 200, JSON, jsonw.dumps(self.app.ledger.report()), None
 
     def config(self, req):
-        return 200, JSON, json.dumps(config.public(self.app.cfg)), None
+        from . import config
+        text = json.dumps(config.public(self.app.cfg))
+        unload("config")
+        return 200, JSON, text, None
 
     def metrics(self, req):
         app = self.app
@@ -139,6 +145,15 @@ class Web:
         return 401, "wrong admin password"
 
     def setup(self, req):
+        """The setup form (GET) and its answer (POST). Its modules load
+        for the request only."""
+        try:
+            return self._setup(req)
+        finally:
+            unload("pages", "config")
+
+    def _setup(self, req):
+        from . import config, pages
         app = self.app
         if req.method == "GET":
             return 200, HTML, pages.setup(app), None

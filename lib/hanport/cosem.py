@@ -227,7 +227,7 @@ class Mapper:
             return None
         if a == 0 and buf[s + 2] == 25 and buf[s + 3] == 9:
             return obis.IGNORE       # a push setup object's own name
-        return obis.LOOKUP.get((a << 27) | (b << 24) | (buf[s + 2] << 16) | (buf[s + 3] << 8) | buf[s + 4])
+        return obis.target((a << 27) | (b << 24) | (buf[s + 2] << 16) | (buf[s + 3] << 8) | buf[s + 4])
 
     def _object_list(self):
         """Element 0 is an array of {class, OBIS, attribute, index}."""

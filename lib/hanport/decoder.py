@@ -2,7 +2,7 @@
 # into P1 telegrams, HDLC frames, M-Bus frames and bare ciphered frames,
 # checks each (CRC, HCS/FCS, checksum, GCM tag) and hands the contents on:
 # P1 text to p1.py, DLMS APDUs to dlms.py.
-from . import axdr, dlms, fields, p1
+from . import fields
 from .hot import crc_arc, crc_x25, text_end
 
 # Largest telegram or frame held, in bytes. Buffers are allocated once (the
@@ -111,8 +111,10 @@ class Decoder:
         self._cand = _IDLE       # kind of the binary candidate in the buffer
         self._out = None
         self._inner = None       # P1 decoder for decrypted Luxembourg text
-        self._p1 = p1.Parser()
-        self._dlms = dlms.Session(self.key, self.auth_key, CAP, self._p1_text)
+        # the parsers load on the first frame that needs them: a P1 meter
+        # never loads the DLMS stack, and the other way round (heap on a dongle)
+        self._p1 = None
+        self._dlms = None
         for c in COUNTERS:
             setattr(self, c, 0)
         self.last_error = None
@@ -286,6 +288,9 @@ class Decoder:
             # this meter sends CRCs: a telegram without one is damaged
             self._count("malformed", "P1 telegram without CRC from a meter that sends CRCs")
             return
+        if self._p1 is None:
+            from .p1 import Parser
+            self._p1 = Parser()
         try:
             r = self._p1.parse(buf, n, has_crc)
         except ValueError as e:
@@ -452,7 +457,8 @@ class Decoder:
             self._need = 11 + extra
             return
         if n == 11 + extra:
-            size, pos = axdr.ber_length(buf, 10, n)
+            size = buf[10] if not extra else (buf[11] if extra == 1 else (buf[11] << 8) | buf[12])
+            pos = 11 + extra
             if size < 5:
                 return self._reject(None, None)
             if pos + size > CAP:
@@ -477,6 +483,9 @@ class Decoder:
         """Run one APDU through dlms.Session, counting what goes wrong.
         True when it was accepted (or is a block waiting for the rest).
         bare: a ciphered frame with no link layer around it."""
+        from . import dlms
+        if self._dlms is None:
+            self._dlms = dlms.Session(self.key, self.auth_key, CAP, self._p1_text)
         try:
             r = self._dlms.apdu(buf, s, e, bare)
         except dlms.KeyRequired as x:
@@ -485,7 +494,7 @@ class Decoder:
         except dlms.AuthFailed as x:
             self._count("auth_failures", str(x))
             return False
-        except (dlms.Unknown, axdr.UnknownType) as x:
+        except dlms.Unknown as x:
             self._count("unknown", str(x))
             return False
         except ValueError as x:

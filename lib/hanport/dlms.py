@@ -2,7 +2,6 @@
 # checks passed. LLC header, general-glo-ciphering (DB), general block
 # transfer (E0) and data-notification (0F), each unwrapped in turn.
 from . import axdr, cosem
-from .gcm import GCM
 from .reading import Reading
 
 LLC = b"\xe6\xe7\x00"
@@ -19,8 +18,7 @@ class AuthFailed(ValueError):
     pass
 
 
-class Unknown(ValueError):
-    pass
+Unknown = axdr.UnknownType   # frames this decoder does not understand
 
 
 class Session:
@@ -138,6 +136,7 @@ class Session:
             if ce < cs:
                 raise axdr.DlmsError("DLMS ciphered frame shorter than its tag")
         if self._gcm is None:
+            from .gcm import GCM     # only encrypted meters need it
             self._gcm = GCM(self.key)
         if sc & 0x10 and self.auth_key is not None:
             aad = bytes((sc,)) + self.auth_key

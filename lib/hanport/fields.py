@@ -81,6 +81,7 @@ COUNT = len(FIELDS)
 INDEX = {}
 for _i, _name in enumerate(FIELDS):
     INDEX[_name] = _i
+del _TABLE, _i, _name
 
 
 def unit_of(i):

@@ -3,6 +3,7 @@
 # on MicroPython a viper version (hot_viper.py: native code, no heap
 # allocation) replaces it, on CPython a version built on C-level builtins.
 # Tests check all of them give the same answers.
+import array
 import sys
 
 MICROPYTHON = sys.implementation.name == "micropython"
@@ -15,7 +16,7 @@ def _table(poly):
         for _ in range(8):
             c = (c >> 1) ^ poly if c & 1 else c >> 1
         t.append(c)
-    return t
+    return array.array("H", t)
 
 
 ARC_TABLE = _table(0xA001)    # CRC-16/ARC, P1: poly 0x8005 reflected, init 0

@@ -1,14 +1,9 @@
 # Viper (native code) versions of hot.py's loops for MicroPython: the same
 # answers as the reference, without heap allocation. Imported by hot.py
 # only on MicroPython; mpy-cross needs -march for this file (make build).
-import array
-
 import micropython
 
-from .hot import ARC_TABLE, X25_TABLE
-
-_ARC = array.array("H", ARC_TABLE)
-_X25 = array.array("H", X25_TABLE)
+from .hot import ARC_TABLE as _ARC, X25_TABLE as _X25
 
 
 @micropython.viper

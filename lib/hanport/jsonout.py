@@ -3,8 +3,6 @@
 # dongle serves and publishes the bytes as they are (memoryview).
 import sys
 
-from .fmt import decimal
-
 MICROPYTHON = sys.implementation.name == "micropython"
 
 
@@ -27,6 +25,26 @@ class JsonOut:
         self._room(k)
         self.buf[self.n:self.n + k] = b
         self.n += k
+
+    def name(self, s, first):
+        """', "s": ' (or '"s": ' first) for a member name of plain ASCII,
+        written character by character: no bytes object per name."""
+        k = len(s) + (4 if first else 6)
+        self._room(k)
+        buf, n = self.buf, self.n
+        if not first:
+            buf[n] = 44
+            buf[n + 1] = 32
+            n += 2
+        buf[n] = 34
+        n += 1
+        for ch in s:
+            buf[n] = ord(ch)
+            n += 1
+        buf[n] = 34
+        buf[n + 1] = 58
+        buf[n + 2] = 32
+        self.n = n + 3
 
     def text(self, s):
         """A JSON string (or null). Readings hold printable ASCII only
@@ -79,41 +97,18 @@ class JsonOut:
         return str(self.view(), "utf-8")
 
 
-class JsonParts:
-    """CPython: the same interface over a list of parts (str() and join
-    are C there, a digit loop is not; allocation costs nothing)."""
+_shared = None
 
-    def __init__(self):
-        self.parts = []
 
-    def reset(self):
-        self.parts = []
-        return self
-
-    def raw(self, b):
-        self.parts.append(b)
-
-    def text(self, s):
-        if s is None:
-            self.parts.append(b"null")
-        elif s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
-            self.parts.append(b'"' + s.encode() + b'"')
+def shared():
+    """The buffer every to_json() writes into, made on first use. The
+    decoder is single-threaded on the dongle; the size settles at the
+    longest reading's."""
+    global _shared
+    if _shared is None:
+        if MICROPYTHON:
+            _shared = JsonOut()
         else:
-            JsonOut.text(self, s)
-
-    def int(self, v):
-        self.parts.append(b"%d" % v)
-
-    def dec(self, m, d):
-        self.parts.append(decimal(m, d).encode())
-
-    def view(self):
-        return memoryview(b"".join(self.parts))
-
-    def str(self):
-        return b"".join(self.parts).decode()
-
-
-# The decoder is single-threaded on the dongle: one buffer serves every
-# to_json(); its size settles at the longest reading's.
-SHARED = JsonOut() if MICROPYTHON else JsonParts()
+            from .jsonout_cpython import JsonParts
+            _shared = JsonParts()
+    return _shared.reset()

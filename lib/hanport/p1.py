@@ -222,7 +222,7 @@ class Parser:
                 if not checked:
                     raise Malformed("P1 line is not OBIS(value): " + ascii_text(buf[ls:le])[:40])
                 continue
-            target = obis.LOOKUP.get(k) if k >= 0 else None
+            target = obis.target(k) if k >= 0 else None
             g = self.groups
             gs, ge = pos[2 * g - 2], pos[2 * g - 1]   # the last group
             ok = True

@@ -14,7 +14,7 @@ _LINE = re.compile(rb"^([0-9.:*-]+)\((?:(-?)(\d*)(?:\.(\d+))?(?:\*([A-Za-z0-9]{1
                    re.M)
 _FAMILY = fields.FAMILY
 # OBIS text as sent -> target (one lookup per line)
-_TARGET = {code: obis.LOOKUP[k] for code, k in _KEYS.items() if k in obis.LOOKUP}
+_TARGET = {code: obis.target(k) for code, k in _KEYS.items() if obis.target(k) is not None}
 # unit spellings meters use, straight to (family, shift); others are folded
 _UNITS = dict(units.TEXT)
 for _u in (b"kWh", b"kW", b"Wh", b"W", b"kVArh", b"kVAr", b"kvarh", b"kvar", b"VArh",

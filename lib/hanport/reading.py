@@ -85,11 +85,11 @@ class Reading:
         out.raw(b', "dst": ')
         out.raw(b"null" if self.dst is None else b"true" if self.dst else b"false")
         out.raw(b', "values": {')
-        m, d, keys = self.m, self.d, _KEYS
+        m, d, names = self.m, self.d, fields.FIELDS
         first = True
         for i in range(fields.COUNT):
             if m[i] is not None:
-                out.raw(keys[i][first])
+                out.name(names[i], first)
                 out.dec(m[i], d[i])
                 first = False
         out.raw(b'}, "other": {')
@@ -109,8 +109,4 @@ class Reading:
         return out
 
     def to_json(self):
-        return self.write_json(jsonout.SHARED.reset()).str()
-
-
-# per field: (', "name": ', '"name": '), indexed by "is it the first", made once
-_KEYS = tuple(((', "%s": ' % n).encode(), ('"%s": ' % n).encode()) for n in fields.FIELDS)
+        return self.write_json(jsonout.shared()).str()

@@ -1,0 +1,41 @@
+# CPython: jsonout's interface over a list of parts (str() and join are C
+# there, a digit loop is not; allocation costs nothing on a PC).
+from .fmt import decimal
+from .jsonout import JsonOut
+
+
+class JsonParts:
+    """Same methods as JsonOut."""
+
+    def __init__(self):
+        self.parts = []
+
+    def reset(self):
+        self.parts = []
+        return self
+
+    def raw(self, b):
+        self.parts.append(b)
+
+    def text(self, s):
+        if s is None:
+            self.parts.append(b"null")
+        elif s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
+            self.parts.append(b'"' + s.encode() + b'"')
+        else:
+            JsonOut.text(self, s)
+
+    def int(self, v):
+        self.parts.append(b"%d" % v)
+
+    def name(self, s, first):
+        self.parts.append((('"%s": ' if first else ', "%s": ') % s).encode())
+
+    def dec(self, m, d):
+        self.parts.append(decimal(m, d).encode())
+
+    def view(self):
+        return memoryview(b"".join(self.parts))
+
+    def str(self):
+        return b"".join(self.parts).decode()
