@@ -146,6 +146,13 @@ def test_hourly_registers_and_live_estimate():
     rep = e.report(t)
     assert rep["month"]["peak_kwh"].wh == e.hours[hour2][0]
     assert rep["hour"]["warning"] == "ok" and rep["hour"]["estimate_kwh"].wh == est
+    # t is 04:30:00 UTC in winter: 05:30:00 local
+    assert rep["time"] == "2025-01-06T05:30:00+01:00" and rep["hour"]["start"] == "2025-01-06T05:00+01:00"
+    assert e.report(t + 1234)["time"] == "2025-01-06T05:50:34+01:00"
+    # the light view is the report without its lists
+    light = e.current(t)
+    assert set(rep) - set(light) == {"hours", "days", "months"}
+    assert all(light[k] == rep[k] for k in light)
 
 
 def test_meter_without_registers_counts_power():

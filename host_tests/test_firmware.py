@@ -95,6 +95,7 @@ def test_p1_reading_over_http_and_mqtt_with_discovery(rig):
         assert configs["month_import_kwh"][0]["stat_t"] == base + "/energy"
         summary = wait_until(lambda: sub.last_json(base + "/energy"), what="the energy summary")
         assert summary["ready"] is True
+        assert {"month_peak_hour", "capacity_step", "top_n"} <= set(summary)
         e = configs["energy_import_kwh"][0]
         late = Subscriber(broker.port, prefix + "#")     # retained: a late subscriber gets them
         wait_until(lambda: len(late.messages) >= len(v), what="retained configs")

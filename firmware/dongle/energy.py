@@ -228,8 +228,9 @@ class Energy:
         p = self.last[1] if self.last else 0
         return so_far, so_far + p * (h + 3600 - t) // MWS_PER_WH
 
-    def report(self, t):
-        """Everything /api/energy shows, at meter time t (UTC)."""
+    def current(self, t):
+        """This hour, today and this month at meter time t (UTC): the light
+        part of the report, cheap enough for every /api/status poll."""
         if t is None:
             return {"ready": False, "problems": self.problems}
         h = t - t % 3600
@@ -246,28 +247,34 @@ class Energy:
             warning = "raises_top_average"
         else:
             warning = "ok"
-        hours = []
-        for hh in sorted(self.hours)[-26:]:
-            v = self.hours[hh]
-            hours.append({"hour": self.label(hh), "import_kwh": _kwh(v[0]), "export_kwh": _kwh(v[1]),
-                          "estimated": bool(v[2]), "complete": bool(v[3])})
+        start = self.label(h)
         return {
             "ready": True,
-            "time": self.label(h)[:11] + "%02d:%02d%s" % (t % 3600 // 60, t % 60, self.label(h)[16:]),
+            "time": "%s%02d:%02d%s" % (start[:14], t % 3600 // 60, t % 60, start[16:]),
             "zone": self.zone,
-            "hour": {"start": self.label(h), "import_kwh": _kwh(so_far), "estimate_kwh": _kwh(est),
+            "hour": {"start": start, "import_kwh": _kwh(so_far), "estimate_kwh": _kwh(est),
                      "warning": warning},
             "today": {"date": today, "import_kwh": _kwh(day[0] if day else 0),
                       "export_kwh": _kwh(day[1] if day else 0),
                       "max_hour_kwh": _kwh(day[2]) if day and day[3] is not None else None},
             "month": dict(cur, month=month, top_n=self.top_n),
-            "hours": hours,
-            "days": [{"date": k, "import_kwh": _kwh(v[0]), "export_kwh": _kwh(v[1]),
-                      "max_hour_kwh": _kwh(v[2]) if v[3] is not None else None}
-                     for k, v in sorted(self.days.items()) if k[:7] == month],
-            "months": [dict(self._view(v), month=k) for k, v in sorted(self.months.items())],
             "problems": self.problems,
         }
+
+    def report(self, t):
+        """Everything /api/energy shows, at meter time t (UTC)."""
+        rep = self.current(t)
+        if not rep["ready"]:
+            return rep
+        month = rep["month"]["month"]
+        rep["hours"] = [{"hour": self.label(hh), "import_kwh": _kwh(v[0]), "export_kwh": _kwh(v[1]),
+                         "estimated": bool(v[2]), "complete": bool(v[3])}
+                        for hh, v in sorted(self.hours.items())[-26:]]
+        rep["days"] = [{"date": k, "import_kwh": _kwh(v[0]), "export_kwh": _kwh(v[1]),
+                        "max_hour_kwh": _kwh(v[2]) if v[3] is not None else None}
+                       for k, v in sorted(self.days.items()) if k[:7] == month]
+        rep["months"] = [dict(self._view(v), month=k) for k, v in sorted(self.months.items())]
+        return rep
 
     # --- persistence ------------------------------------------------------
 

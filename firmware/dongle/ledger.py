@@ -144,11 +144,13 @@ class Ledger:
         return rep
 
     def summary(self):
-        rep = self.book.report(self.now())
+        rep = self.book.current(self.now())
         if not rep["ready"]:
             return {"ready": False, "problems": ([self.problem] if self.problem else []) + rep["problems"]}
         return {"ready": True, "hour_estimate_kwh": rep["hour"]["estimate_kwh"],
                 "warning": rep["hour"]["warning"], "today_import_kwh": rep["today"]["import_kwh"],
                 "month_import_kwh": rep["month"]["import_kwh"], "month_peak_kwh": rep["month"]["peak_kwh"],
-                "top_average_kw": rep["month"]["top_average_kw"], "saves": self.saves,
+                "month_peak_hour": rep["month"]["peak_hour"], "top_average_kw": rep["month"]["top_average_kw"],
+                "top_n": rep["month"]["top_n"], "capacity_step": rep["month"]["capacity_step"],
+                "saves": self.saves,
                 "problems": ([self.problem] if self.problem else []) + rep["problems"]}
