@@ -186,7 +186,10 @@ class Dongle:
     """The firmware on the MicroPython unix port, in a folder of its own
     (its flash filesystem): config.json, boards/."""
 
-    def __init__(self, tmp, config=None, raw_config=None, device_id="a1b2c3d4e5f6", heapsize=None):
+    def __init__(self, tmp, config=None, raw_config=None, device_id="a1b2c3d4e5f6", heapsize=None,
+                 lib=None, romfs=None):
+        """lib: a folder of .mpy modules (make build's lib/) run instead of
+        the sources; romfs: a ROMFS image of them run in place (romboot.py)."""
         self.dir = pathlib.Path(tmp) / "flash"
         self.dir.mkdir(parents=True, exist_ok=True)
         shutil.copytree(ROOT / "boards", self.dir / "boards", dirs_exist_ok=True)
@@ -201,6 +204,7 @@ class Dongle:
             (self.dir / "config.json").write_text(json.dumps(config))
         self.device_id = device_id
         self.heapsize = heapsize
+        self.lib, self.romfs = lib, romfs
         self.proc = None
         self.output = b""
         self.start()
@@ -208,12 +212,21 @@ class Dongle:
     def start(self, port=None):
         if port is not None:
             self.http_port = port
-        env = dict(os.environ, MICROPYPATH=".frozen:%s:%s:%s" % (ROOT / "lib", ROOT / "firmware", MPLIB),
+        path = ".frozen:%s:%s:%s" % (ROOT / "lib", ROOT / "firmware", MPLIB)
+        main = ROOT / "firmware" / "main.py"
+        if self.lib or self.romfs:
+            shutil.copy(main, self.dir / "main.py")
+            main = self.dir / "main.py"
+            path = ".frozen:%s" % self.lib
+        env = dict(os.environ, MICROPYPATH=path,
                    HANPORT_DEVICE_ID=self.device_id, HANPORT_HTTP_PORT=str(self.http_port))
         cmd = [mpy.micropython()]
         if self.heapsize:
             cmd += ["-X", "heapsize=%s" % self.heapsize]
-        self.proc = subprocess.Popen(cmd + [str(ROOT / "firmware" / "main.py")], cwd=self.dir, env=env,
+        if self.romfs:
+            env["HANPORT_ROMFS"] = str(self.romfs)
+            main = pathlib.Path(__file__).parent / "romboot.py"
+        self.proc = subprocess.Popen(cmd + [str(main)], cwd=self.dir, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self._out = []
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
@@ -259,3 +272,68 @@ class Dongle:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+def bundle(out):
+    """make build's output for the virtual dongle (x64 native code) in
+    out/build, with umqtt.simple compiled next to it (stock ESP32 firmware
+    has it built in), and out/rom.img: its lib/ as a ROMFS image made by
+    mpremote. Returns (lib folder, image path)."""
+    import build
+    out = pathlib.Path(out)
+    dst = out / "build"
+    build.build("unix", str(dst), "x64")
+    (dst / "lib" / "umqtt").mkdir(exist_ok=True)
+    subprocess.run([build.mpy_cross(), "-march=x64", "-o", str(dst / "lib" / "umqtt" / "simple.mpy"),
+                    str(MPLIB / "umqtt" / "simple.py")], check=True)
+    shutil.copytree(dst / "lib", out / "rom" / "lib")
+    img = out / "rom.img"
+    mpremote = pathlib.Path(mpy.micropython()).parent / "mpremote"
+    subprocess.run([str(mpremote), "romfs", "-o", str(img), "build", str(out / "rom")], check=True,
+                   stdout=subprocess.DEVNULL)
+    return dst / "lib", img
+
+
+class Session:
+    """An accelerated session against a running dongle: the meter sends a
+    message every `period` s (from a meter_sim.SimMeter), a client polls
+    /api/reading `polls` times a second, /api/status every 5 s. Threads;
+    run() returns when `seconds` have passed."""
+
+    def __init__(self, dongle, meter, sim, period=0.1, polls=10):
+        self.d, self.meter, self.sim = dongle, meter, sim
+        self.period, self.polls = period, polls
+        self.sent = 0
+        self.poll_status = {}           # HTTP status -> count
+        self.poll_failures = []
+        self.peak = 0                   # highest heap.peak seen in /api/status
+        self._stop = threading.Event()
+
+    def _poller(self):
+        while not self._stop.is_set():
+            try:
+                status = self.d.get("/api/reading")[0]
+                self.poll_status[status] = self.poll_status.get(status, 0) + 1
+            except OSError as e:
+                self.poll_failures.append(repr(e))
+            self._stop.wait(1 / self.polls)
+
+    def run(self, seconds):
+        self.before = self.d.status()
+        t = threading.Thread(target=self._poller, daemon=True)
+        t.start()
+        start = time.time()
+        next_status = start + 5
+        try:
+            while time.time() - start < seconds:
+                self.meter.send(self.sim.next_frame().data)
+                self.sent += 1
+                if time.time() >= next_status:
+                    self.peak = max(self.peak, self.d.status()["heap"]["peak"])
+                    next_status += 5
+                time.sleep(self.period)
+        finally:
+            self._stop.set()
+            t.join(5)
+        time.sleep(1.5)                 # the last frame decoded, a heap figure after it
+        return self.d.status()

@@ -88,3 +88,10 @@ def test_date_time_forms():
     assert date_time(b"\xff" * 12, 0) == (None, None)
     assert axdr.ber_length(b"\x82\x01\x09", 0, 3) == (265, 3)
     assert Decimal("1") == 1
+
+
+def test_decode_apdu_longer_than_the_cap_is_refused():
+    body = dlms.data_notification(enc.structure([enc.octet_string(b"x" * (hanport.CAP + 10))]))
+    dec = hanport.Decoder()
+    assert dec.decode_apdu(body) == []
+    assert dec.oversized == 1 and "longer than" in dec.last_error

@@ -4,7 +4,10 @@
 import asyncio
 import gc
 import os
+import sys
 import time
+
+from hanport import jsonout
 
 from . import VERSION, log, platform, unload
 from .http import Server
@@ -15,6 +18,10 @@ from .state import State
 from .web import Web
 
 WDT_TIMEOUT_MS = 30000
+# collect after this many bytes: garbage stays packed low in the heap, so
+# long-lived objects are not scattered among it (fragmentation)
+GC_EVERY = 8192
+JSON_BUFFER = 4096         # the largest document (/api/energy) fits without growing
 WIFI_GRACE_S = 300         # no Wi-Fi this long after boot: open the setup network
 RESTART_DELAY_S = 2
 
@@ -22,6 +29,8 @@ RESTART_DELAY_S = 2
 class App:
     def __init__(self):
         self.boot_ms = time.ticks_ms()
+        jsonout.reserve(JSON_BUFFER)
+        gc.threshold(GC_EVERY)
         from . import boards, config
         self.cfg, self.problems = config.load()
         log.set_secrets(config.secrets(self.cfg))
@@ -45,6 +54,7 @@ class App:
         self.http = Server(Web(self).handle, log.log)
         self.ntp_ok = False
         self._reboot_at = None
+        self.heap_used = self.heap_peak = 0     # live heap after a collection
         for p in self.problems:
             log.log("config: " + p)
 
@@ -80,7 +90,8 @@ class App:
             "name": self.name,
             "board": self.cfg["board"],
             "uptime_s": self.uptime_s(),
-            "free_mem": platform.free_mem(),
+            "free_mem": gc.mem_free(),
+            "heap": {"used": self.heap_used, "peak": self.heap_peak, "free": gc.mem_free()},
             "reset_cause": platform.reset_cause(),
             "config": {"ok": not self.problems, "problems": self.problems,
                        "configured": not self.unconfigured()},
@@ -141,6 +152,7 @@ class App:
                 raise
             except Exception as e:
                 log.log("task %s failed: %s: %s; restarting" % (name, type(e).__name__, e))
+                sys.print_exception(e)      # the traceback, on the USB console only
             self.restarts[name] = self.restarts.get(name, 0) + 1
             await asyncio.sleep(RESTART_DELAY_S)
 
@@ -181,6 +193,9 @@ class App:
             self.wdt.feed()
             self.ledger.tick()
             gc.collect()
+            self.heap_used = gc.mem_alloc()
+            if self.heap_used > self.heap_peak:
+                self.heap_peak = self.heap_used
             if self._reboot_at is not None and time.ticks_diff(time.ticks_ms(), self._reboot_at) >= 0:
                 self.shutdown()
                 platform.reset()

@@ -1,35 +1,53 @@
-# JSON text for the dongle's own documents (status, energy): like
-# json.dumps, plus exact decimals (objects with .text()) as JSON numbers,
-# and the same output on MicroPython and CPython.
+# JSON for the dongle's own documents (status, energy): json.dumps with
+# sorted keys, plus exact decimals (objects with .text()) as JSON numbers.
+# Written into the shared reusable buffer (hanport.jsonout), so a document
+# costs no string of its own size; the same output on MicroPython and CPython.
+from hanport import jsonout
 
 
-def _str(s):
-    out = []
-    for ch in s:
-        if ch == '"' or ch == "\\":
-            out.append("\\" + ch)
-        elif ch < " ":
-            out.append("\\u%04x" % ord(ch))
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+def write(out, obj):
+    if obj is None:
+        out.raw(b"null")
+    elif obj is True:
+        out.raw(b"true")
+    elif obj is False:
+        out.raw(b"false")
+    elif isinstance(obj, int):
+        out.int(obj)
+    elif isinstance(obj, str):
+        out.text(obj)
+    elif isinstance(obj, dict):
+        out.raw(b"{")
+        first = True
+        for k in sorted(obj):
+            if not first:
+                out.raw(b", ")
+            out.text(str(k))
+            out.raw(b": ")
+            write(out, obj[k])
+            first = False
+        out.raw(b"}")
+    elif isinstance(obj, (list, tuple)):
+        out.raw(b"[")
+        first = True
+        for x in obj:
+            if not first:
+                out.raw(b", ")
+            write(out, x)
+            first = False
+        out.raw(b"]")
+    elif hasattr(obj, "text"):
+        out.raw(obj.text().encode())
+    else:
+        raise TypeError("not JSON: %r" % (obj,))
+    return out
+
+
+def view(obj):
+    """obj's JSON as a view of the shared buffer: send or copy it before
+    the next JSON is written."""
+    return write(jsonout.shared(), obj).view()
 
 
 def dumps(obj):
-    if obj is None:
-        return "null"
-    if obj is True:
-        return "true"
-    if obj is False:
-        return "false"
-    if isinstance(obj, int):
-        return str(obj)
-    if isinstance(obj, str):
-        return _str(obj)
-    if isinstance(obj, dict):
-        return "{" + ", ".join(_str(str(k)) + ": " + dumps(obj[k]) for k in sorted(obj)) + "}"
-    if isinstance(obj, (list, tuple)):
-        return "[" + ", ".join(dumps(x) for x in obj) + "]"
-    if hasattr(obj, "text"):
-        return obj.text()
-    raise TypeError("not JSON: %r" % (obj,))
+    return str(view(obj), "utf-8")

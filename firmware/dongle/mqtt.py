@@ -58,6 +58,8 @@ class Mqtt:
         self.platform = platform
         self.enabled = bool(m["host"])
         self.base = m["base_topic"] or "han/" + device_id
+        self.t_state = (self.base + "/state").encode()
+        self.t_energy = (self.base + "/energy").encode()
         self.client_id = m["client_id"] or "hanport-" + device_id
         self.client = None
         self.connected = False
@@ -193,14 +195,14 @@ class Mqtt:
             if st.seq != last_seq and st.reading is not None and \
                     (last_seq < 0 or time.ticks_diff(now, last_pub) >= interval):
                 self._announce()
-                c.publish((self.base + "/state").encode(), st.json().encode())
+                c.publish(self.t_state, st.json())
                 self.published += 1
                 last_seq, last_pub = st.seq, now
             elif self._reannounce:
                 self._announce()
             if self.ledger is not None and st.reading is not None and (
                     last_energy is None or time.ticks_diff(now, last_energy) >= ENERGY_EVERY_S * 1000):
-                c.publish((self.base + "/energy").encode(), jsonw.dumps(self.ledger.summary()).encode())
+                c.publish(self.t_energy, jsonw.view(self.ledger.summary()))
                 last_energy = now
             c.check_msg()                       # HA status, PINGRESP; raises when closed
             c.sock.settimeout(TIMEOUT_S)         # check_msg leaves it blocking

@@ -4,6 +4,7 @@
 import time
 
 import hanport
+from hanport import jsonout
 
 from . import log
 
@@ -49,6 +50,11 @@ class State:
         return time.ticks_diff(time.ticks_ms(), self.last_ms) // 1000
 
     def json(self):
-        """The merged reading as /api/reading and <base>/state serve it."""
-        text = self.reading.to_json()
-        return text[:-1] + ', "age_s": %d}' % self.age_s()
+        """The merged reading as /api/reading and <base>/state serve it: a
+        view of the shared JSON buffer, valid until the next JSON is
+        written (senders copy or send it at once)."""
+        out = self.reading.write_json(jsonout.shared(), False)
+        out.name("age_s", False)
+        out.int(self.age_s())
+        out.raw(b"}")
+        return out.view()

@@ -79,10 +79,10 @@ class Web:
         return 200, JSON, st.json(), None
 
     def status(self, req):
-        return 200, JSON, jsonw.dumps(self.app.status()), None
+        return 200, JSON, jsonw.view(self.app.status()), None
 
     def energy(self, req):
-        return 200, JSON, jsonw.dumps(self.app.ledger.report()), None
+        return 200, JSON, jsonw.view(self.app.ledger.report()), None
 
     def config(self, req):
         from . import config

@@ -1,5 +1,9 @@
 # A-XDR (DLMS/COSEM Data): one value read from a buffer into flat tokens
 # (Tokens.parse), without building a tree and without heap allocation.
+import array
+import sys
+
+_MICROPYTHON = sys.implementation.name == "micropython"
 
 NULL = 0x00
 ARRAY = 0x01
@@ -85,8 +89,12 @@ class Tokens:
         self.tag = bytearray(MAX_TOKENS)
         self.depth = bytearray(MAX_TOKENS)
         self.val = [0] * MAX_TOKENS
-        self.s = [0] * MAX_TOKENS
-        self.e = [0] * MAX_TOKENS
+        if _MICROPYTHON:          # byte ranges: 2 bytes per entry instead of a word
+            self.s = array.array("H", bytes(2 * MAX_TOKENS))
+            self.e = array.array("H", bytes(2 * MAX_TOKENS))
+        else:                     # lists index faster on CPython
+            self.s = [0] * MAX_TOKENS
+            self.e = [0] * MAX_TOKENS
         self.n = 0
         self._left = [0] * MAX_DEPTH   # elements still to come per open container
 

@@ -31,13 +31,13 @@ def date_time(buf, s, trust_deviation=True):
         sec = 0
     if y == 0xFFFF or not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 23 and mi <= 59 and sec <= 59):
         return None, None
-    t = "%04d-%02d-%02dT%02d:%02d:%02d" % (y, mo, d, h, mi, sec)
     dev = axdr.read_int(buf, s + 9, 2, True)
     if trust_deviation and dev != -0x8000 and -720 <= dev <= 720:
-        off = -dev
-        sign = "+" if off >= 0 else "-"
-        off = abs(off)
-        t += "%s%02d:%02d" % (sign, off // 60, off % 60)
+        off = -dev         # one format call: one string, no pieces to join
+        t = "%04d-%02d-%02dT%02d:%02d:%02d%s%02d:%02d" % (
+            y, mo, d, h, mi, sec, "+" if off >= 0 else "-", abs(off) // 60, abs(off) % 60)
+    else:
+        t = "%04d-%02d-%02dT%02d:%02d:%02d" % (y, mo, d, h, mi, sec)
     status = buf[s + 11]
     return t, (None if status == 0xFF else bool(status & 0x80))
 
@@ -267,9 +267,8 @@ class Mapper:
 
     def _by_position(self, layout):
         top = self._children(0)
-        for k, i in enumerate(top):
-            if k >= len(layout):
-                break
+        for k in range(min(len(top), len(layout))):
+            i = top[k]
             name, shift = layout[k]
             if name == "list":
                 self._set_list(self._text(i))

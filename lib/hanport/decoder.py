@@ -509,6 +509,9 @@ class Decoder:
         already stripped ("E6 E7 00 ..." or "0F ..."). No link check exists
         for such bytes: use feed() for anything from a wire."""
         out = []
+        if len(data) > CAP:
+            self._count("oversized", "APDU longer than %d bytes" % CAP)
+            return out
         self._out = out
         self._apdu(bytearray(data), 0, len(data))
         self._out = None

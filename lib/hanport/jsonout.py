@@ -54,7 +54,7 @@ class JsonOut:
             return
         for ch in s:
             if ch < " " or ch > "~" or ch == '"' or ch == "\\":
-                s = "".join(ch if " " <= ch <= "~" and ch not in '"\\' else "\\u%04x" % ord(ch) for ch in s)
+                s = "".join(_escape(ch) for ch in s)
                 break
         self.raw(b'"')
         self.raw(s.encode())
@@ -97,6 +97,16 @@ class JsonOut:
         return str(self.view(), "utf-8")
 
 
+def _escape(ch):
+    if " " <= ch <= "~" and ch != '"' and ch != "\\":
+        return ch
+    c = ord(ch)
+    if c > 0xFFFF:                  # outside the BMP: a UTF-16 surrogate pair
+        c -= 0x10000
+        return "\\u%04x\\u%04x" % (0xD800 + (c >> 10), 0xDC00 + (c & 0x3FF))
+    return "\\u%04x" % c
+
+
 _shared = None
 
 
@@ -112,3 +122,13 @@ def shared():
             from .jsonout_cpython import JsonParts
             _shared = JsonParts()
     return _shared.reset()
+
+
+def reserve(size):
+    """Make the shared buffer `size` bytes now: a dongle calls this first
+    thing, so the buffer sits in one early block instead of growing later
+    into a fragmented heap."""
+    out = shared()
+    if MICROPYTHON and len(out.buf) < size:
+        out.buf = None
+        out.buf = bytearray(size)

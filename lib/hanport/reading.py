@@ -65,9 +65,9 @@ class Reading:
                 out[fields.FIELDS[i]] = decimal(self.m[i], self.d[i])
         return out
 
-    def write_json(self, out, extra=None):
-        """Write this reading's JSON into a jsonout.JsonOut; extra: bytes
-        of further members (b', "age_s": 3') put before the closing brace."""
+    def write_json(self, out, close=True):
+        """Write this reading's JSON into a jsonout.JsonOut. close=False
+        leaves the object open for the caller's further members."""
         out.raw(b'{"meter": {"protocol": ')
         out.text(self.protocol)
         out.raw(b', "manufacturer": ')
@@ -103,9 +103,8 @@ class Reading:
                 out.text(self.other[k])
                 first = False
         out.raw(b"}")
-        if extra:
-            out.raw(extra)
-        out.raw(b"}")
+        if close:
+            out.raw(b"}")
         return out
 
     def to_json(self):

@@ -1,6 +1,5 @@
 # ESP32, ESP32-C3, ESP32-S3 with stock MicroPython (v1.23 or newer).
 import asyncio
-import gc
 
 import machine
 import network
@@ -28,10 +27,6 @@ def reset():
 
 def reset_cause():
     return _CAUSES.get(machine.reset_cause(), "unknown")
-
-
-def free_mem():
-    return gc.mem_free()
 
 
 def utc_seconds():

@@ -6,7 +6,6 @@
 #   Wi-Fi     always connected; the setup access point is only recorded.
 #   watchdog, LED, data-request pin: recorded for the status page.
 import asyncio
-import gc
 import os
 import sys
 import time
@@ -33,10 +32,6 @@ def reset():
 
 def reset_cause():
     return os.getenv("HANPORT_RESET_CAUSE") or "power_on"
-
-
-def free_mem():
-    return gc.mem_free()
 
 
 def utc_seconds():
