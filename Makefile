@@ -14,7 +14,7 @@ PORT ?=
 CONFIG ?=
 FIRMWARE ?=
 
-.PHONY: demo test venv clean build deploy flash config monitor need-port
+.PHONY: demo test bench venv clean build deploy flash config monitor need-port
 
 $(STAMP): requirements.txt tools/fetch_umqtt.py
 	@test -n "$(PYTHON)" || { echo "make: need Python 3.10-3.13 on PATH (python3)"; exit 1; }
@@ -30,6 +30,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest host_tests
+
+# speed and memory against the peers and the goals; BENCH="--quick" for a
+# short run, BENCH="--readme" to write the figures into README.md
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py $(BENCH)
 
 build: $(STAMP)
 	$(BIN)/python tools/build.py --board $(BOARD) $(if $(MPY_ARCH),--arch $(MPY_ARCH))

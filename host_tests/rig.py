@@ -150,13 +150,18 @@ class Broker:
 
 
 class Subscriber:
-    """A real MQTT client (paho) recording everything published."""
+    """A real MQTT client (paho) recording everything published, and when
+    it arrived (times[i], time.perf_counter() of messages[i])."""
+    made = 0
 
     def __init__(self, port, topic="#"):
         import paho.mqtt.client as mqtt
         self.messages = []
+        self.times = []
         self._lock = threading.Lock()
-        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-%d" % os.getpid())
+        Subscriber.made += 1
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                             client_id="test-%d-%d" % (os.getpid(), Subscriber.made))
         self.c.on_message = self._on
         self.c.on_connect = lambda c, u, f, rc, p=None: c.subscribe(topic)
         self.c.connect("127.0.0.1", port)
@@ -165,6 +170,7 @@ class Subscriber:
     def _on(self, client, userdata, msg):
         with self._lock:
             self.messages.append((msg.topic, msg.payload, msg.retain))
+            self.times.append(time.perf_counter())
 
     def on(self, topic):
         with self._lock:

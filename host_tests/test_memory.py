@@ -16,6 +16,7 @@ import hanport
 import mpy
 import rig
 from encoders import axdr, dlms, mbus
+import mp_measure
 from meter_sim import SimMeter
 
 ROOT = mpy.ROOT
@@ -34,10 +35,10 @@ def longest(make):
     return max((d for d, _ in sim_messages(make, 400)), key=len)
 
 
-def run_mp(tmp_path, mode, data, n, timeout=600):
-    path = tmp_path / ("msg-%d.bin" % len(data))
-    path.write_bytes(data)
-    res = mpy.run([str(ROOT / "host_tests" / "mp_alloc.py"), mode, str(path), str(n)], timeout=timeout)
+def run_mp(tmp_path, mode, msgs, n, timeout=600):
+    path = tmp_path / "messages.bin"
+    mp_measure.write(path, msgs)
+    res = mpy.run([str(ROOT / "tools" / "mp_measure.py"), mode, str(path), str(n)], timeout=timeout)
     assert res.returncode == 0, res.stderr.decode() + res.stdout.decode()
     return dict(kv.split("=") for kv in res.stdout.decode().split())
 
@@ -45,7 +46,7 @@ def run_mp(tmp_path, mode, data, n, timeout=600):
 @pytest.mark.parametrize("make", ["p1", "aidon", "kaifa", "kamstrup"])
 def test_allocation_per_message_within_budget(tmp_path, make):
     data = sim_messages("p1", 1)[0][0] if make == "p1" else longest(make)
-    got = run_mp(tmp_path, "frame", data, 200)
+    got = run_mp(tmp_path, "frame", [data], 200)
     assert int(got["frames_ok"]) > 0 and int(got["readings"]) == 200     # it decoded, every time
     per = int(got["bytes_per_message"])
     print("%s: %d bytes allocated per message (budget %d)" % (make, per, ALLOC_BUDGET))
@@ -85,7 +86,7 @@ def test_long_mixed_stream_does_not_grow_the_heap(tmp_path):
     assert s1["crc_errors"] == 1 and s1["fcs_errors"] >= 1
     per_round = s1["frames_ok"] + s1["crc_errors"] + s1["fcs_errors"]
     rounds = -(-100_000 // per_round)
-    got = run_mp(tmp_path, "stream", one, rounds, timeout=900)
+    got = run_mp(tmp_path, "stream", [one], rounds, timeout=900)
     for k, v in s1.items():
         assert int(got[k]) == v * rounds, k          # every frame, every rejection, counted
     first, end = int(got["heap_first"]), int(got["heap_end"])

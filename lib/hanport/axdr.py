@@ -81,8 +81,8 @@ MAX_TOKENS = 256
 
 class Tokens:
     """One Data value flattened: per token its tag, depth, int value (the
-    element count for arrays and structures, 0 for byte strings) and byte
-    range in the buffer. Arrays allocated once; parse() fills them without
+    element count for arrays and structures; unused for strings and other
+    byte values) and byte range in the buffer. Arrays allocated once; parse() fills them without
     allocating (meter lists nest 3 deep and hold ~100 tokens)."""
 
     def __init__(self):

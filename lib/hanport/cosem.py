@@ -11,6 +11,11 @@
 from . import axdr, fields, hot, lists, obis, units
 from .fmt import TextCache, ascii_text, ieee_decimal
 
+if hot.MICROPYTHON:
+    _Tokens = axdr.Tokens
+else:                               # remembers list layouts (axdr_cpython.py)
+    from .axdr_cpython import Tokens as _Tokens
+
 _OS = axdr.OCTET_STRING
 _STRINGS = (axdr.OCTET_STRING, axdr.VISIBLE_STRING, axdr.UTF8_STRING)
 _MBUS = (obis.MBUS_TYPE, obis.MBUS_VALUE, obis.MBUS_OLD)   # P1 only
@@ -54,7 +59,7 @@ class Mapper:
     """Stores token values into a Reading. One per Decoder."""
 
     def __init__(self):
-        self.tok = axdr.Tokens()
+        self.tok = _Tokens()
         self._texts = TextCache(hot.crc_x25 if hot.MICROPYTHON else None)
 
     def map(self, buf, r):

@@ -483,9 +483,10 @@ class Decoder:
         """Run one APDU through dlms.Session, counting what goes wrong.
         True when it was accepted (or is a block waiting for the rest).
         bare: a ciphered frame with no link layer around it."""
-        from . import dlms
         if self._dlms is None:
+            from . import dlms
             self._dlms = dlms.Session(self.key, self.auth_key, CAP, self._p1_text)
+        dlms = self._dlms.module          # its exceptions, without an import per frame
         try:
             r = self._dlms.apdu(buf, s, e, bare)
         except dlms.KeyRequired as x:

@@ -1,6 +1,8 @@
 # DLMS application layer: what an HDLC or M-Bus frame carries once its link
 # checks passed. LLC header, general-glo-ciphering (DB), general block
 # transfer (E0) and data-notification (0F), each unwrapped in turn.
+import sys
+
 from . import axdr, cosem
 from .reading import Reading
 
@@ -149,3 +151,6 @@ class Session:
         if buf[cs] == DATA_NOTIFICATION:
             return self.notification(buf, cs, ce, maker)
         return self.apdu(buf, cs, ce)
+
+
+Session.module = sys.modules[__name__]    # the decoder reaches the exceptions through it

@@ -1,57 +1,62 @@
 # CPython versions of hot.py's loops, built on C-level builtins (regular
-# expressions, int(), dict lookups, 16-bit CRC tables): the decoder's speed
+# expressions, int(), dict lookups, big-integer bit counts, binascii): the decoder's speed
 # on a PC. Same answers as the reference in hot.py.
+import binascii
 import re
-import struct
 
 from . import hot, obis
 
-_T16 = {}
+# CRC-16/ARC (P1; init 0, no final xor) is linear in the message bits,
+# and a bit's share of the CRC depends only on its distance from the end
+# (leading zero bytes leave an init-0 CRC unchanged). Read the message as
+# one big integer: CRC bit j is the parity of the bits at the positions
+# that flip bit j, so 16 ANDs and bit counts in C replace a loop over the
+# bytes (about 5 against 26 us per Swedish telegram).
+_arc_masks = []    # per CRC bit: the positions, from the end, that flip it
+_arc_len = 0       # bytes the masks cover; grown when a longer text comes
 
 
-def _table16(t8, name):
-    """CRC tables over 16 bits: one lookup per two bytes (reflected CRCs
-    of width 16 absorb two bytes whole). Built on first use."""
-    t = _T16.get(name)
-    if t is None:
-        t = [0] * 65536
-        for w in range(65536):
-            c = w
-            c = (c >> 8) ^ t8[c & 0xFF]
-            c = (c >> 8) ^ t8[c & 0xFF]
-            t[w] = c
-        _T16[name] = t
-    return t
-
-
-_WORDS = {}    # struct per word count (frames come in a few sizes)
-
-
-def _crc16(buf, start, end, crc, name, t8):
-    if end - start < 32:                  # headers: the byte loop is quicker
-        for i in range(start, end):
-            crc = (crc >> 8) ^ t8[(crc ^ buf[i]) & 0xFF]
-        return crc
-    t = _T16.get(name) or _table16(t8, name)
-    n = (end - start) // 2
-    words = _WORDS.get(n)
-    if words is None:
-        words = struct.Struct("<%dH" % n)
-        if len(_WORDS) < 64:
-            _WORDS[n] = words
-    for w in words.unpack_from(buf, start):
-        crc = t[crc ^ w]
-    if (end - start) & 1:
-        crc = (crc >> 8) ^ t8[(crc ^ buf[end - 1]) & 0xFF]
-    return crc
+def _grow_arc(n):
+    global _arc_masks, _arc_len
+    size = max(n, 2 * _arc_len, 1024)
+    t = hot.ARC_TABLE
+    cols = [bytearray(size) for _ in range(16)]
+    shares = [t[1 << b] for b in range(8)]     # CRC of each single bit, last byte
+    for i in range(size - 1, -1, -1):           # byte i of the mask, from the end
+        for b, c in enumerate(shares):
+            while c:
+                low = c & -c
+                cols[low.bit_length() - 1][i] |= 1 << b
+                c ^= low
+        shares = [(c >> 8) ^ t[c & 0xFF] for c in shares]   # one zero byte after
+    _arc_masks = [int.from_bytes(col, "big") for col in cols]
+    _arc_len = size
 
 
 def crc_arc(buf, start, end):
-    return _crc16(buf, start, end, 0, "arc", hot.ARC_TABLE)
+    if end - start < 32:                   # short texts: the byte loop
+        return hot.REFERENCE["crc_arc"](buf, start, end)
+    if end - start > _arc_len:
+        _grow_arc(end - start)
+    m = int.from_bytes(memoryview(buf)[start:end], "big")
+    crc = 0
+    j = 1
+    for mask in _arc_masks:
+        if (m & mask).bit_count() & 1:
+            crc |= j
+        j <<= 1
+    return crc
+
+
+# CRC-16/X.25 (HDLC) is CRC-CCITT (binascii.crc_hqx, in C) with every bit
+# order reversed: reverse the bits of each byte, run crc_hqx from 0xFFFF,
+# reverse the 16-bit result, invert
+_REV = bytes(int("{:08b}".format(i)[::-1], 2) for i in range(256))
 
 
 def crc_x25(buf, start, end):
-    return _crc16(buf, start, end, 0xFFFF, "x25", hot.X25_TABLE) ^ 0xFFFF
+    c = binascii.crc_hqx(bytes(memoryview(buf)[start:end]).translate(_REV), 0xFFFF)
+    return ((_REV[c & 0xFF] << 8) | _REV[c >> 8]) ^ 0xFFFF
 
 
 _TEXT_END = re.compile(rb"[/!\x00-\x08\x0b\x0c\x0e-\x1f\x7e-\xff]")
