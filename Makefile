@@ -14,7 +14,7 @@ PORT ?=
 CONFIG ?=
 FIRMWARE ?=
 
-.PHONY: demo test bench venv clean build deploy flash config monitor need-port
+.PHONY: demo test bench fuzz soak venv clean build deploy flash config monitor need-port
 
 $(STAMP): requirements.txt tools/fetch_umqtt.py
 	@test -n "$(PYTHON)" || { echo "make: need Python 3.10-3.13 on PATH (python3)"; exit 1; }
@@ -25,8 +25,10 @@ $(STAMP): requirements.txt tools/fetch_umqtt.py
 
 venv: $(STAMP)
 
+# no hardware: a simulated meter feeding the virtual dongle (DEMO_METER=aidon|kaifa|
+# kamstrup|p1, DEMO_HTTP_PORT=8080, DEMO_MQTT=host:port|off, DEMO_SPEED=1)
 demo: $(STAMP)
-	$(BIN)/python tools/demo.py
+	$(BIN)/python tools/demo.py $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest host_tests
@@ -35,6 +37,14 @@ test: $(STAMP)
 # short run, BENCH="--readme" to write the figures into README.md
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py $(BENCH)
+
+# a million mutated inputs through Decoder.feed (FUZZ="--inputs N" to change)
+fuzz: $(STAMP)
+	$(BIN)/python tools/fuzz.py $(FUZZ)
+
+# a simulated day on the virtual dongle with faults (SOAK="--hours N")
+soak: $(STAMP)
+	$(BIN)/python tools/soak.py $(SOAK)
 
 build: $(STAMP)
 	$(BIN)/python tools/build.py --board $(BOARD) $(if $(MPY_ARCH),--arch $(MPY_ARCH))
@@ -47,7 +57,7 @@ deploy: build need-port
 
 flash: $(STAMP) need-port
 	@test -n "$(FIRMWARE)" || { echo "make: set FIRMWARE=path/to/micropython.bin (see README: Flashing)"; exit 2; }
-	$(BIN)/python tools/flash.py --port $(PORT) --chip $(CHIP) --firmware $(FIRMWARE)
+	$(BIN)/python tools/flash.py --port $(PORT) --chip $(CHIP) --firmware $(FIRMWARE) $(if $(DRY_RUN),--dry-run)
 
 config: $(STAMP)
 	$(BIN)/python tools/configure.py --out $(or $(CONFIG),config.json)

@@ -1,39 +1,192 @@
-"""make demo (until the firmware runs): a simulated Swedish P1 meter's
-stream, decoded by hanport, one JSON reading per telegram."""
+"""make demo: the whole product on this PC, no hardware.
+
+    python tools/demo.py [--meter p1|aidon|kaifa|kamstrup] [--http-port 8080]
+                         [--mqtt HOST:PORT] [--speed N] [--seconds S]
+
+Walks the user's path: builds the firmware (make build, for the virtual
+dongle), starts a virtual dongle (tools/vdongle.py: MicroPython's unix port
+behind a pty), deploys the build and a config.json to it with real mpremote
+(make deploy), resets it, and starts a simulated meter (tools/meter_sim.py)
+that the dongle reads over TCP as it would read its UART. Then it prints
+the URLs to open. MQTT goes to localhost:1883 when a broker answers there
+(it says so when none does). Ctrl-C stops everything it started.
+
+Environment, for `make demo`: DEMO_METER, DEMO_HTTP_PORT, DEMO_MQTT,
+DEMO_SPEED. Everything lives in .demo/ (the dongle's flash is .demo/flash,
+so energy totals carry over from one demo to the next)."""
 import argparse
+import json
 import os
-import random
+import signal
+import socket
+import subprocess
 import sys
-from datetime import datetime
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import hanport  # noqa: E402
-from encoders.household import Household  # noqa: E402
-from encoders.p1 import swedish_telegram  # noqa: E402
+import build  # noqa: E402
+from meter_sim import METERS, WIRE_SETTING  # noqa: E402
+
+PY = sys.executable
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_free(port):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def answers(host, port):
+    try:
+        socket.create_connection((host, port), 1).close()
+        return True
+    except OSError:
+        return False
+
+
+def wait_for(what, test, proc, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            sys.exit("demo: %s exited (%s) before %s; see .demo/*.log" % (proc.args[1], proc.returncode, what))
+        if test():
+            return
+        time.sleep(0.1)
+    sys.exit("demo: timed out waiting for %s; see .demo/*.log" % what)
+
+
+def config(meter, http_port, meter_port, mqtt):
+    setting = WIRE_SETTING[meter]                     # "115200-8N1-inv"
+    c = {"board": "unix", "name": "Demo %s meter" % meter,
+         "http": {"port": http_port},
+         # the meter's own setting: no auto-detection wait in a demo
+         "meter": {"port": "tcp://127.0.0.1:%d" % meter_port, "serial": setting.replace("-inv", ""),
+                   "invert": setting.endswith("-inv")},
+         "setup": {"ap": "off"}}
+    if mqtt:
+        host, port = mqtt
+        c["mqtt"] = {"host": host, "port": port}
+    return c
+
+
+class Demo:
+    def __init__(self, args):
+        self.args = args
+        self.dir = os.path.abspath(args.dir)
+        self.procs = []
+
+    def start(self, cmd, log):
+        f = open(os.path.join(self.dir, log), "w")
+        p = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in reversed(self.procs):
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+    def run(self):
+        a = self.args
+        if not port_free(a.http_port):
+            sys.exit("demo: port %d is in use; pick another: make demo DEMO_HTTP_PORT=8081" % a.http_port)
+        os.makedirs(os.path.join(self.dir, "flash"), exist_ok=True)
+        print("demo: building the firmware, starting a virtual dongle and deploying to it with mpremote ...",
+              flush=True)
+        out = os.path.join(self.dir, "build")
+        build.build("unix", out, "x64")
+
+        pty = os.path.join(self.dir, "dongle.pty")
+        dongle = self.start([PY, os.path.join(HERE, "vdongle.py"), "--dir", os.path.join(self.dir, "flash"),
+                             "--link", pty, "--http-port", str(a.http_port), "--device-id", "demo0a1b2c3d",
+                             "--echo"], "dongle.log")
+        wait_for("the virtual dongle's pty", lambda: os.path.exists(pty), dongle, 20)
+
+        mqtt = None
+        if a.mqtt != "off":
+            host, _, port = a.mqtt.partition(":")
+            port = int(port or 1883)
+            if answers(host, port):
+                mqtt = (host, port)
+        meter_port = free_port()
+        cfg_path = os.path.join(self.dir, "config.json")
+        with open(cfg_path, "w") as f:
+            json.dump(config(a.meter, a.http_port, meter_port, mqtt), f, indent=2)
+        r = subprocess.run([PY, os.path.join(HERE, "deploy.py"), "--port", pty, "--config", cfg_path,
+                            "--build", out], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode:
+            sys.exit("demo: deploy failed:\n" + r.stdout)
+
+        sim = [PY, os.path.join(HERE, "meter_sim.py"), a.meter, "--tcp", str(meter_port),
+               "--speed", str(a.speed), "--quiet"]
+        self.start(sim, "meter.log")
+        base = "http://127.0.0.1:%d" % a.http_port
+        wait_for("the dongle's web server", lambda: answers("127.0.0.1", a.http_port), dongle, 30)
+
+        print()
+        print("The virtual dongle is reading a simulated %s meter (%s, %sx real time)." % (
+            a.meter, WIRE_SETTING[a.meter], a.speed))
+        print("  page        %s/" % base)
+        print("  reading     %s/api/reading" % base)
+        print("  status      %s/api/status" % base)
+        print("  energy      %s/api/energy" % base)
+        print("  Prometheus  %s/metrics" % base)
+        if mqtt:
+            print("  MQTT        %s:%d, topic han/demo0a1b2c3d/# (e.g. mosquitto_sub -h %s -p %d -t 'han/#' -v)"
+                  % (mqtt + mqtt))
+        elif a.mqtt == "off":
+            print("  MQTT        off (--mqtt off)")
+        else:
+            print("  MQTT        no broker answers on %s: publishing is off (install one, e.g. "
+                  "'apt install mosquitto', and run make demo again)" % a.mqtt)
+        print("Logs: .demo/dongle.log (the dongle's console), .demo/meter.log. Ctrl-C stops the demo.")
+        sys.stdout.flush()
+        end = time.time() + a.seconds if a.seconds else None
+        while end is None or time.time() < end:
+            for p in self.procs:
+                if p.poll() is not None:
+                    sys.exit("demo: %s stopped (%s); see .demo/*.log" % (os.path.basename(p.args[1]), p.returncode))
+            time.sleep(0.5)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--count", type=int, default=12, help="telegrams to decode")
-    ap.add_argument("--seed", type=int, default=1)
+    env = os.environ.get
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--meter", choices=METERS, default=env("DEMO_METER") or "p1")
+    ap.add_argument("--http-port", type=int, default=int(env("DEMO_HTTP_PORT") or 8080))
+    ap.add_argument("--mqtt", default=env("DEMO_MQTT") or "127.0.0.1:1883", help="HOST:PORT, or off")
+    ap.add_argument("--speed", type=float, default=float(env("DEMO_SPEED") or 1),
+                    help="meter time runs N times faster than real time (default 1)")
+    ap.add_argument("--dir", default=os.path.join(ROOT, ".demo"), help="where the demo keeps its files")
+    ap.add_argument("--seconds", type=float, default=0, help="stop after S seconds (default: at Ctrl-C)")
     args = ap.parse_args()
-    rng = random.Random(args.seed)
-    meter = Household(datetime(2026, 1, 15, 17, 0, 0), seed=args.seed)
-    stream = bytearray(b"\r\n")   # meters often start mid-line
-    for _ in range(args.count):
-        stream += swedish_telegram(meter)
-        meter.advance(10)          # Swedish meters send every 10 s
-    decoder = hanport.Decoder()
-    i = 0
-    while i < len(stream):         # arbitrary chunks, as a UART delivers them
-        n = rng.randint(1, 300)
-        for reading in decoder.feed(bytes(stream[i:i + n])):
-            print(reading.to_json())
-        i += n
-    print("decoder: %s" % decoder.stats(), file=sys.stderr)
+    demo = Demo(args)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        demo.run()
+    except KeyboardInterrupt:
+        print("\ndemo: stopping")
+    finally:
+        demo.stop()
 
 
 if __name__ == "__main__":

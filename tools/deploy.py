@@ -72,10 +72,11 @@ def main():
     ap.add_argument("--config", help="config.json to install (checked first)")
     ap.add_argument("--board", help="board name written into the config (default: the one built)")
     ap.add_argument("--no-reset", action="store_true")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="what make build made (default build/)")
     args = ap.parse_args()
-    build = os.path.join(ROOT, "build")
+    build = args.build
     if not os.path.exists(os.path.join(build, "main.py")):
-        sys.exit("deploy: build/ is empty: run `make build BOARD=...` first")
+        sys.exit("deploy: %s is empty: run `make build BOARD=...` first" % build)
     board = args.board or [f[:-5] for f in os.listdir(os.path.join(build, "boards"))][0]
     port = args.port
     run(port, "fs", "cp", "-r", os.path.join(build, "lib"), ":",
