@@ -117,7 +117,9 @@ class Broker:
     """A real mosquitto on a free port. Skips the test where mosquitto is
     not installed (CI installs it, and sets HANPORT_REQUIRE_BROKER=1)."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, tls=None):
+        """tls: (certfile, keyfile) pairs, one more listener with TLS each,
+        on the ports in tls_ports; the plain listener stays at port."""
         exe = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
         if exe is None:
             if os.environ.get("HANPORT_REQUIRE_BROKER"):
@@ -126,7 +128,16 @@ class Broker:
         self.exe = exe
         self.port = free_port()
         self.conf = pathlib.Path(tmp) / "mosquitto.conf"
-        self.conf.write_text("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
+        text = "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port
+        self.tls_ports = []
+        for cert, key in tls or ():
+            self.tls_ports.append(free_port())
+            text += "listener %d 127.0.0.1\ncertfile %s\nkeyfile %s\n" % (self.tls_ports[-1], cert, key)
+        if tls and hasattr(os, "geteuid") and os.geteuid() == 0:
+            # as root mosquitto would switch to its own user, which cannot
+            # read the key files in the test's private folder
+            text = "user root\n" + text
+        self.conf.write_text(text)
         self.proc = None
         self.start()
 
@@ -137,7 +148,8 @@ class Broker:
 
     def _up(self):
         try:
-            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+            for port in [self.port] + self.tls_ports:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
             return True
         except OSError:
             return False

@@ -162,12 +162,13 @@ class App:
         c = self.cfg
         ap_mode = c["setup"]["ap"]
         ssid = c["wifi"]["ssid"]
+        grace = platform.wifi_grace_s(WIFI_GRACE_S)
         backoff = 5
         next_try = 0
         while True:
             up = self.wifi.connected()
             want_ap = ap_mode == "on" or (ap_mode == "auto" and (
-                not ssid or (not up and self.uptime_s() > WIFI_GRACE_S)))
+                not ssid or (not up and self.uptime_s() > grace)))
             if want_ap and not self.wifi.ap_active():
                 ap_pw = c["setup"]["ap_password"] or self._new_ap_password()
                 self.wifi.start_ap("HAN-setup-" + self.short_id, ap_pw)

@@ -23,10 +23,12 @@ class _TimeoutSockets:
 
     def __init__(self, module):
         self._m = module
+        self.last = None        # the TCP socket under a TLS one
 
     def socket(self, *args):
         s = self._m.socket(*args)
         s.settimeout(TIMEOUT_S)
+        self.last = s
         return s
 
     def getaddrinfo(self, *args):
@@ -88,8 +90,9 @@ class Mqtt:
                 self._connect()
                 backoff = 1
                 await self._session()
-            except Exception as e:       # OSError, MQTTException, asserts in umqtt
-                self.last_error = "%s: %s" % (type(e).__name__, e)
+            except Exception as e:       # OSError, MQTTException, asserts in umqtt, TLS
+                # mbedtls wraps its verification messages in newlines
+                self.last_error = "%s: %s" % (type(e).__name__, str(e).strip())
                 if self.connected:
                     log.log("mqtt: connection lost (%s)" % self.last_error)
                 else:
@@ -103,7 +106,10 @@ class Mqtt:
         m = self.m
         ssl = False
         if m["tls"]:
-            ssl = _Tls(self.platform.tls_context(m["ca"]), m["host"])
+            try:
+                ssl = _Tls(self.platform.tls_context(m["ca"]), m["host"])
+            finally:
+                unload("pem")
             sys.modules["ussl"] = ssl
         simple.socket = _TimeoutSockets(simple.socket if not isinstance(simple.socket, _TimeoutSockets)
                                         else simple.socket._m)
@@ -113,7 +119,7 @@ class Mqtt:
         c.set_callback(self._message)
         self.client = c
         c.connect()
-        c.sock.settimeout(TIMEOUT_S)
+        self._timeout()
         self.connected = True
         self.connects += 1
         self.last_error = None
@@ -121,10 +127,18 @@ class Mqtt:
         c.publish((self.base + "/status").encode(), b"online", retain=True)
         if m["discovery"]:
             c.subscribe(HA_STATUS.encode())
-            c.sock.settimeout(TIMEOUT_S)
+            self._timeout()
         for i in range(fields.COUNT):
             self._announced[i] = 0
         self._energy_announced = False
+
+    def _timeout(self):
+        """A short timeout on the connection again. A TLS socket has no
+        settimeout(): the TCP socket under it has, and it is what blocks."""
+        s = self.client.sock
+        if not hasattr(s, "settimeout"):
+            s = simple.socket.last
+        s.settimeout(TIMEOUT_S)
 
     def _close(self):
         self.connected = False
@@ -205,7 +219,7 @@ class Mqtt:
                 c.publish(self.t_energy, jsonw.view(self.ledger.summary()))
                 last_energy = now
             c.check_msg()                       # HA status, PINGRESP; raises when closed
-            c.sock.settimeout(TIMEOUT_S)         # check_msg leaves it blocking
+            self._timeout()                     # check_msg leaves it blocking
             if time.ticks_diff(now, last_ping) >= ping_every:
                 c.ping()
                 last_ping = now

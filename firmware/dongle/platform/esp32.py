@@ -105,8 +105,17 @@ class Wifi:
         return self.sta.ifconfig()[0] if self.sta.isconnected() else None
 
     def start_ap(self, essid, password):
+        """WPA2-PSK, configured before the AP goes up (the ESP32 takes either
+        order): up first, it is an open network with a default name until
+        config() lands. Read back, and configured again if it did not take."""
+        kw = {"essid": essid, "password": password, "authmode": network.AUTH_WPA2_PSK}
+        try:
+            self.ap.config(**kw)
+        except OSError:               # a firmware that wants the interface up first
+            pass
         self.ap.active(True)
-        self.ap.config(essid=essid, password=password, authmode=network.AUTH_WPA2_PSK)
+        if self.ap.config("authmode") != network.AUTH_WPA2_PSK or self.ap.config("essid") != essid:
+            self.ap.config(**kw)
 
     def stop_ap(self):
         self.ap.active(False)
@@ -156,12 +165,22 @@ class RequestPin:
 
 
 def tls_context(ca_path):
+    """An SSL context that accepts only a server whose certificate chains to
+    a certificate of the CA file (PEM or DER, loaded as DER: see pem.py);
+    the caller passes server_hostname to wrap_socket for the name check."""
     import ssl
+
+    from ..pem import certificates
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.load_verify_locations(cafile=ca_path)
+    for der in certificates(ca_path):
+        ctx.load_verify_locations(cadata=der)
     return ctx
 
 
 def http_port(configured):
     return configured
+
+
+def wifi_grace_s(default):
+    return default

@@ -3,7 +3,9 @@
 #             settings in use are announced to the other end as a line
 #             "SERIAL <setting>\n", so a simulator can behave like a meter
 #             behind a wrongly set UART) or a tty path (termios, raw).
-#   Wi-Fi     always connected; the setup access point is only recorded.
+#   Wi-Fi     connected (HANPORT_WIFI_DOWN_S: only that many seconds after
+#             boot, a network out of reach); the setup access point is only
+#             recorded, its password checked as the ESP32 checks it.
 #   watchdog, LED, data-request pin: recorded for the status page.
 import asyncio
 import os
@@ -113,20 +115,24 @@ class Serial:
 class Wifi:
     def __init__(self):
         self.ap = None
+        self._up_at = time.ticks_add(time.ticks_ms(), int(float(os.getenv("HANPORT_WIFI_DOWN_S") or 0) * 1000))
 
     def connect(self, ssid, password):
         pass
 
     def connected(self):
-        return True
+        return time.ticks_diff(time.ticks_ms(), self._up_at) >= 0
 
     def rssi(self):
         return None
 
     def ip(self):
-        return "127.0.0.1"
+        return "127.0.0.1" if self.connected() else None
 
     def start_ap(self, essid, password):
+        """WPA2-PSK, as on the ESP32, which refuses a shorter password."""
+        if not 8 <= len(password) <= 63:
+            raise ValueError("WPA2 password must be 8 to 63 characters")
         self.ap = essid
 
     def stop_ap(self):
@@ -168,14 +174,25 @@ class RequestPin:
 
 
 def tls_context(ca_path):
-    """An SSL context verifying the broker against the CA file."""
+    """An SSL context that accepts only a server whose certificate chains to
+    a certificate of the CA file (PEM or DER, loaded as DER: see pem.py);
+    the caller passes server_hostname to wrap_socket for the name check."""
     import ssl
+
+    from ..pem import certificates
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.load_verify_locations(cafile=ca_path)
+    for der in certificates(ca_path):
+        ctx.load_verify_locations(cadata=der)
     return ctx
 
 
 def http_port(configured):
     """The virtual dongle's runner may move HTTP off the configured port."""
     return int(os.getenv("HANPORT_HTTP_PORT") or configured)
+
+
+def wifi_grace_s(default):
+    """Seconds without Wi-Fi before the setup network opens; tests shorten
+    it with HANPORT_WIFI_GRACE_S."""
+    return float(os.getenv("HANPORT_WIFI_GRACE_S") or default)
