@@ -12,8 +12,9 @@ the URLs to open. MQTT goes to localhost:1883 when a broker answers there
 (it says so when none does). Ctrl-C stops everything it started.
 
 Environment, for `make demo`: DEMO_METER, DEMO_HTTP_PORT, DEMO_MQTT,
-DEMO_SPEED. Everything lives in .demo/ (the dongle's flash is .demo/flash,
-so energy totals carry over from one demo to the next)."""
+DEMO_SPEED. Everything lives in .demo/ (the dongle's flash is .demo/flash;
+stopping the demo is pulling the dongle's plug: energy totals saved before
+it, every 5 minutes, carry over to the next demo)."""
 import argparse
 import json
 import os
@@ -31,6 +32,7 @@ import build  # noqa: E402
 from meter_sim import METERS, WIRE_SETTING  # noqa: E402
 
 PY = sys.executable
+DEVICE_ID = "demo0a1b2c3d"     # the base topic is han/ and its last 6 characters
 
 
 def free_port():
@@ -117,7 +119,7 @@ class Demo:
 
         pty = os.path.join(self.dir, "dongle.pty")
         dongle = self.start([PY, os.path.join(HERE, "vdongle.py"), "--dir", os.path.join(self.dir, "flash"),
-                             "--link", pty, "--http-port", str(a.http_port), "--device-id", "demo0a1b2c3d",
+                             "--link", pty, "--http-port", str(a.http_port), "--device-id", DEVICE_ID,
                              "--echo"], "dongle.log")
         wait_for("the virtual dongle's pty", lambda: os.path.exists(pty), dongle, 20)
 
@@ -151,8 +153,8 @@ class Demo:
         print("  energy      %s/api/energy" % base)
         print("  Prometheus  %s/metrics" % base)
         if mqtt:
-            print("  MQTT        %s:%d, topic han/demo0a1b2c3d/# (e.g. mosquitto_sub -h %s -p %d -t 'han/#' -v)"
-                  % (mqtt + mqtt))
+            print("  MQTT        %s:%d, topics %s/# (e.g. mosquitto_sub -h %s -p %d -t 'han/#' -v)"
+                  % (mqtt[0], mqtt[1], "han/" + DEVICE_ID[-6:], mqtt[0], mqtt[1]))
         elif a.mqtt == "off":
             print("  MQTT        off (--mqtt off)")
         else:
