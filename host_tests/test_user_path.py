@@ -191,9 +191,15 @@ def test_make_demo_prints_urls_serves_publishes_and_stops_on_ctrl_c(tmp_path):
         assert alive(str(home)), "the dongle and the meter run from the demo's folder"
     finally:
         os.killpg(p.pid, signal.SIGINT)         # Ctrl-C in the terminal reaches make and the demo
-        p.wait(30)
-        sub.close()
-        broker.stop()
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            for pid in alive(str(home)) + [p.pid]:
+                os.kill(pid, signal.SIGKILL)
+            raise
+        finally:
+            sub.close()
+            broker.stop()
     wait_until(lambda: not alive(str(home)), 15, what="everything the demo started to stop")
     assert "demo: stopping" in p.stdout.read()
 

@@ -183,6 +183,8 @@ def main():
     args = ap.parse_args()
     demo = Demo(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C even where a shell started us with SIGINT ignored (a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         demo.run()
     except KeyboardInterrupt:
