@@ -471,11 +471,29 @@ class Decoder:
         if sc & 0xCE or not sc & 0x20:
             return self._reject(None, None)
         self._state = _IDLE
+        # a shortened frame swallowed the next one's start: the same
+        # meter's next frame begins with the same 10 bytes (DB 08 title).
+        # Looked for before the tag check, and before decryption in place
+        # garbles the bytes: headers a few bytes apart would otherwise
+        # cost a tag check of up to CAP bytes each.
+        k = buf.find(buf[0:10], 1, n)
+        if k > 0:
+            return self._reject("malformed", "ciphered frame cut short by the next one",
+                                False, k)
+        # or only the first bytes of that header, at the very end
+        tail = None
+        for k in range(max(1, n - 9), n):
+            if buf[k] == _DB and buf[k:n] == buf[0:n - k]:
+                tail = bytes(buf[k:n])
+                break
         if not self._apdu(buf, 0, n, True):
-            # a shortened frame swallowed the next one's start: the same
-            # meter's next frame begins with the same 10 bytes (DB 08 title)
-            k = bytes(buf[1:n]).find(bytes(buf[0:10]))
-            self._reject(None, None, False, k + 1 if k >= 0 else 1)
+            # a frame starting in the tail reaches past this one's end, so
+            # failing tag checks overlap by 9 bytes at most; no other bare
+            # frame is looked for inside (one meter per port)
+            if tail:
+                buf[k:n] = tail
+                return self._reject(None, None, False, k)
+            self._reject(None, None, True)
 
     # --- DLMS -----------------------------------------------------------
 

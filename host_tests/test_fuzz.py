@@ -1,0 +1,151 @@
+"""The fuzzer of tools/fuzz.py, short (make fuzz runs a million inputs):
+mutated streams never raise, never outgrow the buffers, never take
+super-linear time, and never give a reading that no frame with good checks
+gives (the oracle is described in tools/fuzz.py). The oracle is shown to
+catch decoders that skip a check, and MicroPython agrees with CPython on
+fuzz inputs."""
+import random
+
+import pytest
+
+import fuzz
+import hanport
+from hanport import decoder as hdec
+from hanport import gcm
+
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    return fuzz.seed_pool(SEED)[0]
+
+
+def failures_text(sm):
+    return "\n".join("input #%d (%s): %s" % (i, kind, text[:600]) for i, kind, text, _ in sm.failures)
+
+
+def test_fuzz_inputs_pass_every_check(seeds):
+    sm = fuzz.run(20000, SEED, seeds, mp_every=0)
+    assert not sm.failures, failures_text(sm)
+    assert sm.inputs == 20000
+    assert sm.readings > 10000            # the streams really decode
+    assert sm.max_held <= hdec.CAP and sm.max_alloc == hdec.CAP
+    # the mutations reach every check of the decoder
+    for counter in ("crc_errors", "fcs_errors", "mbus_errors", "auth_failures", "unknown",
+                    "malformed", "oversized", "unchecked", "key_required"):
+        assert sm.counters[counter] > 0, counter
+
+
+def test_adversarial_streams_take_linear_time():
+    slow = [fail for _, _, _, _, fail in fuzz.linearity(n=8192) if fail]
+    assert not slow, slow
+
+
+def test_bare_cipher_headers_do_not_each_cost_a_tag_check(monkeypatch):
+    """Regression (found by the fuzzer): bare ciphered-frame headers a few
+    bytes apart, each claiming ~4 KB, cost one GCM tag check of ~4 KB per
+    header (6.5 s of CPU for 64 KB, ~290 times the bytes). Now the next
+    header inside a frame is looked for first, and a frame failing its tag
+    is not rescanned for other bare frames: tag checks cover each byte
+    about once."""
+    checked = [0]
+    real_check, real_decrypt = gcm.GCM.check, gcm.GCM.decrypt
+
+    def check(self, iv, aad, buf, s, e, tag, ts):
+        checked[0] += e - s
+        return real_check(self, iv, aad, buf, s, e, tag, ts)
+
+    def decrypt(self, iv, buf, s, e):
+        checked[0] += e - s
+        return real_decrypt(self, iv, buf, s, e)
+
+    monkeypatch.setattr(gcm.GCM, "check", check)
+    monkeypatch.setattr(gcm.GCM, "decrypt", decrypt)
+    for name in ("cipher-headers", "cipher-titles", "cipher-mixed"):
+        data = fuzz.ADVERSARIAL[name](65536)
+        for keys in ((bytes(16), bytes(16)), (bytes(16), None)):
+            checked[0] = 0
+            assert hanport.Decoder(*keys).feed(data) == []
+            assert checked[0] <= 2 * len(data), (name, keys[1] is not None, checked[0])
+
+
+def test_shortened_bare_frame_without_auth_key_keeps_the_next():
+    """Regression: without the authentication key a bare frame is decrypted
+    in place before it is refused, which garbled the next frame's header
+    it had swallowed: the next frame was lost as well."""
+    import bingen
+    rng = random.Random(3)
+    keys = bingen.Keys(rng)
+    for _ in range(20):
+        a, b = (bingen.random_message(rng, keys, True) for _ in range(2))
+        cut = a.data[:-rng.randint(13, 60)]         # into the ciphertext, not just the tag
+        want = [r.to_json() for r in hanport.Decoder(keys.ek).feed(b.data)]
+        for k in (keys.ek, keys.ak), (keys.ek, None):
+            assert [r.to_json() for r in hanport.Decoder(*k).feed(cut + b.data)] == want
+
+
+def test_micropython_agrees_on_fuzz_inputs(seeds):
+    by_keys = fuzz.peers(seeds)
+    cases = [fuzz.make_case(SEED, i, seeds, by_keys) for i in range(300)]
+    assert fuzz.mp_compare(cases + fuzz.adversarial_cases(8192)) is None
+
+
+# --- the checks can fail -------------------------------------------------------
+
+def oracle_failures(seeds, inputs=4000):
+    sm = fuzz.run(inputs, SEED, seeds, mp_every=0, max_failures=1)
+    return [f for f in sm.failures if "oracle" in f[2]]
+
+
+def test_oracle_catches_a_decoder_that_accepts_bad_p1_crcs(monkeypatch, seeds):
+    real = hdec.Decoder._p1_done
+
+    def lax(self, has_crc):
+        if has_crc:      # whatever the telegram says, its CRC "matches"
+            self._crc = hdec.crc_arc(self._buf, 0, self._n)
+        real(self, has_crc)
+
+    monkeypatch.setattr(hdec.Decoder, "_p1_done", lax)
+    assert oracle_failures([s for s in seeds if s.text is not None])
+
+
+def test_oracle_catches_a_decoder_that_accepts_bad_hdlc_checks(monkeypatch, seeds):
+    # HCS and FCS compare to the two bytes after the span: always equal
+    monkeypatch.setattr(hdec, "crc_x25", lambda buf, s, e: buf[e] | buf[e + 1] << 8)
+    assert oracle_failures([s for s in seeds if s.frames and s.frames[0].kind == "hdlc"])
+
+
+def test_oracle_catches_a_decoder_that_accepts_bad_gcm_tags(monkeypatch, seeds):
+    monkeypatch.setattr(gcm.GCM, "check", lambda *args: True)
+    ciphered = [s for s in seeds if s.msg and s.msg.cipher and s.msg.cipher[2] & 0x10 and s.keys[1]]
+    assert oracle_failures(ciphered)
+
+
+def test_engine_reports_exceptions_buffers_and_slowness(monkeypatch, seeds):
+    from hanport import p1
+
+    def boom(self, buf, n, has_crc):
+        raise ZeroDivisionError("boom")
+
+    with monkeypatch.context() as m:
+        m.setattr(p1.Parser, "parse", boom)
+        sm = fuzz.run(300, SEED, seeds, mp_every=0, max_failures=1)
+        assert sm.failures and sm.failures[0][2].startswith("exception: boom")
+
+    real_init = hdec.Decoder.__init__
+
+    def big(self, *a, **k):
+        real_init(self, *a, **k)
+        self._buf = bytearray(2 * hdec.CAP)
+
+    with monkeypatch.context() as m:
+        m.setattr(hdec.Decoder, "__init__", big)
+        sm = fuzz.run(10, SEED, seeds, mp_every=0, max_failures=1)
+        assert sm.failures and sm.failures[0][2].startswith("buffer")
+
+    with monkeypatch.context() as m:
+        m.setattr(fuzz, "TIME_BASE", 0.0)
+        m.setattr(fuzz, "TIME_PER_KB", 0.0)
+        sm = fuzz.run(10, SEED, seeds, mp_every=0, max_failures=1)
+        assert sm.failures and sm.failures[0][2].startswith("slow")
