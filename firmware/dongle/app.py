@@ -151,9 +151,15 @@ class App:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                log.log("task %s failed: %s: %s; restarting" % (name, type(e).__name__, e))
-                sys.print_exception(e)      # the traceback, on the USB console only
-            self.restarts[name] = self.restarts.get(name, 0) + 1
+                try:
+                    log.log("task %s failed: %s: %s; restarting" % (name, type(e).__name__, e))
+                    sys.print_exception(e)      # the traceback, on the USB console only
+                except MemoryError:
+                    pass                        # no room even to say so: restart all the same
+            try:
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+            except MemoryError:
+                pass
             await asyncio.sleep(RESTART_DELAY_S)
 
     async def wifi_task(self):

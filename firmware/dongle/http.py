@@ -6,6 +6,7 @@ import asyncio
 import json
 
 MAX_CLIENTS = 4
+MAX_REFUSING = 2         # connections being answered 503 at once; more wait in the listen queue
 HEAD_MAX = 2048          # request line + headers
 LINE_MAX = 512           # request line
 BODY_MAX = 2048
@@ -41,18 +42,31 @@ def error_body(status, message, **extra):
 
 
 async def _read_head(reader):
-    data = b""
-    while b"\r\n\r\n" not in data:
+    """Request line and headers (and whatever came after them), kept in
+    pieces until complete: growing one string to HEAD_MAX asks a fragmented
+    heap for blocks of up to that size, once per piece."""
+    parts = []
+    n = 0                 # bytes read
+    line_end = -1
+    prev = b""            # the last bytes before this piece (a CRLF may straddle)
+    while True:
         chunk = await reader.read(256)
         if not chunk:
             raise HttpError(400, "request ended before its headers")
-        data += chunk
-        line_end = data.find(b"\r\n")
-        if (line_end < 0 and len(data) > LINE_MAX) or line_end > LINE_MAX:
+        seam = prev + chunk
+        if line_end < 0:
+            k = seam.find(b"\r\n")
+            if k >= 0:
+                line_end = n - len(prev) + k
+        n += len(chunk)
+        parts.append(chunk)
+        if (line_end < 0 and n > LINE_MAX) or line_end > LINE_MAX:
             raise HttpError(414, "request line longer than %d bytes" % LINE_MAX)
-        if len(data) > HEAD_MAX:
+        if n > HEAD_MAX:
             raise HttpError(431, "request headers longer than %d bytes" % HEAD_MAX)
-    return data
+        if b"\r\n\r\n" in seam:
+            return b"".join(parts)
+        prev = seam[-3:]
 
 
 def _parse(head):
@@ -107,6 +121,12 @@ def form(body):
     return out
 
 
+def _readable(s):
+    # (a generator, awaited: MicroPython's asyncio streams wait for a socket
+    # this way, on the scheduler's I/O queue)
+    yield asyncio.core._io_queue.queue_read(s)
+
+
 class FileBody:
     """A response body streamed from a file in small chunks (the web page),
     so serving it allocates one 512-byte buffer, not the file's size."""
@@ -120,8 +140,8 @@ class FileBody:
 
 
 class Server:
-    """handler(request) -> (status, content type, body str/bytes, extra
-    headers dict or None)."""
+    """handler(request) -> (status, content type, body str/bytes, FileBody
+    or a generator of str pieces, extra headers dict or None)."""
 
     def __init__(self, handler, log):
         self.handler = handler
@@ -130,40 +150,83 @@ class Server:
         self.served = 0
         self.refused = 0
         self.errors = 0
+        self._open = 0          # connections accepted and not yet closed
         self._srv = None
 
     async def start(self, port, host="0.0.0.0"):
-        self._srv = await asyncio.start_server(self._client, host, port, backlog=MAX_CLIENTS + 2)
+        import socket
+        ai = socket.getaddrinfo(host, port)[0]
+        s = socket.socket(ai[0])
+        s.setblocking(False)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(ai[-1])
+        s.listen(MAX_CLIENTS + 2)
+        self._srv = asyncio.create_task(self._serve(s))
+
+    async def _serve(self, s):
+        """Accept a connection only while there is room for it: MAX_CLIENTS
+        served and MAX_REFUSING being answered 503 at once; more wait in the
+        listen queue, costing no heap. (asyncio.start_server accepts every
+        connection at once: 50 of them filled the heap, and the MemoryError
+        ended its accept task, and the server, for good.) Nothing but
+        cancellation ends this task."""
+        while True:
+            if self._open >= MAX_CLIENTS + MAX_REFUSING:
+                await asyncio.sleep_ms(20)
+                continue
+            await _readable(s)
+            try:
+                c, addr = s.accept()
+            except OSError:
+                continue
+            self._open += 1
+            try:
+                c.setblocking(False)
+                st = asyncio.StreamReader(c, {"peername": addr})
+                asyncio.create_task(self._client(st, st))
+            except MemoryError:
+                self._open -= 1
+                self.errors += 1
+                c.close()
 
     def status(self):
         return {"served": self.served, "refused": self.refused, "errors": self.errors,
                 "active": self.active}
 
     async def _client(self, reader, writer):
-        if self.active >= MAX_CLIENTS:
-            self.refused += 1
-            await self._send(writer, 503, "application/json",
-                             error_body(503, "busy: too many connections"), {"Retry-After": "2"}, reader)
-            return
-        self.active += 1
         try:
+            if self.active >= MAX_CLIENTS:
+                self.refused += 1
+                await self._send(writer, 503, "application/json",
+                                 error_body(503, "busy: too many connections"), {"Retry-After": "2"}, reader)
+                return
+            self.active += 1
             try:
-                req = await asyncio.wait_for(self._request(reader, writer), TIMEOUT_S)
-                status, ctype, body, extra = self.handler(req)
-            except HttpError as e:
-                self.errors += 1
-                status, ctype, body, extra = e.status, "application/json", error_body(e.status, e.message), None
-            except asyncio.TimeoutError:
-                self.errors += 1
-                status, ctype, body, extra = 408, "application/json", error_body(408, "request not complete within %d s" % TIMEOUT_S), None
-            except Exception as e:      # a bug in a handler: 500, keep serving
-                self.errors += 1
-                self.log("http: %s: %s" % (type(e).__name__, e))
-                status, ctype, body, extra = 500, "application/json", error_body(500, "internal error"), None
-            self.served += 1
-            await self._send(writer, status, ctype, body, extra, reader if status >= 400 else None)
+                try:
+                    req = await asyncio.wait_for(self._request(reader, writer), TIMEOUT_S)
+                    status, ctype, body, extra = self.handler(req)
+                except HttpError as e:
+                    self.errors += 1
+                    status, ctype, body, extra = e.status, "application/json", error_body(e.status, e.message), None
+                except asyncio.TimeoutError:
+                    self.errors += 1
+                    status, ctype, body, extra = 408, "application/json", error_body(408, "request not complete within %d s" % TIMEOUT_S), None
+                except Exception as e:      # a bug in a handler: 500, keep serving
+                    self.errors += 1
+                    self.log("http: %s: %s" % (type(e).__name__, e))
+                    status, ctype, body, extra = 500, "application/json", error_body(500, "internal error"), None
+                self.served += 1
+                await self._send(writer, status, ctype, body, extra, reader if status >= 400 else None)
+            finally:
+                self.active -= 1
+        except Exception:               # MemoryError while answering: this client only
+            self.errors += 1
+            try:
+                await writer.wait_closed()
+            except OSError:
+                pass
         finally:
-            self.active -= 1
+            self._open -= 1
 
     async def _stream(self, writer, path):
         buf = bytearray(512)
@@ -178,8 +241,9 @@ class Server:
 
     async def _discard(self, reader):
         for _ in range(64):               # at most 16 KB
-            if not await reader.read(256):
-                return
+            chunk = await reader.read(256)
+            if not chunk or chunk.endswith(b"\r\n\r\n"):
+                return                    # closed, or a request without a body all read
 
     async def _request(self, reader, writer):
         head = await _read_head(reader)
@@ -209,9 +273,18 @@ class Server:
     async def _send(self, writer, status, ctype, body, extra, unread=None):
         if isinstance(body, str):
             body = body.encode()
-        length = body.size() if isinstance(body, FileBody) else len(body)
-        head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" \
-               "Connection: close\r\n" % (status, REASONS.get(status, "Unknown"), ctype, length)
+        if isinstance(body, FileBody):
+            length = body.size()
+        elif isinstance(body, (bytes, bytearray, memoryview)):
+            length = len(body)
+        else:
+            length = None       # text pieces as they are made (a generator): ends with the connection
+        if length is None:
+            head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nConnection: close\r\n" % (
+                status, REASONS.get(status, "Unknown"), ctype)
+        else:
+            head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" \
+                   "Connection: close\r\n" % (status, REASONS.get(status, "Unknown"), ctype, length)
         if not extra or "Cache-Control" not in extra:
             head += "Cache-Control: no-store\r\n"
         if extra:
@@ -221,6 +294,10 @@ class Server:
             writer.write(head.encode() + b"\r\n")
             if isinstance(body, FileBody):
                 await self._stream(writer, body.path)
+            elif length is None:
+                for part in body:
+                    writer.write(part.encode())
+                    await asyncio.wait_for(writer.drain(), TIMEOUT_S)
             else:
                 writer.write(body)
             await asyncio.wait_for(writer.drain(), TIMEOUT_S)

@@ -1,6 +1,6 @@
 # HTML pages: a short index and the setup form. Secrets are never put in a
 # page: their fields stay empty, and empty means "keep what is set".
-from . import config, serialcfg
+from . import serialcfg
 
 
 def esc(s):
@@ -66,7 +66,7 @@ def setup(app):
         "New admin password (needed to change settings later; at least 8 characters)",
         "admin_password", "", "password", "set; leave empty to keep" if c["admin_password"] else "required"))
     parts.append('<button type="submit">Save and reboot</button></form></body></html>')
-    return "".join(parts)
+    return parts      # sent piece by piece (http.py): no string of the whole page
 
 
 # form field -> (config path, kind); secrets: empty keeps the current value
@@ -89,6 +89,7 @@ FORM = (
 
 def apply_form(cfg, f):
     """(new config, problems) from the submitted form."""
+    from . import config              # (the caller unloads it)
     given, _ = config.load()
     problems = []
     for name, path, kind in FORM:

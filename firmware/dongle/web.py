@@ -1,7 +1,9 @@
 # The dongle's HTTP endpoints: JSON API, Prometheus metrics, setup page.
 # Read-only for everyone on the network; changing settings needs the admin
 # password (or, while unconfigured, the setup access point's WPA2 key).
+import gc
 import json
+import sys
 import time
 
 from hanport import fields
@@ -14,6 +16,10 @@ JSON = "application/json"
 HTML = "text/html; charset=utf-8"
 PROM = "text/plain; version=0.0.4"
 LOCKOUT_MAX_S = 60
+# free heap /api/config and a setup form sent need: the config module is
+# read into RAM for the request (17-19 KB in all on the 64-bit virtual
+# dongle, about half on a 32-bit board)
+MODULE_ROOM = 19 * 1024 if sys.maxsize > 1 << 32 else 10 * 1024
 
 
 def equal(a, b):
@@ -84,44 +90,62 @@ class Web:
     def energy(self, req):
         return 200, JSON, jsonw.view(self.app.ledger.report()), None
 
+    def _no_room(self):
+        """A 503 when the heap has no room for the config module now (a
+        crowd of clients at once): busy, rather than a MemoryError part way
+        through, or the meter or MQTT being the ones to run out."""
+        if gc.mem_free() < MODULE_ROOM:
+            gc.collect()
+            if gc.mem_free() < MODULE_ROOM:
+                return 503, JSON, error_body(503, "busy: low on memory, try again"), {"Retry-After": "2"}
+        return None
+
     def config(self, req):
+        busy = self._no_room()
+        if busy:
+            return busy
         from . import config
         text = json.dumps(config.public(self.app.cfg))
         unload("config")
         return 200, JSON, text, None
 
     def metrics(self, req):
-        app = self.app
-        s = app.status()
-        out = []
+        # sent a few lines at a time (a generator): the whole text as one
+        # string (5 KB for a P1 meter) needs a block of its size, which a
+        # fragmented heap does not always have
+        s = self.app.status()
+        return 200, PROM, self._metrics(s["uptime_s"], s["free_mem"], s["frames"], s["last_frame_age_s"],
+                                        s["serial"]["searching"], s["wifi"], s["mqtt"]), None
 
+    def _metrics(self, uptime, free, frames, age, searching, wifi, mqtt):
+        # (the facts it needs, not the whole status: a few clients at once
+        # would each hold one)
         def metric(name, kind, help_, value, labels=""):
-            out.append("# HELP hanport_%s %s\n# TYPE hanport_%s %s\n" % (name, help_, name, kind))
-            out.append("hanport_%s%s %s\n" % (name, labels, value))
+            return "# HELP hanport_%s %s\n# TYPE hanport_%s %s\nhanport_%s%s %s\n" % (
+                name, help_, name, kind, name, labels, value)
 
-        metric("uptime_seconds", "gauge", "Seconds since boot.", s["uptime_s"])
-        metric("free_memory_bytes", "gauge", "Free heap.", s["free_mem"])
-        out.append("# HELP hanport_frames_total Frames by result.\n# TYPE hanport_frames_total counter\n")
-        for k, v in s["frames"].items():
-            out.append('hanport_frames_total{result="%s"} %d\n' % (k, v))
-        if s["last_frame_age_s"] is not None:
-            metric("last_frame_age_seconds", "gauge", "Seconds since the last good frame.", s["last_frame_age_s"])
-        metric("serial_searching", "gauge", "1 while serial settings are being detected.",
-               1 if s["serial"]["searching"] else 0)
-        metric("wifi_connected", "gauge", "1 when Wi-Fi is up.", 1 if s["wifi"]["connected"] else 0)
-        if s["wifi"]["rssi"] is not None:
-            metric("wifi_rssi_dbm", "gauge", "Wi-Fi signal.", s["wifi"]["rssi"])
-        metric("mqtt_connected", "gauge", "1 when connected to the broker.", 1 if s["mqtt"]["connected"] else 0)
-        metric("mqtt_published_total", "counter", "Readings published.", s["mqtt"]["published"])
-        metric("mqtt_failed_total", "counter", "Failed connections or sessions.", s["mqtt"]["failed"])
-        r = app.state.reading
+        yield metric("uptime_seconds", "gauge", "Seconds since boot.", uptime)
+        yield metric("free_memory_bytes", "gauge", "Free heap.", free)
+        yield "# HELP hanport_frames_total Frames by result.\n# TYPE hanport_frames_total counter\n"
+        for k, v in frames.items():
+            yield 'hanport_frames_total{result="%s"} %d\n' % (k, v)
+        if age is not None:
+            yield metric("last_frame_age_seconds", "gauge", "Seconds since the last good frame.", age)
+        yield metric("serial_searching", "gauge", "1 while serial settings are being detected.",
+                     1 if searching else 0)
+        yield metric("wifi_connected", "gauge", "1 when Wi-Fi is up.", 1 if wifi["connected"] else 0)
+        if wifi["rssi"] is not None:
+            yield metric("wifi_rssi_dbm", "gauge", "Wi-Fi signal.", wifi["rssi"])
+        yield metric("mqtt_connected", "gauge", "1 when connected to the broker.", 1 if mqtt["connected"] else 0)
+        yield metric("mqtt_published_total", "counter", "Readings published.", mqtt["published"])
+        yield metric("mqtt_failed_total", "counter", "Failed connections or sessions.", mqtt["failed"])
+        r = self.app.state.reading
         if r is not None:
             for i in range(fields.COUNT):
                 if r.m[i] is not None:
                     name = fields.FIELDS[i]
                     kind = "counter" if fields.FAMILY[i] in (fields.KWH, fields.KVARH, fields.M3, fields.GJ) else "gauge"
-                    metric(name, kind, "Meter value %s." % name, decimal(r.m[i], r.d[i]))
-        return 200, PROM, "".join(out), None
+                    yield metric(name, kind, "Meter value %s." % name, decimal(r.m[i], r.d[i]))
 
     # --- setup ----------------------------------------------------------
 
@@ -153,9 +177,9 @@ class Web:
             unload("pages", "config")
 
     def _setup(self, req):
-        from . import config, pages
         app = self.app
         if req.method == "GET":
+            from . import pages           # (the form needs no config module)
             return 200, HTML, pages.setup(app), None
         if "application/x-www-form-urlencoded" not in req.headers.get("content-type", ""):
             return 400, JSON, error_body(400, "send the setup form (application/x-www-form-urlencoded)"), None
@@ -166,6 +190,10 @@ class Web:
         denied = self._may_change(f.get("current_password", ""))
         if denied:
             return denied[0], JSON, error_body(denied[0], denied[1]), None
+        busy = self._no_room()
+        if busy:
+            return busy
+        from . import config, pages       # (after the password: a guesser loads nothing)
         new, problems = pages.apply_form(app.cfg, f)
         if problems:
             return 400, JSON, error_body(400, "; ".join(problems)), None
