@@ -146,15 +146,16 @@ class Decoder:
 
     # --- the stream -----------------------------------------------------
 
-    def feed(self, data):
+    def feed(self, data, n=None):
+        """Readings completed by data (bytes-like; n: only its first n
+        bytes, so a reused read buffer needs no copy)."""
         out = []
         self._out = out
-        self._scan(data)
+        self._scan(data, len(data) if n is None else n)
         self._out = None
         return out
 
-    def _scan(self, data):
-        n = len(data)
+    def _scan(self, data, n):
         mv = memoryview(data)          # copies into the buffer without slices
         i = 0
         buf = self._buf
@@ -243,7 +244,7 @@ class Decoder:
             was_bin = self._binary_only
             self._depth += 1
             self._binary_only = binary_only or was_bin
-            self._scan(back)
+            self._scan(back, len(back))
             self._depth -= 1
             self._binary_only = was_bin
 

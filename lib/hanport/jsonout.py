@@ -29,22 +29,15 @@ class JsonOut:
     def name(self, s, first):
         """', "s": ' (or '"s": ' first) for a member name of plain ASCII,
         written character by character: no bytes object per name."""
-        k = len(s) + (4 if first else 6)
-        self._room(k)
-        buf, n = self.buf, self.n
+        self._room(len(s) + 6)
         if not first:
-            buf[n] = 44
-            buf[n + 1] = 32
-            n += 2
-        buf[n] = 34
-        n += 1
-        for ch in s:
-            buf[n] = ord(ch)
-            n += 1
-        buf[n] = 34
-        buf[n + 1] = 58
-        buf[n + 2] = 32
-        self.n = n + 3
+            self.buf[self.n] = 44
+            self.buf[self.n + 1] = 32
+            self.n += 2
+        self._quoted(s)
+        self.buf[self.n] = 58
+        self.buf[self.n + 1] = 32
+        self.n += 2
 
     def text(self, s):
         """A JSON string (or null). Readings hold printable ASCII only
@@ -56,9 +49,20 @@ class JsonOut:
             if ch < " " or ch > "~" or ch == '"' or ch == "\\":
                 s = "".join(_escape(ch) for ch in s)
                 break
-        self.raw(b'"')
-        self.raw(s.encode())
-        self.raw(b'"')
+        self._room(len(s) + 2)
+        self._quoted(s)
+
+    def _quoted(self, s):
+        # '"s"' for s of plain ASCII, character by character (no bytes
+        # object of it); the caller made room
+        buf, n = self.buf, self.n
+        buf[n] = 34
+        n += 1
+        for ch in s:
+            buf[n] = ord(ch)
+            n += 1
+        buf[n] = 34
+        self.n = n + 1
 
     def int(self, v):
         self.dec(v, 0)

@@ -1,7 +1,7 @@
 # CPython: jsonout's interface over a list of parts (str() and join are C
 # there, a digit loop is not; allocation costs nothing on a PC).
 from .fmt import decimal
-from .jsonout import JsonOut
+from .jsonout import JsonOut, _escape
 
 
 class JsonParts:
@@ -23,7 +23,7 @@ class JsonParts:
         elif s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
             self.parts.append(b'"' + s.encode() + b'"')
         else:
-            JsonOut.text(self, s)
+            self.parts.append(b'"' + "".join(_escape(ch) for ch in s).encode() + b'"')
 
     def int(self, v):
         self.parts.append(b"%d" % v)
