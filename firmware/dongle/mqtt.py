@@ -9,12 +9,17 @@ import time
 import umqtt.simple as simple
 from hanport import fields
 
-from . import jsonw, log, unload
+from . import KB, jsonw, log, room, unload
 
 TIMEOUT_S = 1
 BACKOFF_MAX_S = 60
 HA_STATUS = "homeassistant/status"
 ENERGY_EVERY_S = 60
+# free heap discovery (its module and one payload) and the energy summary
+# need; without it they wait for the next round (a crowd of HTTP clients
+# at that moment), rather than run out and lose the connection
+ANNOUNCE_ROOM = 12 * KB
+ENERGY_ROOM = 10 * KB
 
 
 class _TimeoutSockets:
@@ -163,7 +168,7 @@ class Mqtt:
         for i in range(fields.COUNT):
             if st.reading.m[i] is not None and not self._announced[i]:
                 todo = True
-        if not todo:
+        if not todo or not room(ANNOUNCE_ROOM):
             return
         from . import ha
         try:
@@ -215,7 +220,8 @@ class Mqtt:
             elif self._reannounce:
                 self._announce()
             if self.ledger is not None and st.reading is not None and (
-                    last_energy is None or time.ticks_diff(now, last_energy) >= ENERGY_EVERY_S * 1000):
+                    last_energy is None or time.ticks_diff(now, last_energy) >= ENERGY_EVERY_S * 1000) and \
+                    room(ENERGY_ROOM):
                 c.publish(self.t_energy, jsonw.view(self.ledger.summary()))
                 last_energy = now
             c.check_msg()                       # HA status, PINGRESP; raises when closed
