@@ -21,8 +21,8 @@ goes wrong:
             bytes, 50 connections at once, and a legitimate client polling
             /api/reading throughout
   reboots   deliberate ones through the network (POST /setup with the admin
-            password and nothing to save: the dongle exits with "reboot
-            me", the runner starts it again), 50 clients arriving meanwhile
+            password: the dongle saves, exits with "reboot me", the runner
+            starts it again), with clients hammering it meanwhile
 
 Every fault is of a kind whose outcome is fixed, and is counted when sent
 (a P1 telegram with a flipped bit or dropped bytes fails its CRC, one cut
@@ -33,8 +33,7 @@ bookkeeping. The dongle's counters are summed over its boots.
 
 Pass: every valid frame delivered decoded (frames_ok equal), /api/status's
 rejection counters equal to the faults sent, publishing resumed after every
-broker restart, heap peak within the budget and no MemoryError (but in
-reading a request: refused with 503, counted and reported), no exit or
+broker restart, heap peak within the budget and no MemoryError, no exit or
 task restart but the deliberate reboots, every HTTP client answered as it
 deserves (or refused while the dongle reboots), and at the end /api/reading
 and MQTT carry the last frame's values. Prints the figures; exit status 1
@@ -284,7 +283,7 @@ class Clients:
         self.slow_answer_s = []        # how long the server let a slow client hold on
         self._lock = threading.Lock()
         self.threads = []
-        self.calm = threading.Event()   # set: all hold off (an admin request)
+        self.calm = threading.Event()   # set: the hostile ones hold off (an admin request)
 
     def _wait_calm(self):
         while self.calm.is_set() and not self.stop.is_set():
@@ -310,7 +309,6 @@ class Clients:
     def _poller(self):
         """A legitimate client: /api/reading five times a second."""
         while not self.stop.is_set():
-            self._wait_calm()
             t0 = time.monotonic()
             self.record("poll", exchange(self.port, b"GET /api/reading HTTP/1.1\r\nHost: soak\r\n\r\n"), t0)
             self.stop.wait(0.2)
@@ -468,7 +466,7 @@ class Soak:
     def status(self, timeout=20):
         """/api/status, retried while the server is busy (503)."""
         end = time.monotonic() + timeout
-        last, answers = None, {}
+        last = None
         while time.monotonic() < end:
             try:
                 c = http.client.HTTPConnection("127.0.0.1", self.dongle.http_port, timeout=HTTP_TIMEOUT_S)
@@ -480,13 +478,11 @@ class Soak:
                     st = json.loads(body)
                     self._watch(st)
                     return st
-                last = "%d %s" % (r.status, body[:160].decode("utf-8", "replace"))
-                answers[last[:40]] = answers.get(last[:40], 0) + 1
+                last = r.status
             except (OSError, http.client.HTTPException) as e:
                 last = repr(e)
             time.sleep(0.1)
-        raise Failed("/api/status not answered within %d s (last: %s; answers: %s; heap before: %s)" % (
-            timeout, last, answers, self.heap_samples.get(len(self.boots), [])[-3:]))
+        raise Failed("/api/status not answered within %d s (%s)" % (timeout, last))
 
     def _watch(self, st):
         """Figures from any status seen: heap, uptime order, task restarts."""
@@ -494,7 +490,6 @@ class Soak:
             if st["uptime_s"] < self._uptime:
                 self.fail("uptime went back without a deliberate reboot")
             self._uptime = st["uptime_s"]
-            self.heap_samples.setdefault(len(self.boots), []).append((st["uptime_s"], st["heap"]["used"]))
             self.heap_peak = max(self.heap_peak, st["heap"]["peak"])
             self.heap_free_min = min(self.heap_free_min, st["heap"]["free"])
             if st["task_restarts"]:
@@ -601,19 +596,20 @@ class Soak:
 
     def reboot(self):
         """A deliberate reboot over the network: POST /setup with the admin
-        password and nothing to save; the dongle exits with
+        password and nothing changed; the dongle saves and exits with
         RESET_EXIT, and its runner starts it again, as a board's ROM would."""
         st = self.wait_consumed()
         self.line.cut()
         self.line_down = True
         self.rebooting = True
         self.boots.append(self._boot_figures(st))
-        # the admin's request goes in while the hostile ones hold off (with
-        # four slow clients holding every slot it would get 503 like the
-        # rest); the crowd comes back for the reboot
+        # a setup form sent loads the config module (about 19 KB on this
+        # build): beside a flood of hostile clients there is no room and the
+        # dongle answers 503, so the admin waits for a calm moment; the
+        # crowd comes back for the reboot
         if self.clients:
             self.clients.calm.set()
-        answered, tries, why = None, 0, b""
+        answered, tries = None, 0
         while tries < 100:             # busy (503), or a reset under the crowd: again
             tries += 1
             try:
@@ -621,7 +617,7 @@ class Soak:
                 c.request("POST", "/setup", "current_password=" + ADMIN,
                           {"Content-Type": "application/x-www-form-urlencoded"})
                 r = c.getresponse()
-                why = r.read()[:200]
+                r.read()
                 c.close()
                 answered = r.status
             except (OSError, http.client.HTTPException) as e:
@@ -630,7 +626,7 @@ class Soak:
                 break
             time.sleep(0.2)
         if answered != 200:
-            raise Failed("the reboot request was answered %s (%s)" % (answered, why))
+            raise Failed("the reboot request was answered %s" % answered)
         t0 = time.monotonic()
         self.reboot_tries.append(tries)
         if self.clients:
@@ -765,7 +761,6 @@ class Soak:
         self._uptime = -1
         self.heap_peak = 0
         self.heap_free_min = 1 << 30
-        self.heap_samples = {}          # boot -> [(uptime, heap used after a collection)]
         self.last_status = None
         self.clients = None
         self.self_exits = 0
@@ -895,11 +890,6 @@ class Soak:
         if self.heap_peak > budget:
             self.fail("heap peak %d bytes over the budget %d" % (self.heap_peak, budget))
         for i, log in enumerate(self.logs):
-            # a request being read when the heap is full is refused (503) and
-            # counted (http.short_of_memory, reported); a MemoryError
-            # anywhere else (meter, MQTT, a handler) fails the soak
-            log = "\n".join(line for line in log.splitlines()
-                            if "http: request refused (MemoryError while reading it" not in line)
             for bad in ("MemoryError", "Traceback", "failed:"):
                 if bad in log:
                     self.fail("boot %d's log has %r" % (i + 1, bad))
@@ -984,29 +974,11 @@ class Soak:
         row("HTTP served / refused (503) / errors", "%d / %d / %d (over all boots)" % (
             sum(b["http"]["served"] for b in self.boots), sum(b["http"]["refused"] for b in self.boots),
             sum(b["http"]["errors"] for b in self.boots)))
-        row("  refused: heap full while read", "%d (MemoryError caught reading a request, answered 503)" % (
-            sum(b["http"].get("short_of_memory", 0) for b in self.boots)))
         row("heap peak (live, /api/status)", "%d bytes of %d budget (%.0f%%), lowest free %d" % (
             self.heap_peak, budget, 100.0 * self.heap_peak / budget, self.heap_free_min))
-        row("heap in use, first -> last minute", ", ".join(
-            "%.1f -> %.1f KB" % trend for trend in self.heap_trend()) + " (per boot, live after a collection)")
         row("restarts by itself", "%d exits, task restarts %s" % (self.self_exits, self.task_restarts))
         lines.append("RESULT: " + ("PASS" if not self.failures else "FAIL\n  " + "\n  ".join(self.failures)))
         return "\n".join(lines)
-
-    def heap_trend(self):
-        """Per boot: the median heap in use over its first and its last
-        minute (a leak shows as growth), in KB."""
-        out = []
-        for boot in sorted(self.heap_samples):
-            samples = [x for x in self.heap_samples[boot] if x[0] >= 2]     # after start-up
-            if len(samples) < 4:
-                continue
-            end = samples[-1][0]
-            first = sorted(u for t, u in samples if t <= samples[0][0] + 60)
-            last = sorted(u for t, u in samples if t >= end - 60)
-            out.append((first[len(first) // 2] / 1024, last[len(last) // 2] / 1024))
-        return out
 
     def figures(self):
         res = [r["resume_s"] for r in self.broker_cycles if r["resume_s"] is not None]
@@ -1018,7 +990,6 @@ class Soak:
                 "garbage_bursts": self.garbage_bursts, "cuts": len(self.cuts),
                 "broker_restarts": len(self.broker_cycles), "resume_max_s": max(res) if res else None,
                 "reboots": len(self.reboots), "heap_peak": self.heap_peak, "heap_budget": self.heap,
-                "heap_trend_kb": self.heap_trend(),
                 "http": {k: dict(v) for k, v in self.http_by_kind.items()}, "failures": self.failures}
 
 

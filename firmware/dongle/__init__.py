@@ -1,23 +1,7 @@
 # The HAN-port dongle firmware: meter UART -> hanport decoder -> state ->
 # HTTP and MQTT. Runs on an ESP32 with stock MicroPython and, through the
 # unix platform, on a PC as a virtual dongle.
-import gc
-import sys
-
 VERSION = "0.1.0"
-# A kilobyte of the heap figures below as measured on the 64-bit virtual
-# dongle; objects are about half the size on a 32-bit board.
-KB = 1024 if sys.maxsize > 1 << 32 else 512
-
-
-def room(n):
-    """At least n bytes of heap free, after a collection if need be. Asked
-    before anything big that can wait (an HTTP response, discovery): the
-    meter must never be the one to run out."""
-    if gc.mem_free() >= n:
-        return True
-    gc.collect()
-    return gc.mem_free() >= n
 
 
 def unload(*names):
@@ -25,6 +9,7 @@ def unload(*names):
     checks): on the dongle a module's code stays in RAM while it is
     imported, and RAM is what a plain ESP32 lacks. The next use imports
     it again."""
+    import sys
     pkg = sys.modules[__name__]
     for name in names:
         sys.modules.pop(__name__ + "." + name, None)

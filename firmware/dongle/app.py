@@ -51,8 +51,7 @@ class App:
         self.ledger = Ledger(self.cfg)
         self.mqtt = Mqtt(self.cfg, self.short_id, self.name, VERSION, self.state, self.wifi, platform,
                          self.ledger)
-        web = Web(self)
-        self.http = Server(web.handle, log.log, web.need)
+        self.http = Server(Web(self).handle, log.log)
         self.ntp_ok = False
         self._reboot_at = None
         self.heap_used = self.heap_peak = 0     # live heap after a collection

@@ -81,14 +81,8 @@ def _check(path, value):
         return "must be auto, on or off"
     if path == "setup.ap_password" and value and len(value) < 8:
         return "must be at least 8 characters (WPA2)"
-    if path == "mqtt.port" and not 0 <= value <= 65535:
-        return "must be a port number (0: the usual one)"
-    if path == "http.port" and not 1 <= value <= 65535:
+    if path in ("http.port", "mqtt.port") and not 0 <= value <= 65535:
         return "must be a port number"
-    if path == "mqtt.keepalive_s" and not 0 <= value <= 65535:
-        return "must be 0 to 65535 (MQTT's limit)"
-    if path == "mqtt.min_interval_s" and not 0 <= value <= 86400:
-        return "must be 0 to 86400"
     if path == "energy.zone" and value not in ("CET", "EET", "WET", "UTC"):
         return "must be CET, EET, WET or UTC"
     if path == "energy.top_n" and not 1 <= value <= 10:
@@ -139,9 +133,6 @@ def from_dict(given):
     """(config, problems): given merged onto the defaults, key by key."""
     out, problems = {}, []
     _merge(DEFAULTS, given if isinstance(given, dict) else {}, "", out, problems)
-    if out["mqtt"]["tls"] and not out["mqtt"]["ca"]:
-        # (kept on: the dongle never connects unverified, it says why instead)
-        problems.append("mqtt.ca: tls needs the broker's CA certificate file, to verify the server")
     return out, problems
 
 
@@ -166,7 +157,7 @@ def save(cfg, path=PATH):
     """Write atomically: a temporary file, then rename over the old one."""
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(cfg, f)     # (written as made: no string of the whole file)
+        f.write(json.dumps(cfg))
     try:
         os.rename(tmp, path)
     except OSError:        # FAT cannot rename over a file
@@ -175,53 +166,6 @@ def save(cfg, path=PATH):
         except OSError:
             pass
         os.rename(tmp, path)
-
-
-# form field -> (config path, kind); secrets: empty keeps the current value
-FORM = (
-    ("wifi_ssid", ("wifi", "ssid"), "text"),
-    ("wifi_password", ("wifi", "password"), "secret"),
-    ("mqtt_host", ("mqtt", "host"), "text"),
-    ("mqtt_port", ("mqtt", "port"), "int"),
-    ("mqtt_user", ("mqtt", "user"), "text"),
-    ("mqtt_password", ("mqtt", "password"), "secret"),
-    ("mqtt_base_topic", ("mqtt", "base_topic"), "text"),
-    ("mqtt_discovery", ("mqtt", "discovery"), "bool"),
-    ("board", ("board",), "text"),
-    ("meter_serial", ("meter", "serial"), "text"),
-    ("meter_key", ("meter", "key"), "secret"),
-    ("meter_auth_key", ("meter", "auth_key"), "secret"),
-    ("admin_password", ("admin_password",), "secret"),
-)
-
-
-def apply_form(cfg, f):
-    """(new config, problems) from the submitted setup form. (Here, not
-    with the page in pages.py: a form sent then loads this module only.)"""
-    given = _copy(cfg)        # (what the dongle runs with, checked at boot: no second read of the file)
-    problems = []
-    for name, path, kind in FORM:
-        if name not in f:
-            continue
-        v = f[name].strip() if kind != "secret" else f[name]
-        if kind == "secret" and v == "":
-            continue
-        if kind == "int":
-            try:
-                v = int(v or "0")
-            except ValueError:
-                problems.append("%s: not a number" % name)
-                continue
-        elif kind == "bool":
-            v = v == "1"
-        d = given
-        for k in path[:-1]:
-            d = d[k]
-        d[path[-1]] = v
-    if not given["admin_password"] or len(given["admin_password"]) < 8:
-        problems.append("admin_password: set one of at least 8 characters")
-    new, bad = from_dict(given)
-    return new, problems + bad
 
 
 def public(cfg):

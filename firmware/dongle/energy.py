@@ -16,7 +16,6 @@
 #    have 23 or 25 hours at the switches. A meter clock going backwards does
 #    not undo energy: its difference goes to the hour it reports.
 from . import localtime
-from .jsonw import Rows
 
 GAP_S = 3900            # a register interval longer than this: hours estimated
 INTEGRATE_MAX_S = 900   # integrate power over at most this between samples
@@ -196,37 +195,27 @@ class Energy:
 
     def _month(self, key):
         """Raw summary of a month from its days (kept as is for closed months)."""
-        imp = exp = n = 0
-        maxima = []
-        for k, v in self.days.items():
-            if k.startswith(key):
-                imp += v[0]
-                exp += v[1]
-                n += 1
-                if v[3] is not None:
-                    maxima.append([v[2], v[3]])
-        maxima.sort(reverse=True)
-        return {"imp": imp, "exp": exp, "top": maxima[:self.top_n], "days": n}
+        days = [(k, v) for k, v in self.days.items() if k[:7] == key]
+        maxima = sorted(((v[2], v[3]) for k, v in days if v[3] is not None), reverse=True)
+        return {"imp": sum(v[0] for _, v in days), "exp": sum(v[1] for _, v in days),
+                "top": [list(x) for x in maxima[:self.top_n]], "days": len(days)}
 
-    def _view(self, raw, light=False):
-        """A month's figures; light: without the top hours' list (status)."""
+    def _view(self, raw):
         top = raw["top"]
         avg = sum(x[0] for x in top) // len(top) if top else 0
         step = 1
         for limit in self.steps_wh:
             if avg > limit:
                 step += 1
-        out = {
+        return {
             "import_kwh": _kwh(raw["imp"]), "export_kwh": _kwh(raw["exp"]),
             "peak_kwh": _kwh(top[0][0]) if top else None,
             "peak_hour": self.label(top[0][1]) if top else None,
+            "top_hours": [{"hour": self.label(h), "kwh": _kwh(wh)} for wh, h in top],
             "top_average_kw": _kwh(avg) if top else None,
             "capacity_step": step if top else None,
             "days": raw["days"],
         }
-        if not light:
-            out["top_hours"] = [{"hour": self.label(h), "kwh": _kwh(wh)} for wh, h in top]
-        return out
 
     def estimate(self, t):
         """(Wh so far in t's hour, Wh estimated at its end)."""
@@ -239,23 +228,22 @@ class Energy:
         p = self.last[1] if self.last else 0
         return so_far, so_far + p * (h + 3600 - t) // MWS_PER_WH
 
-    def current(self, t, light=False):
+    def current(self, t):
         """This hour, today and this month at meter time t (UTC): the light
-        part of the report. light: without the month's top hours (what
-        /api/status shows, every poll)."""
+        part of the report, cheap enough for every /api/status poll."""
         if t is None:
             return {"ready": False, "problems": self.problems}
         h = t - t % 3600
         today = self._day(h)
         month = today[:7]
-        raw = self._month(month)
-        cur = self._view(raw, light)
+        cur = self._view(self._month(month))
         so_far, est = self.estimate(t)
-        top = raw["top"]
+        peak_wh = _wh(cur["peak_kwh"])
+        topn = [_wh(x["kwh"]) for x in cur["top_hours"]]
         day = self.days.get(today)
-        if top and est > top[0][0]:
+        if peak_wh is not None and est > peak_wh:
             warning = "new_peak"
-        elif len(top) >= self.top_n and est > top[-1][0] and (day is None or day[3] is None or est > day[2]):
+        elif len(topn) >= self.top_n and est > topn[-1] and (day is None or day[3] is None or est > day[2]):
             warning = "raises_top_average"
         else:
             warning = "ok"
@@ -278,29 +266,15 @@ class Energy:
         rep = self.current(t)
         if not rep["ready"]:
             return rep
-        # the tables row by row as they are written (jsonw.Rows): at the end
-        # of a month, its days as dicts at once would not fit the heap
-        rep["hours"] = Rows(self._hour_rows)
-        rep["days"] = Rows(self._day_rows, rep["month"]["month"])
-        rep["months"] = Rows(self._month_rows)
+        month = rep["month"]["month"]
+        rep["hours"] = [{"hour": self.label(hh), "import_kwh": _kwh(v[0]), "export_kwh": _kwh(v[1]),
+                         "estimated": bool(v[2]), "complete": bool(v[3])}
+                        for hh, v in sorted(self.hours.items())[-26:]]
+        rep["days"] = [{"date": k, "import_kwh": _kwh(v[0]), "export_kwh": _kwh(v[1]),
+                        "max_hour_kwh": _kwh(v[2]) if v[3] is not None else None}
+                       for k, v in sorted(self.days.items()) if k[:7] == month]
+        rep["months"] = [dict(self._view(v), month=k) for k, v in sorted(self.months.items())]
         return rep
-
-    def _hour_rows(self):
-        for hh in sorted(self.hours)[-26:]:
-            v = self.hours[hh]
-            yield {"hour": self.label(hh), "import_kwh": _kwh(v[0]), "export_kwh": _kwh(v[1]),
-                   "estimated": bool(v[2]), "complete": bool(v[3])}
-
-    def _day_rows(self, month):
-        for k in sorted(self.days):
-            if k[:7] == month:
-                v = self.days[k]
-                yield {"date": k, "import_kwh": _kwh(v[0]), "export_kwh": _kwh(v[1]),
-                       "max_hour_kwh": _kwh(v[2]) if v[3] is not None else None}
-
-    def _month_rows(self):
-        for k in sorted(self.months):
-            yield dict(self._view(self.months[k]), month=k)
 
     # --- persistence ------------------------------------------------------
 

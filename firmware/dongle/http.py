@@ -3,31 +3,10 @@
 # ones get 503 at once), one response per connection. A slow or hostile
 # client only ever holds its own connection.
 import asyncio
-import gc
 import json
-
-from . import KB, room
 
 MAX_CLIENTS = 4
 MAX_REFUSING = 2         # connections being answered 503 at once; more wait in the listen queue
-# Heap kept free beside any request, for the meter (a read, a reading) and
-# MQTT: a request runs only with its need, the needs of the requests being
-# answered (what they may still take) and this free.
-RESERVE = 6 * KB
-# How long a request waits for it: long enough for a crowd's small
-# requests to finish, short, as a waiting request holds its own memory
-# (four waiting for room kept each other waiting)
-ROOM_WAIT_MS = 500
-# Heap that must be free for one more connection while others are open,
-# beside what the requests being answered claimed (an open one holds about
-# 2 KB on the 64-bit virtual dongle, half that on a 32-bit board); with
-# less, it is told 503 at once and closed, without a task or buffers of its
-# own.
-ACCEPT_ROOM = RESERVE + 4 * KB
-# A handler needing more than this is heavy: heavy ones run one at a time,
-# sending included (a streamed document holds memory until it is sent;
-# a few at once filled the heap)
-HEAVY = 4 * KB
 HEAD_MAX = 2048          # request line + headers
 LINE_MAX = 512           # request line
 BODY_MAX = 2048
@@ -142,29 +121,6 @@ def form(body):
     return out
 
 
-_BUSY_BODY = b'{"error": "busy: low on memory", "status": 503}'
-_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" \
-        b"Connection: close\r\nCache-Control: no-store\r\nRetry-After: 2\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY)
-
-
-_SINK = bytearray(256)      # what a shed client sent, read and dropped
-
-
-def _shed(c):
-    """Answer a fresh connection 503 and close it, holding nothing and
-    allocating nothing: what the client sent already is read first (closing
-    on unread bytes resets the connection before the client reads why)."""
-    try:
-        c.setblocking(False)
-        c.write(_BUSY)
-        for _ in range(8):
-            if not c.readinto(_SINK):
-                break
-    except OSError:
-        pass
-    c.close()
-
-
 def _readable(s):
     # (a generator, awaited: MicroPython's asyncio streams wait for a socket
     # this way, on the scheduler's I/O queue)
@@ -185,21 +141,16 @@ class FileBody:
 
 class Server:
     """handler(request) -> (status, content type, body str/bytes, FileBody
-    or a generator of str or bytes-like pieces, extra headers dict or None);
-    need(request) -> bytes of free heap the handler needs."""
+    or a generator of str pieces, extra headers dict or None)."""
 
-    def __init__(self, handler, log, need=None):
+    def __init__(self, handler, log):
         self.handler = handler
-        self.need = need
         self.log = log
         self.active = 0
         self.served = 0
         self.refused = 0
         self.errors = 0
-        self.short = 0          # requests refused: the heap full while they were read
         self._open = 0          # connections accepted and not yet closed
-        self._heavy = False     # a heavy request being answered
-        self._claimed = 0       # the needs of the requests being answered
         self._srv = None
 
     async def start(self, port, host="0.0.0.0"):
@@ -214,37 +165,33 @@ class Server:
 
     async def _serve(self, s):
         """Accept a connection only while there is room for it: MAX_CLIENTS
-        served and MAX_REFUSING being answered 503 at once (more wait in the
-        listen queue, costing no heap), and while the heap is short, one at
-        a time (others are told 503 at once). (asyncio.start_server accepts
-        every connection: 50 at once filled the heap, and the MemoryError
+        served and MAX_REFUSING being answered 503 at once; more wait in the
+        listen queue, costing no heap. (asyncio.start_server accepts every
+        connection at once: 50 of them filled the heap, and the MemoryError
         ended its accept task, and the server, for good.) Nothing but
         cancellation ends this task."""
         while True:
-            await _readable(s)
-            while self._open >= MAX_CLIENTS + MAX_REFUSING:
+            if self._open >= MAX_CLIENTS + MAX_REFUSING:
                 await asyncio.sleep_ms(20)
-            c = None
+                continue
+            await _readable(s)
             try:
                 c, addr = s.accept()
-                if self._open and not room(ACCEPT_ROOM + self._claimed):
-                    self.refused += 1
-                    _shed(c)
-                    continue
+            except OSError:
+                continue
+            self._open += 1
+            try:
                 c.setblocking(False)
                 st = asyncio.StreamReader(c, {"peername": addr})
                 asyncio.create_task(self._client(st, st))
-                self._open += 1
-            except (OSError, MemoryError) as e:     # (MemoryError: the heap full all the same)
-                if c is not None:       # drop this one, keep accepting
-                    self.errors += 1
-                    c.close()
-                if isinstance(e, MemoryError):
-                    await asyncio.sleep_ms(100)
+            except MemoryError:
+                self._open -= 1
+                self.errors += 1
+                c.close()
 
     def status(self):
         return {"served": self.served, "refused": self.refused, "errors": self.errors,
-                "active": self.active, "short_of_memory": self.short}
+                "active": self.active}
 
     async def _client(self, reader, writer):
         try:
@@ -254,51 +201,24 @@ class Server:
                                  error_body(503, "busy: too many connections"), {"Retry-After": "2"}, reader)
                 return
             self.active += 1
-            busy = heavy = False
-            claimed = 0
-            req = None
             try:
                 try:
                     req = await asyncio.wait_for(self._request(reader, writer), TIMEOUT_S)
-                    need = self.need(req) if self.need else 0
-                    if await self._room_for(need, need > HEAVY):
-                        if need > HEAVY:
-                            heavy = self._heavy = True
-                        claimed = need
-                        self._claimed += need
-                        status, ctype, body, extra = self.handler(req)
-                    else:
-                        busy = True
-                        status, ctype, body, extra = 503, "application/json", error_body(
-                            503, "busy: low on memory, try again", need=need, free=gc.mem_free()), \
-                            {"Retry-After": "2"}
+                    status, ctype, body, extra = self.handler(req)
                 except HttpError as e:
                     self.errors += 1
                     status, ctype, body, extra = e.status, "application/json", error_body(e.status, e.message), None
                 except asyncio.TimeoutError:
                     self.errors += 1
                     status, ctype, body, extra = 408, "application/json", error_body(408, "request not complete within %d s" % TIMEOUT_S), None
-                except Exception as e:
-                    if isinstance(e, MemoryError) and req is None:
-                        # the heap full while this request was read: busy
-                        self.short += 1
-                        self.log("http: request refused (MemoryError while reading it, %d so far)" % self.short)
-                        busy = True
-                        status, ctype, body, extra = 503, "application/json", _BUSY_BODY, {"Retry-After": "2"}
-                    else:                   # a bug in a handler (or its need): 500, keep serving
-                        self.errors += 1
-                        self.log("http: %s: %s" % (type(e).__name__, e))
-                        status, ctype, body, extra = 500, "application/json", error_body(500, "internal error"), None
-                if busy:
-                    self.refused += 1
-                else:
-                    self.served += 1
+                except Exception as e:      # a bug in a handler: 500, keep serving
+                    self.errors += 1
+                    self.log("http: %s: %s" % (type(e).__name__, e))
+                    status, ctype, body, extra = 500, "application/json", error_body(500, "internal error"), None
+                self.served += 1
                 await self._send(writer, status, ctype, body, extra, reader if status >= 400 else None)
             finally:
                 self.active -= 1
-                self._claimed -= claimed
-                if heavy:
-                    self._heavy = False
         except Exception:               # MemoryError while answering: this client only
             self.errors += 1
             try:
@@ -307,18 +227,6 @@ class Server:
                 pass
         finally:
             self._open -= 1
-
-    async def _room_for(self, n, heavy):
-        """Wait up to ROOM_WAIT_MS for n bytes of free heap beside what the
-        requests being answered claimed and the RESERVE (and, when
-        heavy, for the heavy one before to be sent): other clients'
-        responses end and free theirs."""
-        for i in range(ROOM_WAIT_MS // 100 + 1):
-            if not (heavy and self._heavy) and room(n + self._claimed + RESERVE):
-                return True
-            if i < ROOM_WAIT_MS // 100:
-                await asyncio.sleep_ms(100)
-        return False
 
     async def _stream(self, writer, path):
         buf = bytearray(512)
@@ -332,10 +240,9 @@ class Server:
                 await asyncio.wait_for(writer.drain(), TIMEOUT_S)
 
     async def _discard(self, reader):
-        # (into one shared scrap buffer: what is dropped costs no heap)
         for _ in range(64):               # at most 16 KB
-            n = await reader.readinto(_SINK)
-            if not n or n >= 4 and _SINK[n - 4] == 13 and _SINK[n - 3] == 10 and _SINK[n - 1] == 10:
+            chunk = await reader.read(256)
+            if not chunk or chunk.endswith(b"\r\n\r\n"):
                 return                    # closed, or a request without a body all read
 
     async def _request(self, reader, writer):
@@ -389,7 +296,7 @@ class Server:
                 await self._stream(writer, body.path)
             elif length is None:
                 for part in body:
-                    writer.write(part.encode() if isinstance(part, str) else part)
+                    writer.write(part.encode())
                     await asyncio.wait_for(writer.drain(), TIMEOUT_S)
             else:
                 writer.write(body)

@@ -144,7 +144,7 @@ class Ledger:
         return rep
 
     def summary(self):
-        rep = self.book.current(self.now(), light=True)
+        rep = self.book.current(self.now())
         if not rep["ready"]:
             return {"ready": False, "problems": ([self.problem] if self.problem else []) + rep["problems"]}
         return {"ready": True, "hour_estimate_kwh": rep["hour"]["estimate_kwh"],

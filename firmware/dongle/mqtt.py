@@ -9,17 +9,12 @@ import time
 import umqtt.simple as simple
 from hanport import fields
 
-from . import KB, jsonw, log, room, unload
+from . import jsonw, log, unload
 
 TIMEOUT_S = 1
 BACKOFF_MAX_S = 60
 HA_STATUS = "homeassistant/status"
 ENERGY_EVERY_S = 60
-# free heap discovery (its module and one payload) and the energy summary
-# need; without it they wait for the next round (a crowd of HTTP clients
-# at that moment), rather than run out and lose the connection
-ANNOUNCE_ROOM = 12 * KB
-ENERGY_ROOM = 10 * KB
 
 
 class _TimeoutSockets:
@@ -168,7 +163,7 @@ class Mqtt:
         for i in range(fields.COUNT):
             if st.reading.m[i] is not None and not self._announced[i]:
                 todo = True
-        if not todo or not room(ANNOUNCE_ROOM):
+        if not todo:
             return
         from . import ha
         try:
@@ -220,8 +215,7 @@ class Mqtt:
             elif self._reannounce:
                 self._announce()
             if self.ledger is not None and st.reading is not None and (
-                    last_energy is None or time.ticks_diff(now, last_energy) >= ENERGY_EVERY_S * 1000) and \
-                    room(ENERGY_ROOM):
+                    last_energy is None or time.ticks_diff(now, last_energy) >= ENERGY_EVERY_S * 1000):
                 c.publish(self.t_energy, jsonw.view(self.ledger.summary()))
                 last_energy = now
             c.check_msg()                       # HA status, PINGRESP; raises when closed

@@ -69,3 +69,54 @@ def setup(app):
     return parts      # sent piece by piece (http.py): no string of the whole page
 
 
+# form field -> (config path, kind); secrets: empty keeps the current value
+FORM = (
+    ("wifi_ssid", ("wifi", "ssid"), "text"),
+    ("wifi_password", ("wifi", "password"), "secret"),
+    ("mqtt_host", ("mqtt", "host"), "text"),
+    ("mqtt_port", ("mqtt", "port"), "int"),
+    ("mqtt_user", ("mqtt", "user"), "text"),
+    ("mqtt_password", ("mqtt", "password"), "secret"),
+    ("mqtt_base_topic", ("mqtt", "base_topic"), "text"),
+    ("mqtt_discovery", ("mqtt", "discovery"), "bool"),
+    ("board", ("board",), "text"),
+    ("meter_serial", ("meter", "serial"), "text"),
+    ("meter_key", ("meter", "key"), "secret"),
+    ("meter_auth_key", ("meter", "auth_key"), "secret"),
+    ("admin_password", ("admin_password",), "secret"),
+)
+
+
+def apply_form(cfg, f):
+    """(new config, problems) from the submitted form."""
+    from . import config              # (the caller unloads it)
+    given, _ = config.load()
+    problems = []
+    for name, path, kind in FORM:
+        if name not in f:
+            continue
+        v = f[name].strip() if kind != "secret" else f[name]
+        if kind == "secret" and v == "":
+            continue
+        if kind == "int":
+            try:
+                v = int(v or "0")
+            except ValueError:
+                problems.append("%s: not a number" % name)
+                continue
+        elif kind == "bool":
+            v = v == "1"
+        d = given
+        for k in path[:-1]:
+            d = d[k]
+        d[path[-1]] = v
+    if not given["admin_password"] or len(given["admin_password"]) < 8:
+        problems.append("admin_password: set one of at least 8 characters")
+    new, bad = config.from_dict(given)
+    return new, problems + bad
+
+
+def saved():
+    return (_HEAD % "Saved" + "<h1>Saved</h1><p>The dongle reboots with the new settings. "
+            "It joins your Wi-Fi within a minute; find it there, or on its setup network "
+            "again if it cannot connect.</p></body></html>")

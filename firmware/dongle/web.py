@@ -1,44 +1,25 @@
 # The dongle's HTTP endpoints: JSON API, Prometheus metrics, setup page.
 # Read-only for everyone on the network; changing settings needs the admin
 # password (or, while unconfigured, the setup access point's WPA2 key).
+import gc
 import json
+import sys
 import time
 
 from hanport import fields
 from hanport.fmt import decimal
 
-from . import KB, jsonw, log, room, unload
+from . import jsonw, log, unload
 from .http import FileBody, error_body, form
 
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"
 PROM = "text/plain; version=0.0.4"
 LOCKOUT_MAX_S = 60
-# path -> (methods, handler, heap it needs in KB). The server waits a
-# moment for that much free heap (beside its reserve for the meter and
-# MQTT) before it runs the handler, and answers 503 (busy) rather than run
-# out part way: a crowd of clients at once holds memory of its own. The
-# figures are each handler's peak on the 64-bit virtual dongle late in a
-# day, from what it allocates in all (gc disabled: status 7 KB, the energy
-# report 6.4 KB before its rows, a form saved 31 KB) less what is garbage
-# before it ends; KB is half a kilobyte on a 32-bit board.
-ROUTES = {
-    "/": (("GET",), "index", 2),
-    "/api/reading": (("GET",), "reading", 2),
-    "/api/status": (("GET",), "status", 6),
-    "/api/energy": (("GET",), "energy", 8),     # then streamed: a few hundred bytes at a time
-    "/metrics": (("GET",), "metrics", 6),
-    "/api/config": (("GET",), "config", 16),
-    "/setup": (("GET", "POST"), "setup", (24, 2)),      # per method: the page, a form sent
-}
-SETUP_SAVE = 24           # KB: a form to save (checked once the password is)
-
-# (here, not in pages.py: a form sent loads the config module only)
-SAVED = ('<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" '
-         'content="width=device-width,initial-scale=1"><title>Saved</title></head>'
-         '<body style="font-family:sans-serif;max-width:40em;margin:1em auto;padding:0 1em">'
-         '<h1>Saved</h1><p>The dongle %s. It joins your Wi-Fi within '
-         'a minute; find it there, or on its setup network again if it cannot connect.</p></body></html>')
+# free heap /api/config and a setup form sent need: the config module is
+# read into RAM for the request (17-19 KB in all on the 64-bit virtual
+# dongle, about half on a 32-bit board)
+MODULE_ROOM = 19 * 1024 if sys.maxsize > 1 << 32 else 10 * 1024
 
 
 def equal(a, b):
@@ -58,22 +39,23 @@ class Web:
         self._fails = 0
         self._locked_until = 0
 
-    def need(self, req):
-        """Bytes of free heap req's handler needs (http.Server asks first)."""
-        route = ROUTES.get(req.path)
-        if route is None or req.method not in route[0]:
-            return 0
-        n = route[2]
-        return (n[route[0].index(req.method)] if isinstance(n, tuple) else n) * KB
-
     def handle(self, req):
-        route = ROUTES.get(req.path)
+        routes = {
+            "/": (("GET",), self.index),
+            "/api/reading": (("GET",), self.reading),
+            "/api/status": (("GET",), self.status),
+            "/api/config": (("GET",), self.config),
+            "/api/energy": (("GET",), self.energy),
+            "/metrics": (("GET",), self.metrics),
+            "/setup": (("GET", "POST"), self.setup),
+        }
+        route = routes.get(req.path)
         if route is None:
             return 404, JSON, error_body(404, "not found", path=req.path[:100]), None
-        methods, name, _ = route
+        methods, fn = route
         if req.method not in methods:
             return 405, JSON, error_body(405, "method not allowed"), {"Allow": ", ".join(methods)}
-        return getattr(self, name)(req)
+        return fn(req)
 
     def index(self, req):
         """The page (www/index.html, gzip-compressed when the browser takes
@@ -106,10 +88,22 @@ class Web:
         return 200, JSON, jsonw.view(self.app.status()), None
 
     def energy(self, req):
-        # in pieces: late in a month the document outgrows the shared buffer
-        return 200, JSON, jsonw.pieces(self.app.ledger.report()), None
+        return 200, JSON, jsonw.view(self.app.ledger.report()), None
+
+    def _no_room(self):
+        """A 503 when the heap has no room for the config module now (a
+        crowd of clients at once): busy, rather than a MemoryError part way
+        through, or the meter or MQTT being the ones to run out."""
+        if gc.mem_free() < MODULE_ROOM:
+            gc.collect()
+            if gc.mem_free() < MODULE_ROOM:
+                return 503, JSON, error_body(503, "busy: low on memory, try again"), {"Retry-After": "2"}
+        return None
 
     def config(self, req):
+        busy = self._no_room()
+        if busy:
+            return busy
         from . import config
         text = json.dumps(config.public(self.app.cfg))
         unload("config")
@@ -196,19 +190,14 @@ class Web:
         denied = self._may_change(f.get("current_password", ""))
         if denied:
             return denied[0], JSON, error_body(denied[0], denied[1]), None
-        if all(k == "current_password" for k in f):     # the password alone: reboot, nothing to save
-            log.log("setup: reboot asked for")
-            app.reboot_soon()
-            return 200, HTML, SAVED % "reboots", None
-        # a form to save: the config module and its work need about this
-        # much (the route's own need covers a bare reboot)
-        if not room(SETUP_SAVE * KB):
-            return 503, JSON, error_body(503, "busy: low on memory, try again"), {"Retry-After": "2"}
-        from . import config              # (after the password: a guesser loads nothing)
-        new, problems = config.apply_form(app.cfg, f)
+        busy = self._no_room()
+        if busy:
+            return busy
+        from . import config, pages       # (after the password: a guesser loads nothing)
+        new, problems = pages.apply_form(app.cfg, f)
         if problems:
             return 400, JSON, error_body(400, "; ".join(problems)), None
         config.save(new)
         log.log("setup: new configuration saved, rebooting")
         app.reboot_soon()
-        return 200, HTML, SAVED % "reboots with the new settings", None
+        return 200, HTML, pages.saved(), None
