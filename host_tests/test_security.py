@@ -416,6 +416,30 @@ def test_wrong_admin_password_is_refused_and_rate_limited(tmp_path, made):
     assert post(setup_form(current_password="nope-nope", **change))[0] == 401
 
 
+def test_the_admin_password_alone_reboots_without_saving(tmp_path, made):
+    """POST /setup with nothing but the admin password: a reboot (the
+    light way to restart a dongle, and what tools/soak.py uses under load),
+    config.json untouched byte for byte; a wrong password reboots nothing."""
+    c = {"board": "unix", "admin_password": ADMIN_PW, "wifi": {"ssid": "home", "password": WIFI_PW}}
+    d = Dongle(tmp_path, c)
+    made.append(d)
+    path = d.dir / "config.json"
+    before = path.read_bytes()
+    resp = post_setup(d.http_port, setup_form(current_password=ADMIN_PW + "x"))
+    assert status_of(resp) == 401
+    time.sleep(1.5)
+    assert d.proc.poll() is None
+    time.sleep(2.5)                          # (the lock after a wrong password: 2 s)
+    resp = post_setup(d.http_port, setup_form(current_password=ADMIN_PW))
+    assert status_of(resp) == 200 and b"reboots" in resp and b"new settings" not in resp, resp[:300]
+    d.proc.wait(10)
+    assert d.proc.returncode == 75          # "reboot me" to the runner
+    assert path.read_bytes() == before
+    assert "setup: reboot asked for" in d.log()
+    d.start()
+    assert d.status()["uptime_s"] < 5
+
+
 def test_setup_form_never_shows_a_password(tmp_path, made):
     c = {"board": "unix", "admin_password": ADMIN_PW, "wifi": {"ssid": "home", "password": WIFI_PW},
          "mqtt": {"host": "127.0.0.1", "password": MQTT_PW}, "meter": {"key": KEY, "auth_key": AUTH_KEY},

@@ -603,10 +603,10 @@ class Soak:
         self.line_down = True
         self.rebooting = True
         self.boots.append(self._boot_figures(st))
-        # a setup form sent loads the config module (about 19 KB on this
-        # build): beside a flood of hostile clients there is no room and the
-        # dongle answers 503, so the admin waits for a calm moment; the
-        # crowd comes back for the reboot
+        # the admin password alone asks for a reboot and loads nothing, but
+        # beside a flood of hostile clients the dongle may still answer 503
+        # (busy), so the admin waits for a calm moment; the crowd comes
+        # back for the reboot
         if self.clients:
             self.clients.calm.set()
         answered, tries = None, 0
@@ -892,7 +892,8 @@ class Soak:
         for i, log in enumerate(self.logs):
             for bad in ("MemoryError", "Traceback", "failed:"):
                 if bad in log:
-                    self.fail("boot %d's log has %r" % (i + 1, bad))
+                    line = log[:log.index(bad)].rpartition("\n")[2] + log[log.index(bad):].partition("\n")[0]
+                    self.fail("boot %d's log has %r: %s" % (i + 1, bad, line.strip()[:300]))
         if self.dongle.proc is None or self.dongle.proc.poll() is not None:
             self.fail("the firmware is not running at the end")
         if self.task_restarts:
@@ -974,6 +975,8 @@ class Soak:
         row("HTTP served / refused (503) / errors", "%d / %d / %d (over all boots)" % (
             sum(b["http"]["served"] for b in self.boots), sum(b["http"]["refused"] for b in self.boots),
             sum(b["http"]["errors"] for b in self.boots)))
+        row("  of the 503s: heap short", "%d (a request refused to keep the reserve for the meter and MQTT)" % (
+            sum(b["http"].get("short_of_memory", 0) for b in self.boots)))
         row("heap peak (live, /api/status)", "%d bytes of %d budget (%.0f%%), lowest free %d" % (
             self.heap_peak, budget, 100.0 * self.heap_peak / budget, self.heap_free_min))
         row("restarts by itself", "%d exits, task restarts %s" % (self.self_exits, self.task_restarts))

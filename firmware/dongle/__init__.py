@@ -1,7 +1,25 @@
 # The HAN-port dongle firmware: meter UART -> hanport decoder -> state ->
 # HTTP and MQTT. Runs on an ESP32 with stock MicroPython and, through the
 # unix platform, on a PC as a virtual dongle.
+import gc
+import sys
+
 VERSION = "0.1.0"
+
+# Heap sizes below are written for the 64-bit virtual dongle, where every
+# object is twice its size on a 32-bit ESP32: KB is a kilobyte there and
+# half of one on the board.
+KB = 1024 if sys.maxsize > 1 << 32 else 512
+
+
+def room(n):
+    """At least n bytes of heap free, after a collection if need be. Asked
+    before anything that can wait or be refused (an HTTP request): the
+    meter must never be the one to run out."""
+    if gc.mem_free() >= n:
+        return True
+    gc.collect()
+    return gc.mem_free() >= n
 
 
 def unload(*names):
@@ -9,7 +27,6 @@ def unload(*names):
     checks): on the dongle a module's code stays in RAM while it is
     imported, and RAM is what a plain ESP32 lacks. The next use imports
     it again."""
-    import sys
     pkg = sys.modules[__name__]
     for name in names:
         sys.modules.pop(__name__ + "." + name, None)

@@ -5,12 +5,20 @@
 import asyncio
 import json
 
+from . import KB, room
+
 MAX_CLIENTS = 4
 MAX_REFUSING = 2         # connections being answered 503 at once; more wait in the listen queue
 HEAD_MAX = 2048          # request line + headers
 LINE_MAX = 512           # request line
 BODY_MAX = 2048
 TIMEOUT_S = 5
+# Heap left free beside any request, for the meter (a read, a reading) and
+# MQTT: a request starts only with this much free (waiting up to
+# ROOM_WAIT_MS for other responses to end), otherwise it is told 503. A
+# request that still runs out is told 503 too, and counted.
+RESERVE = 4 * KB
+ROOM_WAIT_MS = 500
 
 REASONS = {200: "OK", 204: "No Content", 302: "Found", 303: "See Other", 400: "Bad Request",
            401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
@@ -121,6 +129,29 @@ def form(body):
     return out
 
 
+# a whole response, made once: saying the heap is short must not need heap
+_LOW = b'{"error": "busy: low on memory, try again", "status": 503}'
+_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" \
+        b"Connection: close\r\nCache-Control: no-store\r\nRetry-After: 2\r\n\r\n%s" % (len(_LOW), _LOW)
+_SINK = bytearray(256)      # what a refused client still sends, read and dropped
+
+
+def _refuse(stream):
+    """Answer _BUSY on the stream's socket, read and drop what the client
+    sent already, close: no heap, no waiting (on a short heap even the task
+    that waits for a slow client may not fit). The answer is small enough
+    for any socket's send buffer."""
+    s = stream.s
+    try:
+        s.write(_BUSY)
+        for _ in range(64):
+            if not s.readinto(_SINK):
+                break
+    except OSError:
+        pass
+    s.close()
+
+
 def _readable(s):
     # (a generator, awaited: MicroPython's asyncio streams wait for a socket
     # this way, on the scheduler's I/O queue)
@@ -150,6 +181,7 @@ class Server:
         self.served = 0
         self.refused = 0
         self.errors = 0
+        self.short = 0          # requests refused for want of heap
         self._open = 0          # connections accepted and not yet closed
         self._srv = None
 
@@ -191,7 +223,7 @@ class Server:
 
     def status(self):
         return {"served": self.served, "refused": self.refused, "errors": self.errors,
-                "active": self.active}
+                "active": self.active, "short_of_memory": self.short}
 
     async def _client(self, reader, writer):
         try:
@@ -202,20 +234,33 @@ class Server:
                 return
             self.active += 1
             try:
+                busy = False
                 try:
                     req = await asyncio.wait_for(self._request(reader, writer), TIMEOUT_S)
-                    status, ctype, body, extra = self.handler(req)
+                    if await self._room():
+                        status, ctype, body, extra = self.handler(req)
+                    else:
+                        busy = True
                 except HttpError as e:
                     self.errors += 1
                     status, ctype, body, extra = e.status, "application/json", error_body(e.status, e.message), None
                 except asyncio.TimeoutError:
                     self.errors += 1
                     status, ctype, body, extra = 408, "application/json", error_body(408, "request not complete within %d s" % TIMEOUT_S), None
+                except MemoryError:
+                    # the heap ran out while this request was read or
+                    # answered: it alone is refused
+                    busy = True
                 except Exception as e:      # a bug in a handler: 500, keep serving
                     self.errors += 1
                     self.log("http: %s: %s" % (type(e).__name__, e))
                     status, ctype, body, extra = 500, "application/json", error_body(500, "internal error"), None
-                self.served += 1
+                if busy:
+                    self.refused += 1
+                    self.short += 1
+                    status, ctype, body, extra = 503, None, _BUSY, None
+                else:
+                    self.served += 1
                 await self._send(writer, status, ctype, body, extra, reader if status >= 400 else None)
             finally:
                 self.active -= 1
@@ -227,6 +272,16 @@ class Server:
                 pass
         finally:
             self._open -= 1
+
+    async def _room(self):
+        """RESERVE free, waiting up to ROOM_WAIT_MS for it: other clients'
+        responses end and free theirs."""
+        for i in range(ROOM_WAIT_MS // 100 + 1):
+            if room(RESERVE):
+                return True
+            if i < ROOM_WAIT_MS // 100:
+                await asyncio.sleep_ms(100)
+        return False
 
     async def _stream(self, writer, path):
         buf = bytearray(512)
@@ -240,9 +295,10 @@ class Server:
                 await asyncio.wait_for(writer.drain(), TIMEOUT_S)
 
     async def _discard(self, reader):
+        # (into one shared scrap buffer: what is dropped costs no heap)
         for _ in range(64):               # at most 16 KB
-            chunk = await reader.read(256)
-            if not chunk or chunk.endswith(b"\r\n\r\n"):
+            n = await reader.readinto(_SINK)
+            if not n or n >= 4 and _SINK[n - 4] == 13 and _SINK[n - 3] == 10 and _SINK[n - 1] == 10:
                 return                    # closed, or a request without a body all read
 
     async def _request(self, reader, writer):
@@ -271,6 +327,9 @@ class Server:
         return Request(method, path, query, headers, body, peer)
 
     async def _send(self, writer, status, ctype, body, extra, unread=None):
+        if body is _BUSY:
+            _refuse(writer)
+            return
         if isinstance(body, str):
             body = body.encode()
         if isinstance(body, FileBody):

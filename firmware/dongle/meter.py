@@ -62,11 +62,10 @@ class Meter:
         """Bytes in, readings out, forever."""
         await self.apply()
         buf = bytearray(512)
-        mv = memoryview(buf)
         while True:
             n = await self.serial.readinto(buf)
             self.bytes += n
-            for r in self.decoder.feed(bytes(mv[:n])):
+            for r in self.decoder.feed(buf, n):
                 self.state.update(r)
                 if self.on_frame:
                     self.on_frame(r)

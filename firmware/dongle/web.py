@@ -21,6 +21,12 @@ LOCKOUT_MAX_S = 60
 # dongle, about half on a 32-bit board)
 MODULE_ROOM = 19 * 1024 if sys.maxsize > 1 << 32 else 10 * 1024
 
+# (here, not in pages.py: a bare reboot loads no module)
+REBOOTING = ('<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" '
+             'content="width=device-width,initial-scale=1"><title>Rebooting</title></head>'
+             '<body style="font-family:sans-serif;max-width:40em;margin:1em auto;padding:0 1em">'
+             '<h1>Rebooting</h1><p>The dongle reboots; it is back within a minute.</p></body></html>')
+
 
 def equal(a, b):
     """Constant-time comparison: the time taken says nothing of where the
@@ -190,6 +196,10 @@ class Web:
         denied = self._may_change(f.get("current_password", ""))
         if denied:
             return denied[0], JSON, error_body(denied[0], denied[1]), None
+        if all(k == "current_password" for k in f):     # the password alone: reboot, nothing to save
+            log.log("setup: reboot asked for")
+            app.reboot_soon()
+            return 200, HTML, REBOOTING, None
         busy = self._no_room()
         if busy:
             return busy

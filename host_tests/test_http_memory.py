@@ -1,0 +1,105 @@
+"""The HTTP server when the heap runs short, under MicroPython (the unix
+port, in a small fixed heap): a request that would leave less than
+http.RESERVE free is answered 503 without its handler being run, one that
+runs out of memory part way is answered 503 too, both are counted in
+short_of_memory, and the server answers normally once there is room."""
+import json
+import os
+import socket
+import subprocess
+
+from mpy import ROOT, micropython
+
+SCRIPT = r"""
+import asyncio, gc, json, socket
+from dongle import http
+
+calls = []
+
+def handler(req):
+    calls.append(req.path)
+    if req.path == "/huge":
+        bytearray(1 << 40)              # more than any heap: a MemoryError
+    return 200, "text/plain", "ok " + req.path, None
+
+answer = bytearray(1024)     # (the client, in this same heap, reads into these)
+view = memoryview(answer)
+
+async def ask(port, path):
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    w.write(b"GET " + path + b" HTTP/1.0\r\n\r\n")
+    await w.drain()
+    n = 0
+    while True:
+        k = await r.readinto(view[n:])
+        if not k:
+            break
+        n += k
+    w.close()
+    await w.wait_closed()
+    return bytes(view[:n])
+
+async def main(port):
+    s = http.Server(handler, print)
+    await s.start(port, "127.0.0.1")
+    out = {}
+    out["huge"] = (await ask(port, b"/huge")).decode()
+    # fill the heap with small blocks, then free a few: less than the
+    # reserve stays free, more than reading a request takes
+    gc.collect()
+    hog = [None] * 1000                 # (the list made first: growing it needs heap too)
+    n = 0
+    try:
+        while n < len(hog):
+            hog[n] = bytearray(200)
+            n += 1
+    except MemoryError:
+        pass
+    while n and gc.mem_free() < http.RESERVE // 2:
+        n -= 1
+        hog[n] = None
+        gc.collect()
+    out["free_when_short"] = gc.mem_free()
+    out["short"] = (await ask(port, b"/short")).decode()
+    hog = None
+    gc.collect()
+    out["after"] = (await ask(port, b"/after")).decode()
+    out["calls"] = calls
+    out["status"] = s.status()
+    out["reserve"] = http.RESERVE
+    print("RESULT " + json.dumps(out))
+
+asyncio.run(main(PORT))
+"""
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_short_heap_gets_503_and_is_counted():
+    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (ROOT / "lib", ROOT / "firmware"))
+    code = SCRIPT.replace("PORT", str(free_port()))
+    r = subprocess.run([micropython(), "-X", "heapsize=96K", "-c", code], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr + r.stdout
+    line = [l for l in r.stdout.splitlines() if l.startswith("RESULT ")]
+    assert line, r.stdout
+    out = json.loads(line[0][7:])
+    busy = '{"error": "busy: low on memory, try again", "status": 503}'
+    # the handler ran and ran out: 503, not 500
+    assert out["huge"].startswith("HTTP/1.0 503 "), out["huge"]
+    assert "Retry-After: 2" in out["huge"] and out["huge"].endswith(busy)
+    # too little free for the reserve: refused before the handler runs
+    assert out["free_when_short"] < out["reserve"]
+    assert out["short"].startswith("HTTP/1.0 503 ") and out["short"].endswith(busy), out["short"]
+    assert "/short" not in out["calls"]
+    # room again: served
+    assert out["after"].startswith("HTTP/1.0 200 ") and out["after"].endswith("ok /after")
+    assert out["calls"] == ["/huge", "/after"]
+    st = out["status"]
+    assert st["short_of_memory"] == 2 and st["refused"] == 2 and st["served"] == 1, st
