@@ -221,7 +221,8 @@ def test_auto_detect_finds_the_meters_setting(rig):
     wait_until(lambda: meter.send(frame) and not d.status()["serial"]["searching"], 20, step=1,
                what="the search to end")
     s = d.status()
-    assert s["serial"] == {"setting": "2400-8E1-inv", "searching": False, "auto": True, "bytes": s["serial"]["bytes"]}
+    assert s["serial"] == {"setting": "2400-8E1-inv", "searching": False, "auto": True, "bytes": s["serial"]["bytes"],
+                           "out_of_memory": 0}
     saved = json.loads((d.dir / "config.json").read_text())
     assert saved["meter"]["detected"] == "2400-8E1-inv" and saved["meter"]["serial"] == "auto"
     assert d.json("/api/reading")[1]["values"]["power_import_w"] == 777

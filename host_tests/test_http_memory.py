@@ -103,3 +103,76 @@ def test_short_heap_gets_503_and_is_counted():
     assert out["calls"] == ["/huge", "/after"]
     st = out["status"]
     assert st["short_of_memory"] == 2 and st["refused"] == 2 and st["served"] == 1, st
+
+
+SPARE_SCRIPT = r"""
+import gc, json, binascii
+import hanport
+from dongle import spare
+
+telegram = binascii.unhexlify(TELEGRAM)
+dec = hanport.Decoder()
+out = {"first": len(dec.feed(telegram))}          # (parser modules loaded)
+
+def fill():
+    # the heap full of small blocks, as a crowd of HTTP clients leaves it
+    gc.collect()
+    hog = [None] * 4000
+    n = 0
+    try:
+        while n < len(hog):
+            hog[n] = bytearray(100)
+            n += 1
+    except MemoryError:
+        pass
+    return hog
+
+hog = fill()
+try:
+    dec.feed(telegram)
+    out["without"] = "decoded"
+except MemoryError:
+    out["without"] = "MemoryError"
+    dec.reset()
+hog = None
+hog = fill()
+spare.ensure()                            # what the meter task does before each read
+r = dec.feed(telegram)
+out["with"] = [x.to_json() for x in r]
+out["held_while_full"] = spare.held()
+out["status_while_full"] = spare.status()
+hog = None
+gc.collect()
+out["held_after"] = spare.held()
+out["status_after"] = spare.status()
+out["frames_ok"] = dec.frames_ok
+print("RESULT " + json.dumps(out))
+"""
+
+
+def test_the_spare_block_lets_the_meter_decode_on_a_full_heap():
+    """The heap full (HTTP clients): decoding a telegram runs out, unless
+    spare.ensure() let the meter's spare block go first; the block is back
+    once the heap has room."""
+    import hanport
+    from p1gen import random_telegram
+    import random
+    telegram = random_telegram(random.Random(7)).data
+    want = [r.to_json() for r in hanport.Decoder().feed(telegram)]
+    assert len(want) == 1
+    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (ROOT / "lib", ROOT / "firmware"))
+    code = SPARE_SCRIPT.replace("TELEGRAM", repr(telegram.hex()))
+    r = subprocess.run([micropython(), "-X", "heapsize=192K", "-c", code], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr + r.stdout
+    line = [l for l in r.stdout.splitlines() if l.startswith("RESULT ")]
+    assert line, r.stdout
+    out = json.loads(line[0][7:])
+    assert out["first"] == 1
+    assert out["without"] == "MemoryError"          # the heap really was full
+    assert out["with"] == want                      # the same reading as CPython's, on a full heap
+    assert out["held_while_full"] is False and out["status_while_full"]["bytes"] == 0
+    assert out["status_while_full"]["spent"] == 1
+    assert out["held_after"] is True
+    assert out["status_after"]["bytes"] > 0 and out["status_after"]["spent"] == 1
+    assert out["frames_ok"] == 2

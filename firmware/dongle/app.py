@@ -9,7 +9,7 @@ import time
 
 from hanport import jsonout
 
-from . import VERSION, log, platform, unload
+from . import VERSION, log, platform, spare, unload
 from .http import Server
 from .ledger import Ledger
 from .meter import Meter
@@ -91,7 +91,8 @@ class App:
             "board": self.cfg["board"],
             "uptime_s": self.uptime_s(),
             "free_mem": gc.mem_free(),
-            "heap": {"used": self.heap_used, "peak": self.heap_peak, "free": gc.mem_free()},
+            "heap": {"used": self.heap_used, "peak": self.heap_peak, "free": gc.mem_free(),
+                     "spare": spare.status()},
             "reset_cause": platform.reset_cause(),
             "config": {"ok": not self.problems, "problems": self.problems,
                        "configured": not self.unconfigured()},
@@ -200,6 +201,7 @@ class App:
             self.wdt.feed()
             self.ledger.tick()
             gc.collect()
+            spare.held()                # back, if it was let go
             self.heap_used = gc.mem_alloc()
             if self.heap_used > self.heap_peak:
                 self.heap_peak = self.heap_used

@@ -4,8 +4,9 @@
 # client only ever holds its own connection.
 import asyncio
 import json
+import time
 
-from . import KB, room
+from . import KB, room, spare
 
 MAX_CLIENTS = 4
 MAX_REFUSING = 2         # connections being answered 503 at once; more wait in the listen queue
@@ -13,10 +14,10 @@ HEAD_MAX = 2048          # request line + headers
 LINE_MAX = 512           # request line
 BODY_MAX = 2048
 TIMEOUT_S = 5
-# Heap left free beside any request, for the meter (a read, a reading) and
-# MQTT: a request starts only with this much free (waiting up to
-# ROOM_WAIT_MS for other responses to end), otherwise it is told 503. A
-# request that still runs out is told 503 too, and counted.
+# Heap left free beside any request, beyond the meter's and MQTT's spare
+# block (spare.py): a request starts only with this much free and the block
+# held (waiting up to ROOM_WAIT_MS for other responses to end), otherwise it
+# is told 503. A request that still runs out is told 503 too, and counted.
 RESERVE = 4 * KB
 ROOM_WAIT_MS = 500
 
@@ -152,6 +153,22 @@ def _refuse(stream):
     s.close()
 
 
+async def _put(s, data, deadline):
+    """All of data onto the non-blocking socket s by deadline (ticks_ms),
+    else OSError. Polls rather than waiting through asyncio.wait_for: that
+    makes a task per wait, heap that a crowd of clients does not leave."""
+    mv = memoryview(data)
+    off = 0
+    while off < len(mv):
+        k = s.write(mv[off:])
+        if k:
+            off += k
+        elif time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+            raise OSError(110)          # ETIMEDOUT: the client does not read
+        else:
+            await asyncio.sleep_ms(20)
+
+
 def _readable(s):
     # (a generator, awaited: MicroPython's asyncio streams wait for a socket
     # this way, on the scheduler's I/O queue)
@@ -256,12 +273,12 @@ class Server:
                     self.log("http: %s: %s" % (type(e).__name__, e))
                     status, ctype, body, extra = 500, "application/json", error_body(500, "internal error"), None
                 if busy:
+                    status, ctype, body, extra = 503, None, _BUSY, None
+                if await self._send(writer, status, ctype, body, extra, reader if status >= 400 else None):
+                    self.served += 1
+                else:
                     self.refused += 1
                     self.short += 1
-                    status, ctype, body, extra = 503, None, _BUSY, None
-                else:
-                    self.served += 1
-                await self._send(writer, status, ctype, body, extra, reader if status >= 400 else None)
             finally:
                 self.active -= 1
         except Exception:               # MemoryError while answering: this client only
@@ -274,30 +291,32 @@ class Server:
             self._open -= 1
 
     async def _room(self):
-        """RESERVE free, waiting up to ROOM_WAIT_MS for it: other clients'
-        responses end and free theirs."""
+        """RESERVE free and the spare block held, waiting up to
+        ROOM_WAIT_MS for it: other clients' responses end and free theirs."""
         for i in range(ROOM_WAIT_MS // 100 + 1):
-            if room(RESERVE):
+            if room(RESERVE) and spare.held():
                 return True
             if i < ROOM_WAIT_MS // 100:
                 await asyncio.sleep_ms(100)
         return False
 
-    async def _stream(self, writer, path):
-        buf = bytearray(512)
+    async def _stream(self, s, f, buf, deadline):
         mv = memoryview(buf)
-        with open(path, "rb") as f:
-            while True:
-                n = f.readinto(buf)
-                if not n:
-                    return
-                writer.write(mv[:n])
-                await asyncio.wait_for(writer.drain(), TIMEOUT_S)
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                return
+            await _put(s, mv[:n], deadline)
 
-    async def _discard(self, reader):
+    async def _discard(self, s, deadline):
         # (into one shared scrap buffer: what is dropped costs no heap)
         for _ in range(64):               # at most 16 KB
-            n = await reader.readinto(_SINK)
+            n = s.readinto(_SINK)
+            if n is None:                 # nothing yet
+                if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+                    return
+                await asyncio.sleep_ms(20)
+                continue
             if not n or n >= 4 and _SINK[n - 4] == 13 and _SINK[n - 3] == 10 and _SINK[n - 1] == 10:
                 return                    # closed, or a request without a body all read
 
@@ -327,47 +346,66 @@ class Server:
         return Request(method, path, query, headers, body, peer)
 
     async def _send(self, writer, status, ctype, body, extra, unread=None):
+        """The response; False when the heap had no room for it before its
+        first byte (the client got the static 503 instead)."""
         if body is _BUSY:
             _refuse(writer)
-            return
-        if isinstance(body, str):
-            body = body.encode()
-        if isinstance(body, FileBody):
-            length = body.size()
-        elif isinstance(body, (bytes, bytearray, memoryview)):
-            length = len(body)
-        else:
-            length = None       # text pieces as they are made (a generator): ends with the connection
-        if length is None:
-            head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nConnection: close\r\n" % (
-                status, REASONS.get(status, "Unknown"), ctype)
-        else:
-            head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" \
-                   "Connection: close\r\n" % (status, REASONS.get(status, "Unknown"), ctype, length)
-        if not extra or "Cache-Control" not in extra:
-            head += "Cache-Control: no-store\r\n"
-        if extra:
-            for k in extra:
-                head += "%s: %s\r\n" % (k, extra[k])
+            return False
+        f = None
+        sent = False
         try:
-            writer.write(head.encode() + b"\r\n")
+            if isinstance(body, str):
+                body = body.encode()
             if isinstance(body, FileBody):
-                await self._stream(writer, body.path)
+                length = body.size()
+                # opened, with its buffer, before the first byte goes out:
+                # no room for them is still a clean 503
+                f = open(body.path, "rb")
+                buf = bytearray(512)
+            elif isinstance(body, (bytes, bytearray, memoryview)):
+                length = len(body)
+            else:
+                length = None       # text pieces as they are made (a generator): ends with the connection
+            if length is None:
+                head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nConnection: close\r\n" % (
+                    status, REASONS.get(status, "Unknown"), ctype)
+            else:
+                head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" \
+                       "Connection: close\r\n" % (status, REASONS.get(status, "Unknown"), ctype, length)
+            if not extra or "Cache-Control" not in extra:
+                head += "Cache-Control: no-store\r\n"
+            if extra:
+                for k in extra:
+                    head += "%s: %s\r\n" % (k, extra[k])
+            head = head.encode() + b"\r\n"
+            sent = True
+            sock = writer.s
+            deadline = time.ticks_add(time.ticks_ms(), 2 * TIMEOUT_S * 1000)
+            await _put(sock, head, deadline)
+            if f is not None:
+                await self._stream(sock, f, buf, deadline)
             elif length is None:
                 for part in body:
-                    writer.write(part.encode())
-                    await asyncio.wait_for(writer.drain(), TIMEOUT_S)
+                    await _put(sock, part.encode(), deadline)
             else:
-                writer.write(body)
-            await asyncio.wait_for(writer.drain(), TIMEOUT_S)
+                await _put(sock, body, deadline)
             if unread is not None:
                 # a refused request may still be arriving: closing on unread
                 # bytes resets the connection before the client reads why
-                await asyncio.wait_for(self._discard(unread), 0.5)
-        except (OSError, asyncio.TimeoutError):
+                await self._discard(sock, time.ticks_add(time.ticks_ms(), 500))
+        except OSError:
             pass
+        except MemoryError:
+            if not sent:
+                _refuse(writer)
+                return False
+            raise                   # part way: this client only (_client)
+        finally:
+            if f is not None:
+                f.close()
         try:
             writer.close()
             await writer.wait_closed()
         except OSError:
             pass
+        return True

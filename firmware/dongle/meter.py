@@ -5,7 +5,7 @@ import time
 
 import hanport
 
-from . import log, serialcfg, unload
+from . import log, serialcfg, spare, unload
 from .platform import RequestPin, Serial
 
 DWELL_S = 12         # per candidate setting: Swedish meters send every 10 s
@@ -31,6 +31,7 @@ class Meter:
         self.since_ms = time.ticks_ms()     # current setting applied at
         self.frames_at = 0                  # decoder.frames_ok then
         self.bytes = 0
+        self.out_of_memory = 0              # frames lost to a full heap
         self.on_frame = None                # callback(reading), set by the app
 
     @staticmethod
@@ -65,10 +66,18 @@ class Meter:
         while True:
             n = await self.serial.readinto(buf)
             self.bytes += n
-            for r in self.decoder.feed(buf, n):
-                self.state.update(r)
-                if self.on_frame:
-                    self.on_frame(r)
+            spare.ensure()
+            try:
+                for r in self.decoder.feed(buf, n):
+                    self.state.update(r)
+                    if self.on_frame:
+                        self.on_frame(r)
+            except MemoryError:
+                # (spare.py is there so that this does not happen) the
+                # frame is lost, the line stays open
+                self.decoder.reset()
+                self.out_of_memory += 1
+                log.log("meter: a frame lost: MemoryError")
 
     async def detect_task(self):
         """Auto-detection: try each setting for DWELL_S until frames decode,
@@ -111,4 +120,5 @@ class Meter:
 
     def status(self):
         return {"setting": self.setting(), "searching": self.searching,
-                "auto": self.auto, "bytes": self.bytes}
+                "auto": self.auto, "bytes": self.bytes,
+                "out_of_memory": self.out_of_memory}

@@ -9,7 +9,7 @@ import time
 import umqtt.simple as simple
 from hanport import fields
 
-from . import jsonw, log, unload
+from . import jsonw, log, spare, unload
 
 TIMEOUT_S = 1
 BACKOFF_MAX_S = 60
@@ -87,6 +87,7 @@ class Mqtt:
                 await asyncio.sleep(2)
                 continue
             try:
+                spare.ensure()
                 self._connect()
                 backoff = 1
                 await self._session()
@@ -205,6 +206,7 @@ class Mqtt:
         interval = self.m["min_interval_s"] * 1000
         ping_every = max(self.m["keepalive_s"], 2) * 500
         while True:
+            spare.ensure()
             now = time.ticks_ms()
             if st.seq != last_seq and st.reading is not None and \
                     (last_seq < 0 or time.ticks_diff(now, last_pub) >= interval):

@@ -1,7 +1,6 @@
 # The dongle's HTTP endpoints: JSON API, Prometheus metrics, setup page.
 # Read-only for everyone on the network; changing settings needs the admin
 # password (or, while unconfigured, the setup access point's WPA2 key).
-import gc
 import json
 import sys
 import time
@@ -9,7 +8,7 @@ import time
 from hanport import fields
 from hanport.fmt import decimal
 
-from . import jsonw, log, unload
+from . import jsonw, log, room, unload
 from .http import FileBody, error_body, form
 
 JSON = "application/json"
@@ -100,11 +99,9 @@ class Web:
         """A 503 when the heap has no room for the config module now (a
         crowd of clients at once): busy, rather than a MemoryError part way
         through, or the meter or MQTT being the ones to run out."""
-        if gc.mem_free() < MODULE_ROOM:
-            gc.collect()
-            if gc.mem_free() < MODULE_ROOM:
-                return 503, JSON, error_body(503, "busy: low on memory, try again"), {"Retry-After": "2"}
-        return None
+        if room(MODULE_ROOM):
+            return None
+        return 503, JSON, error_body(503, "busy: low on memory, try again"), {"Retry-After": "2"}
 
     def config(self, req):
         busy = self._no_room()

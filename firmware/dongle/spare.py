@@ -1,0 +1,40 @@
+# A block of heap held back for the meter and MQTT, the work that must
+# never run out. HTTP clients are served from what is left beside it; when
+# the heap is short just before a frame is decoded or a message published
+# (synchronous work: nothing else runs until it ends), the block is let go
+# and that work allocates in its place. HTTP starts no request while the
+# block is out; it is taken back once the heap has room again.
+import gc
+
+from . import KB, room
+
+SIZE = 4 * KB      # a frame decoded, its reading stored and published, with margin
+_block = bytearray(SIZE)
+spent = 0          # times let go
+
+
+def ensure():
+    """Before meter or MQTT work: SIZE free, letting the block go if that
+    is what it takes. No allocation while the heap has room."""
+    global _block, spent
+    if room(SIZE) or _block is None:
+        return
+    _block = None
+    spent += 1
+    gc.collect()
+
+
+def held():
+    """The block is held, taking it back first if there is room for it and
+    SIZE beside it."""
+    global _block
+    if _block is None and gc.mem_free() >= 2 * SIZE:
+        try:
+            _block = bytearray(SIZE)
+        except MemoryError:
+            pass
+    return _block is not None
+
+
+def status():
+    return {"bytes": SIZE if _block is not None else 0, "spent": spent}
