@@ -10,7 +10,25 @@ import subprocess
 
 from mpy import ROOT, micropython
 
-SCRIPT = r"""
+FILL = r"""
+import gc
+
+def fill(count, size):
+    # the heap full of small blocks, as a crowd of HTTP clients leaves it
+    # (the list made first: growing it needs heap too)
+    gc.collect()
+    hog = [None] * count
+    n = 0
+    try:
+        while n < count:
+            hog[n] = bytearray(size)
+            n += 1
+    except MemoryError:
+        pass
+    return hog              # (only: a tuple would need heap)
+"""
+
+SCRIPT = FILL + r"""
 import asyncio, gc, json, socket
 from dongle import http
 
@@ -46,15 +64,8 @@ async def main(port):
     out["huge"] = (await ask(port, b"/huge")).decode()
     # fill the heap with small blocks, then free a few: less than the
     # reserve stays free, more than reading a request takes
-    gc.collect()
-    hog = [None] * 1000                 # (the list made first: growing it needs heap too)
-    n = 0
-    try:
-        while n < len(hog):
-            hog[n] = bytearray(200)
-            n += 1
-    except MemoryError:
-        pass
+    hog = fill(1000, 200)
+    n = hog.index(None) if None in hog else len(hog)
     while n and gc.mem_free() < http.RESERVE // 2:
         n -= 1
         hog[n] = None
@@ -81,15 +92,20 @@ def free_port():
     return port
 
 
-def test_short_heap_gets_503_and_is_counted():
+def run(code, heapsize):
+    """code under micropython in a heap of heapsize, with lib/ and
+    firmware/ on its path: the JSON it prints after RESULT."""
     env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (ROOT / "lib", ROOT / "firmware"))
-    code = SCRIPT.replace("PORT", str(free_port()))
-    r = subprocess.run([micropython(), "-X", "heapsize=96K", "-c", code], capture_output=True,
+    r = subprocess.run([micropython(), "-X", "heapsize=" + heapsize, "-c", code], capture_output=True,
                        text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr + r.stdout
     line = [l for l in r.stdout.splitlines() if l.startswith("RESULT ")]
     assert line, r.stdout
-    out = json.loads(line[0][7:])
+    return json.loads(line[0][7:])
+
+
+def test_short_heap_gets_503_and_is_counted():
+    out = run(SCRIPT.replace("PORT", str(free_port())), "96K")
     busy = '{"error": "busy: low on memory, try again", "status": 503}'
     # the handler ran and ran out: 503, not 500
     assert out["huge"].startswith("HTTP/1.0 503 "), out["huge"]
@@ -105,7 +121,7 @@ def test_short_heap_gets_503_and_is_counted():
     assert st["short_of_memory"] == 2 and st["refused"] == 2 and st["served"] == 1, st
 
 
-SPARE_SCRIPT = r"""
+SPARE_SCRIPT = FILL + r"""
 import gc, json, binascii
 import hanport
 from dongle import spare
@@ -114,20 +130,7 @@ telegram = binascii.unhexlify(TELEGRAM)
 dec = hanport.Decoder()
 out = {"first": len(dec.feed(telegram))}          # (parser modules loaded)
 
-def fill():
-    # the heap full of small blocks, as a crowd of HTTP clients leaves it
-    gc.collect()
-    hog = [None] * 4000
-    n = 0
-    try:
-        while n < len(hog):
-            hog[n] = bytearray(100)
-            n += 1
-    except MemoryError:
-        pass
-    return hog
-
-hog = fill()
+hog = fill(4000, 100)
 try:
     dec.feed(telegram)
     out["without"] = "decoded"
@@ -135,7 +138,7 @@ except MemoryError:
     out["without"] = "MemoryError"
     dec.reset()
 hog = None
-hog = fill()
+hog = fill(4000, 100)
 spare.ensure()                            # what the meter task does before each read
 r = dec.feed(telegram)
 out["with"] = [x.to_json() for x in r]
@@ -160,14 +163,7 @@ def test_the_spare_block_lets_the_meter_decode_on_a_full_heap():
     telegram = random_telegram(random.Random(7)).data
     want = [r.to_json() for r in hanport.Decoder().feed(telegram)]
     assert len(want) == 1
-    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (ROOT / "lib", ROOT / "firmware"))
-    code = SPARE_SCRIPT.replace("TELEGRAM", repr(telegram.hex()))
-    r = subprocess.run([micropython(), "-X", "heapsize=192K", "-c", code], capture_output=True,
-                       text=True, env=env, timeout=60)
-    assert r.returncode == 0, r.stderr + r.stdout
-    line = [l for l in r.stdout.splitlines() if l.startswith("RESULT ")]
-    assert line, r.stdout
-    out = json.loads(line[0][7:])
+    out = run(SPARE_SCRIPT.replace("TELEGRAM", repr(telegram.hex())), "192K")
     assert out["first"] == 1
     assert out["without"] == "MemoryError"          # the heap really was full
     assert out["with"] == want                      # the same reading as CPython's, on a full heap
