@@ -273,8 +273,11 @@ class Server:
                     self.log("http: %s: %s" % (type(e).__name__, e))
                     status, ctype, body, extra = 500, "application/json", error_body(500, "internal error"), None
                 if busy:
-                    status, ctype, body, extra = 503, None, _BUSY, None
-                if await self._send(writer, status, ctype, body, extra, reader if status >= 400 else None):
+                    _refuse(writer)         # (not through _send: calling it takes heap)
+                    sent = False
+                else:
+                    sent = await self._send(writer, status, ctype, body, extra, reader if status >= 400 else None)
+                if sent:
                     self.served += 1
                 else:
                     self.refused += 1
@@ -348,9 +351,6 @@ class Server:
     async def _send(self, writer, status, ctype, body, extra, unread=None):
         """The response; False when the heap had no room for it before its
         first byte (the client got the static 503 instead)."""
-        if body is _BUSY:
-            _refuse(writer)
-            return False
         f = None
         sent = False
         try:

@@ -19,9 +19,8 @@ def ensure():
     global _block, spent
     if room(SIZE) or _block is None:
         return
-    _block = None
+    _block = None       # (garbage now: the next allocation that needs it collects it)
     spent += 1
-    gc.collect()
 
 
 def held():
