@@ -16,6 +16,10 @@ FIRMWARE ?=
 
 .PHONY: demo test bench fuzz soak venv clean build deploy flash config monitor need-port
 
+# The 32-bit MicroPython (the ESP32's object sizes) from ../shared/micropython32;
+# without ../shared it says so and the tests that need it skip.
+MP32 := $(BIN)/micropython32
+
 $(STAMP): requirements.txt tools/fetch_umqtt.py
 	@test -n "$(PYTHON)" || { echo "make: need Python 3.10-3.13 on PATH (python3)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,17 +29,20 @@ $(STAMP): requirements.txt tools/fetch_umqtt.py
 
 venv: $(STAMP)
 
+$(MP32): $(STAMP) tools/micropython32.py
+	$(BIN)/python tools/micropython32.py --out $@
+
 # no hardware: a simulated meter feeding the virtual dongle (DEMO_METER=aidon|kaifa|
 # kamstrup|p1, DEMO_HTTP_PORT=8080, DEMO_MQTT=host:port|off, DEMO_SPEED=1)
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py $(DEMO_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(MP32)
 	$(BIN)/python -m pytest host_tests
 
 # speed and memory against the peers and the goals; BENCH="--quick" for a
 # short run, BENCH="--readme" to write the figures into README.md
-bench: $(STAMP)
+bench: $(STAMP) $(MP32)
 	$(BIN)/python tools/bench.py $(BENCH)
 
 # a million mutated inputs through Decoder.feed (FUZZ="--inputs N" to change)

@@ -205,7 +205,7 @@ class Dongle:
     (its flash filesystem): config.json, boards/."""
 
     def __init__(self, tmp, config=None, raw_config=None, device_id="a1b2c3d4e5f6", heapsize=None,
-                 lib=None, romfs=None):
+                 lib=None, romfs=None, bits=64):
         """lib: a folder of .mpy modules (make build's lib/) run instead of
         the sources; romfs: a ROMFS image of them run in place (romboot.py)."""
         self.dir = pathlib.Path(tmp) / "flash"
@@ -223,6 +223,7 @@ class Dongle:
         self.device_id = device_id
         self.heapsize = heapsize
         self.lib, self.romfs = lib, romfs
+        self.bits = bits
         self.proc = None
         self.output = b""
         self.start()
@@ -238,7 +239,7 @@ class Dongle:
             path = ".frozen:%s" % self.lib
         env = dict(os.environ, MICROPYPATH=path,
                    HANPORT_DEVICE_ID=self.device_id, HANPORT_HTTP_PORT=str(self.http_port))
-        cmd = [mpy.micropython()]
+        cmd = [mpy.micropython(self.bits)]
         if self.heapsize:
             cmd += ["-X", "heapsize=%s" % self.heapsize]
         if self.romfs:
@@ -292,17 +293,18 @@ class Dongle:
         self.proc = None
 
 
-def bundle(out):
-    """make build's output for the virtual dongle (x64 native code) in
-    out/build, with umqtt.simple compiled next to it (stock ESP32 firmware
-    has it built in), and out/rom.img: its lib/ as a ROMFS image made by
-    mpremote. Returns (lib folder, image path)."""
+def bundle(out, arch="x64"):
+    """make build's output for the virtual dongle (native code for arch:
+    x64, or x86 for the 32-bit build) in out/build, with umqtt.simple
+    compiled next to it (loaded into the heap like our own modules), and
+    out/rom.img: its lib/ as a ROMFS image made by mpremote. Returns (lib
+    folder, image path)."""
     import build
     out = pathlib.Path(out)
     dst = out / "build"
-    build.build("unix", str(dst), "x64")
+    build.build("unix", str(dst), arch)
     (dst / "lib" / "umqtt").mkdir(exist_ok=True)
-    subprocess.run([build.mpy_cross(), "-march=x64", "-o", str(dst / "lib" / "umqtt" / "simple.mpy"),
+    subprocess.run([build.mpy_cross(), "-march=" + arch, "-o", str(dst / "lib" / "umqtt" / "simple.mpy"),
                     str(MPLIB / "umqtt" / "simple.py")], check=True)
     shutil.copytree(dst / "lib", out / "rom" / "lib")
     img = out / "rom.img"

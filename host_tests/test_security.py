@@ -97,19 +97,14 @@ def test_the_leak_check_itself_finds_leaks():
 # --- the route table --------------------------------------------------------
 
 def routes():
-    """{path: methods} as web.py's Web.handle declares them, read from the
+    """{path: methods} as web.py's ROUTES declares them, read from the
     source: a new endpoint is covered by these tests without editing them."""
     tree = ast.parse((ROOT / "firmware" / "dongle" / "web.py").read_text())
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "routes"
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ROUTES"
                                                 for t in node.targets):
-            assert isinstance(node.value, ast.Dict)
-            out = {}
-            for k, v in zip(node.value.keys, node.value.values):
-                methods = ast.literal_eval(v.elts[0])
-                out[ast.literal_eval(k)] = tuple(methods)
-            return out
-    raise AssertionError("web.py has no `routes = {...}` table: update routes() in this test")
+            return ast.literal_eval(node.value)
+    raise AssertionError("web.py has no `ROUTES = {...}` table: update routes() in this test")
 
 
 def test_route_table_is_found():
@@ -470,24 +465,24 @@ def run_micropython(code):
 
 
 def test_password_comparison_is_constant_time():
-    """web.equal gives the right answers (under MicroPython), walks the
-    longer string whole whatever differs, and is what _may_change uses:
+    """pages.equal gives the right answers (under MicroPython), walks the
+    longer string whole whatever differs, and is what may_change uses:
     the password is compared nowhere with ==."""
     out = run_micropython(
-        "from dongle.web import equal\n"
+        "from dongle.pages import equal\n"
         "cases = [('abcdefgh','abcdefgh'),('abcdefgh','abcdefgx'),('abcdefgh','xbcdefgh'),"
         "('abcdefgh','abcdefg'),('abcdefg','abcdefgh'),('',''),('','a'),('a',''),('\u00e5r','\u00e5r'),"
         "('\u00e5r','ar'),('abcdefgh\\x00','abcdefgh')]\n"
         "print([equal(a, b) == (a == b) for a, b in cases])\n")
     assert out.strip() == "[" + ", ".join(["True"] * 11) + "]"
-    tree = ast.parse((ROOT / "firmware" / "dongle" / "web.py").read_text())
+    tree = ast.parse((ROOT / "firmware" / "dongle" / "pages.py").read_text())
     fns = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
     eq = fns["equal"]
     # one loop over the longer length, no early exit
     loops = [n for n in ast.walk(eq) if isinstance(n, (ast.For, ast.While))]
     assert len(loops) == 1 and not [n for n in ast.walk(eq) if isinstance(n, (ast.Return, ast.Break))
                                     and n not in eq.body]
-    may = fns["_may_change"]
+    may = fns["may_change"]
     calls = [n.func.id for n in ast.walk(may) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
     assert "equal" in calls
     for c in ast.walk(may):

@@ -3,7 +3,6 @@
 # logged and restarted; the watchdog is fed only while the loop runs.
 import asyncio
 import gc
-import os
 import sys
 import time
 
@@ -17,16 +16,17 @@ from .mqtt import Mqtt
 from .state import State
 from .web import Web
 
-WDT_TIMEOUT_MS = 30000
 # collect after this many bytes: garbage stays packed low in the heap, so
 # long-lived objects are not scattered among it (fragmentation)
 GC_EVERY = 8192
-JSON_BUFFER = 4096         # the largest document (/api/energy) fits without growing
+JSON_BUFFER = 1024         # the reading's JSON (about 900 bytes for a P1 meter); grows for more
 WIFI_GRACE_S = 300         # no Wi-Fi this long after boot: open the setup network
 RESTART_DELAY_S = 2
 
 
 class App:
+    WDT_TIMEOUT_MS = 30000
+
     def __init__(self):
         self.boot_ms = time.ticks_ms()
         jsonout.reserve(JSON_BUFFER)
@@ -58,59 +58,11 @@ class App:
         for p in self.problems:
             log.log("config: " + p)
 
-    # --- facts for the pages -------------------------------------------
-
     def unconfigured(self):
         return not self.cfg["wifi"]["ssid"]
 
-    def board_names(self):
-        try:
-            return sorted(n[:-5] for n in os.listdir("boards") if n.endswith(".json"))
-        except OSError:
-            return [self.cfg["board"]]
-
     def uptime_s(self):
         return time.ticks_diff(time.ticks_ms(), self.boot_ms) // 1000
-
-    def waiting_hint(self):
-        if self.meter.bytes == 0:
-            return ("no bytes from the meter: is the HAN port activated by the grid company, "
-                    "the cable in, the board powered, the RX pin right?")
-        if self.meter.searching:
-            return "bytes arrive but do not decode yet: trying serial settings (%s)" % self.meter.setting()
-        return "bytes arrive but no frame decodes: see frames in /api/status (%s)" % (
-            self.meter.decoder.last_error or "no error yet")
-
-    def status(self):
-        dec = self.meter.decoder
-        return {
-            "firmware": VERSION,
-            "platform": platform.NAME,
-            "device_id": self.device_id,
-            "name": self.name,
-            "board": self.cfg["board"],
-            "uptime_s": self.uptime_s(),
-            "free_mem": gc.mem_free(),
-            "heap": {"used": self.heap_used, "peak": self.heap_peak, "free": gc.mem_free(),
-                     "spare": spare.status()},
-            "reset_cause": platform.reset_cause(),
-            "config": {"ok": not self.problems, "problems": self.problems,
-                       "configured": not self.unconfigured()},
-            "serial": self.meter.status(),
-            "frames": dec.stats(),
-            "last_error": dec.last_error,
-            "last_frame_age_s": self.state.age_s(),
-            "wifi": {"connected": self.wifi.connected(), "rssi": self.wifi.rssi(),
-                     "ip": self.wifi.ip(), "setup_ap": self.wifi.ap_active()},
-            "mqtt": self.mqtt.status(),
-            "http": self.http.status(),
-            "ntp": self.ntp_ok,
-            "watchdog": {"timeout_ms": WDT_TIMEOUT_MS, "feeds": self.wdt.feeds if self.wdt else 0},
-            "led": {"on": self.led.on, "changes": self.led.changes},
-            "task_restarts": self.restarts,
-            "energy": self.ledger.summary(),
-            "log": log.recent(),
-        }
 
     # --- actions --------------------------------------------------------
 
@@ -123,6 +75,7 @@ class App:
         and shown on the USB console (never in the status log or online).
         `make deploy` sets one and prints it; this is for boards set up by
         hand."""
+        import os
         alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
         pw = "".join(alphabet[b % len(alphabet)] for b in os.urandom(12))
         self.cfg["setup"]["ap_password"] = pw
@@ -196,7 +149,7 @@ class App:
 
     async def housekeeping(self):
         """Feed the watchdog, collect garbage, reboot when asked."""
-        self.wdt = platform.Watchdog(WDT_TIMEOUT_MS)
+        self.wdt = platform.Watchdog(self.WDT_TIMEOUT_MS)
         while True:
             self.wdt.feed()
             self.ledger.tick()

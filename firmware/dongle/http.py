@@ -188,8 +188,10 @@ class FileBody:
 
 
 class Server:
-    """handler(request) -> (status, content type, body str/bytes, FileBody
-    or a generator of str pieces, extra headers dict or None)."""
+    """handler(request) -> (status, content type, body, extra headers dict
+    or None); body: str, bytes, a tuple of bytes pieces, a FileBody, or a
+    generator of str pieces. A body the handler gives must not change while
+    it is sent (a slow client reads it for seconds)."""
 
     def __init__(self, handler, log):
         self.handler = handler
@@ -364,6 +366,11 @@ class Server:
                 buf = bytearray(512)
             elif isinstance(body, (bytes, bytearray, memoryview)):
                 length = len(body)
+                body = (body,)
+            elif isinstance(body, tuple):   # pieces of bytes, sent one after the other
+                length = 0
+                for part in body:
+                    length += len(part)
             else:
                 length = None       # text pieces as they are made (a generator): ends with the connection
             if length is None:
@@ -388,7 +395,8 @@ class Server:
                 for part in body:
                     await _put(sock, part.encode(), deadline)
             else:
-                await _put(sock, body, deadline)
+                for part in body:
+                    await _put(sock, part, deadline)
             if unread is not None:
                 # a refused request may still be arriving: closing on unread
                 # bytes resets the connection before the client reads why

@@ -211,7 +211,8 @@ class Mqtt:
             if st.seq != last_seq and st.reading is not None and \
                     (last_seq < 0 or time.ticks_diff(now, last_pub) >= interval):
                 self._announce()
-                c.publish(self.t_state, st.json())
+                doc, age = st.document()
+                c.publish(self.t_state, doc + age)
                 self.published += 1
                 last_seq, last_pub = st.seq, now
             elif self._reannounce:

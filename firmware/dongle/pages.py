@@ -1,6 +1,14 @@
-# HTML pages: a short index and the setup form. Secrets are never put in a
-# page: their fields stay empty, and empty means "keep what is set".
-from . import serialcfg
+# HTML pages: a short index and the setup form, and the form's answer.
+# Loaded for the request only (web.py). Secrets are never put in a page:
+# their fields stay empty, and empty means "keep what is set".
+import time
+
+from . import log, serialcfg
+from .http import error_body, form
+
+JSON = "application/json"
+HTML = "text/html; charset=utf-8"
+LOCKOUT_MAX_S = 60
 
 
 def esc(s):
@@ -41,7 +49,7 @@ def setup(app):
     c = app.cfg
     m, q = c["meter"], c["mqtt"]
     serial = [("auto", "auto-detect")] + [(s[0], "%s (%s)" % (s[0], s[5])) for s in serialcfg.SETTINGS]
-    boards = [(b, b) for b in app.board_names()]
+    boards = [(b, b) for b in board_names(app)]
     parts = [_HEAD % "HAN dongle setup", "<h1>Setup</h1>", '<form method="post" action="/setup">']
     if c["admin_password"]:
         parts.append("<fieldset><legend>Admin</legend>%s</fieldset>" %
@@ -120,3 +128,79 @@ def saved():
     return (_HEAD % "Saved" + "<h1>Saved</h1><p>The dongle reboots with the new settings. "
             "It joins your Wi-Fi within a minute; find it there, or on its setup network "
             "again if it cannot connect.</p></body></html>")
+
+
+def board_names(app):
+    import os
+    try:
+        return sorted(n[:-5] for n in os.listdir("boards") if n.endswith(".json"))
+    except OSError:
+        return [app.cfg["board"]]
+
+
+def rebooting():
+    return (_HEAD % "Rebooting" + "<h1>Rebooting</h1><p>The dongle reboots; it is back within a minute.</p>"
+            "</body></html>")
+
+
+def equal(a, b):
+    """Constant-time comparison: the time taken says nothing of where the
+    strings differ (only their lengths' maximum)."""
+    a, b = a.encode(), b.encode()
+    n = max(len(a), len(b))
+    diff = len(a) ^ len(b)
+    for i in range(n):
+        diff |= (a[i] if i < len(a) else 0) ^ (b[i] if i < len(b) else 0)
+    return diff == 0
+
+
+def may_change(web, given):
+    """None when the change is allowed, else (status, message). Wrong
+    passwords lock changes out for a doubling time (web keeps the count)."""
+    app = web.app
+    pw = app.cfg["admin_password"]
+    if not pw:
+        if app.unconfigured():
+            return None        # first set-up, over the WPA2 setup network
+        return 403, "read-only: no admin_password is set (set one in config.json over USB)"
+    now = time.time()
+    if now < web.locked_until:
+        return 429, "too many wrong passwords: try again in %d s" % (web.locked_until - now)
+    if equal(given, pw):
+        web.fails = 0
+        return None
+    web.fails += 1
+    web.locked_until = now + min(2 ** web.fails, LOCKOUT_MAX_S)
+    log.log("setup: wrong admin password (%d in a row)" % web.fails)
+    return 401, "wrong admin password"
+
+
+def handle(web, req):
+    """GET / (when the page is not installed), GET /setup (the form), POST
+    /setup (its answer)."""
+    app = web.app
+    if req.path == "/":
+        return 200, HTML, index(app), None
+    if req.method == "GET":
+        return 200, HTML, setup(app), None
+    if "application/x-www-form-urlencoded" not in req.headers.get("content-type", ""):
+        return 400, JSON, error_body(400, "send the setup form (application/x-www-form-urlencoded)"), None
+    try:
+        f = form(req.body)
+    except (UnicodeError, ValueError):
+        return 400, JSON, error_body(400, "form is not valid text"), None
+    denied = may_change(web, f.get("current_password", ""))
+    if denied:
+        return denied[0], JSON, error_body(denied[0], denied[1]), None
+    if all(k == "current_password" for k in f):     # the password alone: reboot, nothing to save
+        log.log("setup: reboot asked for")
+        app.reboot_soon()
+        return 200, HTML, rebooting(), None
+    from . import config              # (after the password: a guesser loads nothing more)
+    new, problems = apply_form(app.cfg, f)
+    if problems:
+        return 400, JSON, error_body(400, "; ".join(problems)), None
+    config.save(new)
+    log.log("setup: new configuration saved, rebooting")
+    app.reboot_soon()
+    return 200, HTML, saved(), None

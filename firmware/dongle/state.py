@@ -14,8 +14,9 @@ class State:
         self.reading = None        # a merged hanport.Reading
         self.last_ms = None        # ticks of the last frame
         self.frames = 0
-        self.seq = 0               # bumps on every update (MQTT waits on it)
-        self.new_fields = False    # a field appeared: re-announce discovery
+        self.seq = 0               # bumps on every update
+        self._doc = None           # document() of seq _doc_seq
+        self._doc_seq = -1
 
     def update(self, r):
         m = self.reading
@@ -30,8 +31,6 @@ class State:
                 setattr(m, attr, v)
         for i in range(len(r.m)):
             if r.m[i] is not None:
-                if m.m[i] is None:
-                    self.new_fields = True
                 m.m[i] = r.m[i]
                 m.d[i] = r.d[i]
         if r.other:
@@ -49,12 +48,15 @@ class State:
             return None
         return time.ticks_diff(time.ticks_ms(), self.last_ms) // 1000
 
-    def json(self):
-        """The merged reading as /api/reading and <base>/state serve it: a
-        view of the shared JSON buffer, valid until the next JSON is
-        written (senders copy or send it at once)."""
-        out = self.reading.write_json(jsonout.shared(), False)
-        out.name("age_s", False)
-        out.int(self.age_s())
-        out.raw(b"}")
-        return out.view()
+    def document(self):
+        """The merged reading as /api/reading and <base>/state serve it, or
+        None before the first frame: (JSON of the reading without its
+        closing brace, made once per frame and never changed: a slow client
+        keeps the one it was given; its age: b', "age_s": N}')."""
+        if self.reading is None:
+            return None
+        if self._doc_seq != self.seq:
+            self._doc = None                    # (its room, for the new one)
+            self._doc = bytes(self.reading.write_json(jsonout.shared(), False).view())
+            self._doc_seq = self.seq
+        return self._doc, b', "age_s": %d}' % self.age_s()
