@@ -30,7 +30,7 @@ def test_fuzz_inputs_pass_every_check(seeds):
     assert not sm.failures, failures_text(sm)
     assert sm.inputs == 20000
     assert sm.readings > 10000            # the streams really decode
-    assert sm.max_held <= hdec.CAP and sm.max_alloc == hdec.CAP
+    assert sm.max_held <= hdec.CAP and hdec.START <= sm.max_alloc <= hdec.CAP
     # the mutations reach every check of the decoder
     for counter in ("crc_errors", "fcs_errors", "mbus_errors", "auth_failures", "unknown",
                     "malformed", "oversized", "unchecked", "key_required"):

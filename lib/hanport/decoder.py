@@ -5,12 +5,15 @@
 from . import fields
 from .hot import crc_arc, crc_x25, text_end
 
-# Largest telegram or frame held, in bytes. Buffers are allocated once (the
-# DLMS reassembly one on the first multi-frame message): junk never grows
-# memory, and a longer telegram is dropped and counted as oversized. Swedish
-# P1 telegrams are ~700 bytes, Dutch DSMR 5 ones up to ~2.5 KB, HDLC frames
-# at most 2047 bytes by their length field.
+# Largest telegram or frame held, in bytes: a longer telegram is dropped and
+# counted as oversized. The frame buffer starts at START and doubles when a
+# frame needs it, up to CAP, and never shrinks: it settles at about the
+# meter's longest frame (Swedish P1 telegrams are ~700 bytes, Dutch DSMR 5
+# ones up to ~2.5 KB, HDLC frames at most 2047 bytes by their length field),
+# and junk never grows it past CAP. The DLMS reassembly buffer is allocated
+# on the first multi-frame message.
 CAP = 4096
+START = 1024
 
 _IDLE = 0
 _P1 = 1        # inside a P1 telegram, before '!'
@@ -93,7 +96,7 @@ class Decoder:
         self.key = _key(key)
         self.auth_key = _key(auth_key)
         self.multipliers = _multipliers(multipliers)
-        self._buf = bytearray(CAP)
+        self._buf = bytearray(START)
         self._n = 0
         self._need = 0
         self._state = _IDLE
@@ -118,6 +121,16 @@ class Decoder:
         for c in COUNTERS:
             setattr(self, c, 0)
         self.last_error = None
+
+    def _hold(self, size):
+        """The frame buffer has room for size bytes (size <= CAP), keeping
+        what it holds; returns it."""
+        buf = self._buf
+        if len(buf) < size:
+            grown = bytearray(min(CAP, max(size, 2 * len(buf))))
+            grown[:self._n] = memoryview(buf)[:self._n]
+            self._buf = buf = grown
+        return buf
 
     def reset(self):
         """Forget any partial frame (the line changed: new serial settings,
@@ -158,7 +171,6 @@ class Decoder:
     def _scan(self, data, n):
         mv = memoryview(data)          # copies into the buffer without slices
         i = 0
-        buf = self._buf
         while i < n:
             st = self._state
             if st == _IDLE:
@@ -168,6 +180,7 @@ class Decoder:
                 c = data[i]
                 i += 1
                 self._n = 0
+                buf = self._buf
                 if c == _SLASH:
                     buf[0] = _SLASH
                     self._n = 1
@@ -206,6 +219,7 @@ class Decoder:
                     continue
                 k = self._n
                 take = min(self._need - k, n - i)
+                buf = self._hold(self._need)
                 buf[k:k + take] = mv[i:i + take]
                 self._n = k + take
                 i += take
@@ -251,12 +265,12 @@ class Decoder:
     # --- P1 -------------------------------------------------------------
 
     def _p1_text_part(self, data, mv, i, n):
-        buf = self._buf
         j = text_end(data, i, n)
         k = self._n
         if k + (j - i) > CAP - 1:
             self._fail("oversized", "P1 telegram longer than %d bytes" % CAP)
             return j
+        buf = self._hold(k + j - i + 1)      # (and the '!')
         buf[k:k + j - i] = mv[i:j]
         self._n = k + j - i
         if j == n:

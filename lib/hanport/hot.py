@@ -1,7 +1,8 @@
 # The decoder's hot loops: CRCs, scanning P1 text, OBIS codes, numbers and
 # unit names. Each is written once here in plain Python, the reference;
 # on MicroPython a viper version (hot_viper.py: native code, no heap
-# allocation) replaces it, on CPython a version built on C-level builtins.
+# allocation) replaces the per-byte ones, on CPython a version built on
+# C-level builtins replaces them all.
 # Tests check all of them give the same answers.
 import array
 import sys
@@ -148,7 +149,7 @@ REFERENCE = {"crc_arc": crc_arc, "crc_x25": crc_x25, "text_end": text_end,
 
 if MICROPYTHON:
     try:
-        from .hot_viper import crc_arc, crc_x25, text_end, obis_key, unit_code  # noqa: F401,F811
+        from .hot_viper import crc_arc, crc_x25, text_end  # noqa: F401,F811
     except (ImportError, SyntaxError, ValueError):
         pass      # a MicroPython built without the native emitter: the reference
 else:
