@@ -304,7 +304,7 @@ def bundle(out, arch="x64"):
     dst = out / "build"
     build.build("unix", str(dst), arch)
     (dst / "lib" / "umqtt").mkdir(exist_ok=True)
-    subprocess.run([build.mpy_cross(), "-march=" + arch, "-o", str(dst / "lib" / "umqtt" / "simple.mpy"),
+    subprocess.run([build.mpy_cross(), "-O3", "-march=" + arch, "-o", str(dst / "lib" / "umqtt" / "simple.mpy"),
                     str(MPLIB / "umqtt" / "simple.py")], check=True)
     shutil.copytree(dst / "lib", out / "rom" / "lib")
     img = out / "rom.img"
