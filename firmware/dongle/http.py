@@ -171,8 +171,8 @@ async def _put(s, data, deadline):
 
 def _readable(s):
     # (a generator, awaited: MicroPython's asyncio streams wait for a socket
-    # this way, on the scheduler's I/O queue)
-    yield asyncio.core._io_queue.queue_read(s)
+    # this way, on the scheduler's I/O queue; asyncio.core is in no stub)
+    yield asyncio.core._io_queue.queue_read(s)  # type: ignore[attr-defined]
 
 
 class FileBody:

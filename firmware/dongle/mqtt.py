@@ -112,8 +112,9 @@ class Mqtt:
             finally:
                 unload("pem")
             sys.modules["ussl"] = ssl
-        simple.socket = _TimeoutSockets(simple.socket if not isinstance(simple.socket, _TimeoutSockets)
-                                        else simple.socket._m)
+        # (umqtt.simple's own `import socket`, which its stub leaves out)
+        simple.socket = _TimeoutSockets(simple.socket if not isinstance(simple.socket, _TimeoutSockets)  # type: ignore[attr-defined]
+                                        else simple.socket._m)  # type: ignore[attr-defined]
         c = simple.MQTTClient(self.client_id, m["host"], m["port"], m["user"] or None,
                               m["password"] or None, m["keepalive_s"], ssl=ssl)
         c.set_last_will(self.base + "/status", b"offline", retain=True)
@@ -138,7 +139,7 @@ class Mqtt:
         settimeout(): the TCP socket under it has, and it is what blocks."""
         s = self.client.sock
         if not hasattr(s, "settimeout"):
-            s = simple.socket.last
+            s = simple.socket.last  # type: ignore[attr-defined]  # (see _connect)
         s.settimeout(TIMEOUT_S)
 
     def _close(self):

@@ -92,6 +92,11 @@ class Decoder:
     multipliers: {field or field prefix: decimal} applied to every value,
     for meters whose scaling the bytes don't tell (see README)."""
 
+    # two of the COUNTERS, set by name in __init__, that are counted directly
+    # (annotations only: no class attributes, for mypy)
+    frames_ok: int
+    unchecked: int
+
     def __init__(self, key=None, auth_key=None, multipliers=None):
         self.key = _key(key)
         self.auth_key = _key(auth_key)
@@ -519,7 +524,7 @@ class Decoder:
         if self._dlms is None:
             from . import dlms
             self._dlms = dlms.Session(self.key, self.auth_key, CAP, self._p1_text)
-        dlms = self._dlms.module          # its exceptions, without an import per frame
+        dlms = self._dlms.module          # type: ignore[union-attr]  # its exceptions, without an import per frame (dlms.py)
         try:
             r = self._dlms.apdu(buf, s, e, bare)
         except dlms.KeyRequired as x:

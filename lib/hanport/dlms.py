@@ -153,4 +153,6 @@ class Session:
         return self.apdu(buf, cs, ce)
 
 
-Session.module = sys.modules[__name__]    # the decoder reaches the exceptions through it
+# the decoder reaches the exceptions through it (mypy takes no attribute
+# set after the class for one of the class)
+Session.module = sys.modules[__name__]  # type: ignore[attr-defined]

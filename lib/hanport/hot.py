@@ -144,8 +144,10 @@ def unit_code(buf, s, e):
 
 
 # the plain versions, kept for the faster ones' fallbacks and for tests
-REFERENCE = {"crc_arc": crc_arc, "crc_x25": crc_x25, "text_end": text_end,
-             "obis_key": obis_key, "number": number, "unit_code": unit_code}
+# (typed `dict` for mypy, which would join the six signatures into a
+# function it cannot call: units.py calls one)
+REFERENCE: dict = {"crc_arc": crc_arc, "crc_x25": crc_x25, "text_end": text_end,
+                   "obis_key": obis_key, "number": number, "unit_code": unit_code}
 
 if MICROPYTHON:
     try:

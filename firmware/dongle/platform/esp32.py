@@ -30,8 +30,14 @@ def reset_cause():
 
 
 def utc_seconds():
+    """Seconds since 1970-01-01 UTC. time.time() counts from the firmware's
+    epoch, read from it rather than assumed: 2000-01-01 on an ESP32 port,
+    1970 on ports built with the Unix epoch."""
     import time
-    return time.time() + 946684800    # the ESP32 epoch is 2000-01-01
+
+    from ..localtime import days_from_civil
+    y, mo, d, h, mi, s = time.gmtime(0)[:6]
+    return time.time() + days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
 
 
 def ntp_sync(host):
@@ -48,6 +54,8 @@ class Serial:
     """The meter UART: never UART0 (the REPL), a 2 KB receive buffer,
     non-blocking reads through asyncio."""
 
+    uart: UART      # (None until opened; annotated so mypy checks uart.init's arguments)
+
     def __init__(self, board, port):
         if board["uart"] == 0:
             raise ValueError("UART0 carries the REPL: the board file must name UART 1 or 2")
@@ -57,15 +65,16 @@ class Serial:
         self._reader = None
 
     async def open(self, name, baud, bits, parity, stop, invert):
+        # keywords written out, not a dict: the type check (mypy.ini) sees them
         b = self.board
-        kw = {"baudrate": baud, "bits": bits, "parity": parity, "stop": stop,
-              "rx": b["rx"], "tx": b["tx"], "rxbuf": 2048, "timeout": 0,
-              "timeout_char": 0, "invert": UART.INV_RX if invert else 0}
+        inv = UART.INV_RX if invert else 0
         if self.uart is None:
-            self.uart = UART(b["uart"], **kw)
+            self.uart = UART(b["uart"], baudrate=baud, bits=bits, parity=parity, stop=stop,
+                             rx=b["rx"], tx=b["tx"], rxbuf=2048, timeout=0, timeout_char=0, invert=inv)
             self._reader = asyncio.StreamReader(self.uart)
         else:
-            self.uart.init(**kw)
+            self.uart.init(baudrate=baud, bits=bits, parity=parity, stop=stop,
+                           rx=b["rx"], tx=b["tx"], rxbuf=2048, timeout=0, timeout_char=0, invert=inv)
         self.setting = name + ("-inv" if invert else "")
 
     async def readinto(self, buf):
@@ -172,7 +181,9 @@ def tls_context(ca_path):
 
     from ..pem import certificates
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.verify_mode = ssl.CERT_REQUIRED
+    # MicroPython's ssl.SSLContext has verify_mode (a property over tls's);
+    # micropython-stdlib-stubs' ssl.pyi leaves it out
+    ctx.verify_mode = ssl.CERT_REQUIRED  # type: ignore[attr-defined]
     for der in certificates(ca_path):
         ctx.load_verify_locations(cadata=der)
     return ctx
