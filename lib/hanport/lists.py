@@ -7,9 +7,12 @@ from . import fields as F
 # the canonical unit (W, var, V, A, kWh, kvarh), per unit family and list id.
 # Families not listed: shift 0.
 IMPLICIT = {
-    # Kamstrup HAN-NVE: current 0.01 A, voltage 1 V, energy in 10 Wh (Norway;
-    # Swedish firmware sends Wh: set the multiplier "energy" to 0.1)
-    "Kamstrup_V0001": {F.A: -2, F.KWH: -2, F.KVARH: -2},
+    # Kamstrup HAN-NVE: current 0.01 A, voltage 1 V, energy 10 Wh, power
+    # factor 0.01 (1-1:13.7.0 and 33/53/73.7.0 of Danish and Swiss lists,
+    # the only dimensionless value Kamstrup sends). These are Norway's units:
+    # Swedish firmware sends Wh (multiplier "energy" 0.1), some Danish
+    # firmware 0.01 V (multiplier "voltage" 0.01), CT meters as configured.
+    "Kamstrup_V0001": {F.A: -2, F.KWH: -2, F.KVARH: -2, F.NONE: -2},
     "KFM_001": {F.A: -3, F.V: -1, F.KWH: -3, F.KVARH: -3},   # mA, 0.1 V, Wh
     None: {F.A: -2, F.KWH: -3, F.KVARH: -3},         # L+G E450 pushes: 0.01 A, Wh
 }
