@@ -520,6 +520,9 @@ class Decoder:
         except ValueError as x:
             self._count("malformed", str(x))
             return False
+        if self._dlms.note:          # a list not recognised: decoded in part
+            self._count("unknown", self._dlms.note)
+            self._dlms.note = None
         if r is not None:
             self._emit(r)
         return True
