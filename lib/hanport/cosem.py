@@ -87,8 +87,10 @@ class Mapper:
         if t.tag[i] in _INTS:
             return str(t.val[i])
         if t.tag[i] in _STRINGS:
-            while e > s and self.buf[e - 1] == 0:   # NUL-padded ids (EMBRIQ)
+            while e > s and self.buf[e - 1] in (0, 32):   # NUL-padded ids (EMBRIQ)
                 e -= 1
+            while e > s and self.buf[s] == 32:
+                s += 1
         return self._texts.get(self.buf, s, e, _ascii)
 
     def _set_list(self, text):

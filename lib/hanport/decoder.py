@@ -261,6 +261,12 @@ class Decoder:
         self._n = k + j - i
         if j == n:
             return n
+        if data[j] < 32 and buf.find(b"\n", 0, self._n) < 0:
+            # a control byte in the identification line: kept, the CRC
+            # decides (p1.py takes it only with one), as dsmr_parser does
+            buf[self._n] = data[j]
+            self._n += 1
+            return j + 1
         if data[j] == _BANG:
             buf[self._n] = _BANG
             self._n += 1
