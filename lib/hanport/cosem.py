@@ -87,8 +87,10 @@ class Mapper:
         if t.tag[i] in _INTS:
             return str(t.val[i])
         if t.tag[i] in _STRINGS:
-            while e > s and self.buf[e - 1] == 0:   # NUL-padded ids (EMBRIQ)
+            while e > s and self.buf[e - 1] in (0, 32):   # NUL-padded ids (EMBRIQ)
                 e -= 1
+            while e > s and self.buf[s] == 32:
+                s += 1
         return self._texts.get(self.buf, s, e, _ascii)
 
     def _set_list(self, text):
@@ -262,13 +264,53 @@ class Mapper:
         count = t.val[0]
         if t.tag[0] != axdr.STRUCTURE or count == 0 or t.depth[1] != 1:
             return None
-        first_tag = t.tag[1]
-        first = self._text(1) if first_tag in _STRINGS else None
-        for n, tag, prefix, layout in lists.POSITIONAL:
-            if n == count and tag == first_tag and \
-                    (prefix is None or (first is not None and first.startswith(prefix))):
-                return layout
+        top = None
+        for n, tag, prefixes, layout in lists.POSITIONAL:
+            if n == count and tag == t.tag[1]:
+                if top is None:
+                    top = self._children(0)
+                if self._starts(top, prefixes):
+                    return layout
         return None
+
+    def _starts(self, top, prefixes):
+        """Elements 0, 1... are texts starting with prefixes 0, 1..."""
+        if prefixes is None:
+            return True
+        for k in range(len(prefixes)):
+            if k >= len(top) or self.tok.tag[top[k]] not in _STRINGS or \
+                    not self._text(top[k]).startswith(prefixes[k]):
+                return False
+        return True
+
+    def unknown(self, r):
+        """A list with no OBIS codes that no row describes, into a fresh
+        Reading r: what can be known without a layout (a text with "_" as
+        the list id, AIDON_V0001-like; another text as the meter id; a
+        date-time), and its shape for last_error, so a user can send it in."""
+        t = self.tok
+        self.r = r
+        top = self._children(0) if t.tag[0] in (axdr.ARRAY, axdr.STRUCTURE) else [0]
+        shape = []
+        for i in top:
+            tag = t.tag[i]
+            if tag in _STRINGS:
+                if t.e[i] - t.s[i] == 12 and self._store(obis.CLOCK, i):
+                    shape.append("clock")
+                    continue
+                text = self._text(i)
+                if "\\x" not in text:
+                    if "_" in text and r.list_id is None:
+                        self._set_list(text)
+                    elif "_" not in text and r.meter_id is None:
+                        self._store(obis.METER_ID, i)
+                shape.append(repr(text))
+            elif tag in _INTS:
+                shape.append("%02X:%d" % (tag, t.val[i]))
+            else:
+                shape.append("%02X" % tag)
+        return ("DLMS list not recognised, please report it: %d elements [%s]" % (
+            len(top), ", ".join(shape)))[:400]
 
     def _by_position(self, layout):
         top = self._children(0)

@@ -280,6 +280,12 @@ class Decoder:
         self._n = k + j - i
         if j == n:
             return n
+        if data[j] < 32 and buf.find(b"\n", 0, self._n) < 0:
+            # a control byte in the identification line: kept, the CRC
+            # decides (p1.py takes it only with one), as dsmr_parser does
+            buf[self._n] = data[j]
+            self._n += 1
+            return j + 1
         if data[j] == _BANG:
             buf[self._n] = _BANG
             self._n += 1
@@ -539,6 +545,9 @@ class Decoder:
         except ValueError as x:
             self._count("malformed", str(x))
             return False
+        if self._dlms.note:          # a list not recognised: decoded in part
+            self._count("unknown", self._dlms.note)
+            self._dlms.note = None
         if r is not None:
             self._emit(r)
         return True

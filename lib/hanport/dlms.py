@@ -37,6 +37,7 @@ class Session:
         self._gbt = None
         self._gbt_n = 0
         self._gbt_next = 0     # block number expected next, 0: none pending
+        self.note = None       # what the decoder should report of the last frame
 
     def apdu(self, buf, s, e, bare=False):
         """Handle one APDU at buf[s:e] (buf is writable: decryption is in
@@ -77,8 +78,14 @@ class Session:
             raise axdr.DlmsError("DLMS data-notification: bytes after the body")
         r = Reading("dlms")
         r.manufacturer = maker
+        if self.mapper.tok.n == 0:
+            raise Unknown("DLMS data-notification without a body")
         if not self.mapper.map(buf, r):
-            raise Unknown("DLMS list not recognised (no OBIS codes, unknown layout)")
+            # no OBIS codes, no known layout: its identity and clock, and
+            # its shape in the decoder's last_error (counted as unknown)
+            r = Reading("dlms")
+            r.manufacturer = maker
+            self.note = self.mapper.unknown(r)
         if dt >= 0:
             t, dst = cosem.date_time(buf, dt, r.list_id != "AIDON_V0001")
             if t is not None:

@@ -75,8 +75,8 @@ def _ident_text(buf, s, e):
         except ValueError:
             raw = None
         if raw and min(raw) >= 32 and max(raw) <= 126:
-            return raw.decode()
-    return ascii_text(buf[s:e])
+            return raw.decode().strip()     # DSMR 2.2 Kamstrup: " ZABF..."
+    return ascii_text(buf[s:e]).strip()
 
 
 def _ident_line(r, buf, e, text):
@@ -90,10 +90,10 @@ def _ident_line(r, buf, e, text):
             raise Malformed("P1 ident line has no manufacturer id")
     r.manufacturer = text(buf, 1, 4, 1)
     s = 5
-    while True:   # "\2" style enhanced-id markers, separators
+    while True:   # "\2" style enhanced-id markers, separators, control bytes
         if s + 1 < e and buf[s] == 92:
             s += 2
-        elif s < e and buf[s] in (32, 58):
+        elif s < e and (buf[s] in (32, 58) or buf[s] < 32):
             s += 1
         else:
             break
@@ -188,6 +188,11 @@ class Parser:
         e = buf.find(b"\n", 0, n)
         if e < 0:
             raise Malformed("P1 telegram has no ident line")
+        if not checked:
+            # control bytes in the first line are taken only with a CRC
+            for i in range(e - 1):
+                if buf[i] < 32:
+                    raise Malformed("P1 ident line has a control byte and no CRC")
         _ident_line(r, buf, e - 1 if buf[e - 1] == _CR else e, self._text)
         if _fast is not None:
             if _fast.values(r, buf, e + 1, n - 1):
