@@ -258,7 +258,7 @@ def test_bad_http_requests(rig):
     wait_until(lambda: d.get("/api/reading")[0] == 200, what="a reading")
     p = d.http_port
     # a client that never finishes holds only its own connection
-    slow = raw_request(p, b"GET /api/reading HTTP/1.1\r\nHost: x\r\n", read=False)
+    slow = raw_request(p, b"GET /api/reading HTTP/1.1\r\nHost: 127.0.0.1\r\n", read=False)
     cases = [
         (b"\x00\xff\x13garbage\r\n\r\n", 400),
         (b"GET /api/reading HTTP/1.1\r\nX-Big: " + b"a" * 5000 + b"\r\n\r\n", 431),

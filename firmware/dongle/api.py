@@ -50,7 +50,7 @@ def status(app):
         "wifi": {"connected": app.wifi.connected(), "rssi": app.wifi.rssi(),
                  "ip": app.wifi.ip(), "setup_ap": app.wifi.ap_active()},
         "mqtt": app.mqtt.status(),
-        "http": app.http.status(),
+        "http": dict(app.http.status(), misdirected=app.web.misdirected, cross_site=app.web.cross_site),
         "ntp": app.ntp_ok,
         "watchdog": {"timeout_ms": app.WDT_TIMEOUT_MS, "feeds": wdt.feeds if wdt else 0},
         "led": {"on": app.led.on, "changes": app.led.changes},

@@ -49,9 +49,11 @@ class App:
         self.meter = Meter(self.cfg, self.board, self.state, self.problems)
         self.meter.on_frame = self._frame
         self.ledger = Ledger(self.cfg)
-        self.mqtt = Mqtt(self.cfg, self.short_id, self.name, VERSION, self.state, self.wifi, platform,
+        self.mqtt = Mqtt(self.cfg, self.short_id, self.name, VERSION, self.state, self.wifi,
                          self.ledger)
-        self.http = Server(Web(self).handle, log.log)
+        self.hostname = self.cfg["hostname"] or "hanport-" + self.short_id
+        self.web = Web(self, self.hostname, self.cfg["http"]["hosts"])
+        self.http = Server(self.web.handle, log.log)
         self.ntp_ok = False
         self._reboot_at = None
         self.heap_used = self.heap_peak = 0     # live heap after a collection
@@ -166,7 +168,7 @@ class App:
     async def run(self):
         log.log("hanport %s on %s, board %s, id %s" % (VERSION, platform.NAME, self.cfg["board"], self.device_id))
         port = platform.http_port(self.cfg["http"]["port"])
-        await self.http.start(port)
+        await self.http.start(port, platform.HTTP_BIND, platform.SNDBUF)
         log.log("http: listening on port %d" % port)
         tasks = [
             asyncio.create_task(self.supervise("housekeeping", self.housekeeping)),

@@ -11,13 +11,17 @@ PATH = "config.json"
 DEFAULTS = {
     "board": "esp32-devkitc",      # a file name in boards/ (without .json)
     "name": "",                    # shown in Home Assistant; "" = "HAN <id>"
+    "hostname": "",                # its name on the network; "" = "hanport-<last 6 of the id>"
     "admin_password": "",          # needed to change settings over the network
     "wifi": {"ssid": "", "password": ""},
     "setup": {
         "ap": "auto",              # "auto": only while unconfigured/unreachable; "on"; "off"
         "ap_password": "",         # WPA2 password of the setup network
     },
-    "http": {"port": 80},
+    "http": {
+        "port": 80,
+        "hosts": [],               # more names it answers to (besides IP addresses and hostname[.domain])
+    },
     "mqtt": {
         "host": "",                # "" = no MQTT
         "port": 0,                 # 0 = 1883, or 8883 with tls
@@ -69,6 +73,10 @@ def _is_hex_key(s):
     return True
 
 
+def _is_label(s):
+    return len(s) <= 63 and s[0] != "-" and all(c.isalpha() or c.isdigit() or c == "-" for c in s)
+
+
 def _check(path, value):
     """'' if value is acceptable at path, else a reason."""
     if path == "meter.serial" and value != "auto" and value not in SERIAL_NAMES:
@@ -82,7 +90,11 @@ def _check(path, value):
     if path == "setup.ap_password" and value and len(value) < 8:
         return "must be at least 8 characters (WPA2)"
     if path in ("http.port", "mqtt.port") and not 0 <= value <= 65535:
-        return "must be a port number"
+        return "must be a port number (0 to 65535)"
+    if path == "hostname" and value and not _is_label(value):
+        return "must be letters, digits and '-', at most 63"
+    if path == "http.hosts" and any(not isinstance(h, str) or not h for h in value):
+        return "must be a list of host names"
     if path == "energy.zone" and value not in ("CET", "EET", "WET", "UTC"):
         return "must be CET, EET, WET or UTC"
     if path == "energy.top_n" and not 1 <= value <= 10:

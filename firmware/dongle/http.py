@@ -1,19 +1,20 @@
 # A small HTTP/1.0 server on asyncio, made for a microcontroller next to a
-# meter: bounded request size and time, a cap on concurrent clients (extra
-# ones get 503 at once), one response per connection. A slow or hostile
-# client only ever holds its own connection.
+# meter: bounded request size and time, a few clients at once (more wait in
+# the listen queue, costing no heap), one response per connection. A slow or
+# hostile client only ever holds its own connection, and at most
+# MAX_PER_PEER of them from one address.
 import asyncio
 import json
 import time
 
 from . import KB, room, spare
 
-MAX_CLIENTS = 4
-MAX_REFUSING = 2         # connections being answered 503 at once; more wait in the listen queue
+MAX_CLIENTS = 4          # connections being read or answered at once; more wait to be accepted
+MAX_PER_PEER = 3         # of those, one address may hold (more are told 503 at once)
 HEAD_MAX = 2048          # request line + headers
 LINE_MAX = 512           # request line
 BODY_MAX = 2048
-TIMEOUT_S = 5
+TIMEOUT_S = 5            # the whole request, from its first byte; the answer gets twice that
 # Heap left free beside any request, beyond the meter's and MQTT's spare
 # block (spare.py): a request starts only with this much free and the block
 # held (waiting up to ROOM_WAIT_MS for other responses to end), otherwise it
@@ -21,11 +22,16 @@ TIMEOUT_S = 5
 RESERVE = 4 * KB
 ROOM_WAIT_MS = 500
 
-REASONS = {200: "OK", 204: "No Content", 302: "Found", 303: "See Other", 400: "Bad Request",
-           401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           408: "Request Timeout", 413: "Payload Too Large", 414: "URI Too Long",
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+           405: "Method Not Allowed", 408: "Request Timeout", 411: "Length Required",
+           413: "Payload Too Large", 414: "URI Too Long", 421: "Misdirected Request",
            429: "Too Many Requests", 431: "Request Header Fields Too Large",
            500: "Internal Server Error", 503: "Service Unavailable"}
+# on every response: no framing by other sites, no content sniffing, no
+# address of ours in other sites' logs
+_SAFE = b"X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"
+# headers a request may carry once only (two lengths: which one is the body?)
+_ONCE = ("content-length", "host", "origin", "referer", "transfer-encoding")
 
 
 class HttpError(Exception):
@@ -48,6 +54,50 @@ def error_body(status, message, **extra):
     d = {"error": message, "status": status}
     d.update(extra)
     return json.dumps(d)
+
+
+# a whole response, made once: saying the heap is short must not need heap
+_LOW = b'{"error": "busy: low on memory, try again", "status": 503}'
+_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" \
+        b"Connection: close\r\nCache-Control: no-store\r\nRetry-After: 2\r\n\r\n%s" % (len(_LOW), _LOW)
+_SINK = bytearray(256)      # what a refused client still sends, read and dropped
+
+
+def _refuse(sock):
+    """Answer _BUSY on the socket, read and drop what the client sent
+    already, close: no heap, no waiting (on a short heap even the task that
+    waits for a slow client may not fit). The answer is small enough for any
+    socket's send buffer."""
+    try:
+        sock.write(_BUSY)
+        for _ in range(64):
+            if not sock.readinto(_SINK):
+                break
+    except OSError:
+        pass
+    sock.close()
+
+
+async def _put(sock, data, deadline):
+    """All of data onto the non-blocking socket by deadline (ticks_ms), else
+    OSError. Polls rather than waiting through asyncio.wait_for: that makes a
+    task per wait, heap that a crowd of clients does not leave."""
+    mv = memoryview(data)
+    off = 0
+    while off < len(mv):
+        k = sock.write(mv[off:])
+        if k:
+            off += k
+        elif time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+            raise OSError(110)          # ETIMEDOUT: the client does not read
+        else:
+            await asyncio.sleep_ms(20)
+
+
+def _readable(sock):
+    # (a generator, awaited: MicroPython's asyncio streams wait for a socket
+    # this way, on the scheduler's I/O queue)
+    yield asyncio.core._io_queue.queue_read(sock)  # type: ignore[attr-defined]  # (asyncio.core: no stub)
 
 
 async def _read_head(reader):
@@ -93,86 +143,17 @@ def _parse(head):
         if not sep:
             raise HttpError(400, "malformed header line")
         try:
-            headers[name.decode().strip().lower()] = value.decode().strip()
+            name = name.decode().strip().lower()
+            value = value.decode().strip()
         except UnicodeError:
             raise HttpError(400, "header is not text")
+        if name in headers and name in _ONCE:
+            raise HttpError(400, "%s given twice" % name)
+        headers[name] = value
+    if "transfer-encoding" in headers:
+        raise HttpError(411, "request bodies in Transfer-Encoding are not taken: send Content-Length")
     path, _, query = target.partition("?")
     return method, path, query, headers, rest
-
-
-def unquote(s):
-    """application/x-www-form-urlencoded value -> text."""
-    s = s.replace("+", " ")
-    if "%" not in s:
-        return s
-    out = bytearray()
-    i = 0
-    b = s.encode()
-    while i < len(b):
-        if b[i] == 37 and i + 2 < len(b):
-            try:
-                out.append(int(b[i + 1:i + 3], 16))
-                i += 3
-                continue
-            except ValueError:
-                pass
-        out.append(b[i])
-        i += 1
-    return out.decode()
-
-
-def form(body):
-    out = {}
-    for part in body.decode().split("&"):
-        if "=" in part:
-            k, v = part.split("=", 1)
-            out[unquote(k)] = unquote(v)
-    return out
-
-
-# a whole response, made once: saying the heap is short must not need heap
-_LOW = b'{"error": "busy: low on memory, try again", "status": 503}'
-_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" \
-        b"Connection: close\r\nCache-Control: no-store\r\nRetry-After: 2\r\n\r\n%s" % (len(_LOW), _LOW)
-_SINK = bytearray(256)      # what a refused client still sends, read and dropped
-
-
-def _refuse(stream):
-    """Answer _BUSY on the stream's socket, read and drop what the client
-    sent already, close: no heap, no waiting (on a short heap even the task
-    that waits for a slow client may not fit). The answer is small enough
-    for any socket's send buffer."""
-    s = stream.s
-    try:
-        s.write(_BUSY)
-        for _ in range(64):
-            if not s.readinto(_SINK):
-                break
-    except OSError:
-        pass
-    s.close()
-
-
-async def _put(s, data, deadline):
-    """All of data onto the non-blocking socket s by deadline (ticks_ms),
-    else OSError. Polls rather than waiting through asyncio.wait_for: that
-    makes a task per wait, heap that a crowd of clients does not leave."""
-    mv = memoryview(data)
-    off = 0
-    while off < len(mv):
-        k = s.write(mv[off:])
-        if k:
-            off += k
-        elif time.ticks_diff(deadline, time.ticks_ms()) <= 0:
-            raise OSError(110)          # ETIMEDOUT: the client does not read
-        else:
-            await asyncio.sleep_ms(20)
-
-
-def _readable(s):
-    # (a generator, awaited: MicroPython's asyncio streams wait for a socket
-    # this way, on the scheduler's I/O queue; asyncio.core is in no stub)
-    yield asyncio.core._io_queue.queue_read(s)  # type: ignore[attr-defined]
 
 
 class FileBody:
@@ -202,27 +183,30 @@ class Server:
         self.errors = 0
         self.short = 0          # requests refused for want of heap
         self._open = 0          # connections accepted and not yet closed
-        self._srv = None
+        self._peers = {}        # address -> connections it holds
 
-    async def start(self, port, host="0.0.0.0"):
+    async def start(self, port, host, sndbuf=None):
+        """sndbuf: the accepted sockets' send buffer in bytes (the virtual
+        dongle sets a board's few KB, so a slow client fills it as on lwIP)."""
         import socket
         ai = socket.getaddrinfo(host, port)[0]
         s = socket.socket(ai[0])
         s.setblocking(False)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if sndbuf:
+            s.setsockopt(socket.SOL_SOCKET, 7, sndbuf)     # SO_SNDBUF (Linux), inherited
         s.bind(ai[-1])
         s.listen(MAX_CLIENTS + 2)
-        self._srv = asyncio.create_task(self._serve(s))
+        asyncio.create_task(self._serve(s))
 
     async def _serve(self, s):
-        """Accept a connection only while there is room for it: MAX_CLIENTS
-        served and MAX_REFUSING being answered 503 at once; more wait in the
-        listen queue, costing no heap. (asyncio.start_server accepts every
-        connection at once: 50 of them filled the heap, and the MemoryError
-        ended its accept task, and the server, for good.) Nothing but
-        cancellation ends this task."""
+        """Accept a connection only while there is room for it; more wait in
+        the listen queue, costing no heap. (asyncio.start_server accepts
+        every connection at once: 50 of them filled the heap, and the
+        MemoryError ended its accept task, and the server, for good.)
+        Nothing but cancellation ends this task."""
         while True:
-            if self._open >= MAX_CLIENTS + MAX_REFUSING:
+            if self._open >= MAX_CLIENTS:
                 await asyncio.sleep_ms(20)
                 continue
             await _readable(s)
@@ -230,70 +214,68 @@ class Server:
                 c, addr = s.accept()
             except OSError:
                 continue
-            self._open += 1
+            c.setblocking(False)
             try:
-                c.setblocking(False)
-                st = asyncio.StreamReader(c, {"peername": addr})
-                asyncio.create_task(self._client(st, st))
+                peer = addr_host(addr)
+                held = self._peers.get(peer, 0)
+                if held >= MAX_PER_PEER:
+                    self.refused += 1
+                    _refuse(c)              # (Retry-After: 2)
+                    continue
+                self._peers[peer] = held + 1
+                self._open += 1
+                asyncio.create_task(self._client(asyncio.StreamReader(c), peer))
             except MemoryError:
-                self._open -= 1
                 self.errors += 1
-                c.close()
+                _refuse(c)
 
     def status(self):
         return {"served": self.served, "refused": self.refused, "errors": self.errors,
                 "active": self.active, "short_of_memory": self.short}
 
-    async def _client(self, reader, writer):
+    async def _client(self, stream, peer):
+        sock = stream.s
+        self.active += 1
         try:
-            if self.active >= MAX_CLIENTS:
-                self.refused += 1
-                await self._send(writer, 503, "application/json",
-                                 error_body(503, "busy: too many connections"), {"Retry-After": "2"}, reader)
-                return
-            self.active += 1
+            busy = False
             try:
-                busy = False
-                try:
-                    req = await asyncio.wait_for(self._request(reader, writer), TIMEOUT_S)
-                    if await self._room():
-                        status, ctype, body, extra = self.handler(req)
-                    else:
-                        busy = True
-                except HttpError as e:
-                    self.errors += 1
-                    status, ctype, body, extra = e.status, "application/json", error_body(e.status, e.message), None
-                except asyncio.TimeoutError:
-                    self.errors += 1
-                    status, ctype, body, extra = 408, "application/json", error_body(408, "request not complete within %d s" % TIMEOUT_S), None
-                except MemoryError:
-                    # the heap ran out while this request was read or
-                    # answered: it alone is refused
+                req = await asyncio.wait_for(self._request(stream, peer), TIMEOUT_S)
+                if await self._room():
+                    status, ctype, body, extra = self.handler(req)
+                else:
                     busy = True
-                except Exception as e:      # a bug in a handler: 500, keep serving
-                    self.errors += 1
-                    self.log("http: %s: %s" % (type(e).__name__, e))
-                    status, ctype, body, extra = 500, "application/json", error_body(500, "internal error"), None
-                if busy:
-                    _refuse(writer)         # (not through _send: calling it takes heap)
-                    sent = False
-                else:
-                    sent = await self._send(writer, status, ctype, body, extra, reader if status >= 400 else None)
-                if sent:
-                    self.served += 1
-                else:
-                    self.refused += 1
-                    self.short += 1
-            finally:
-                self.active -= 1
+            except HttpError as e:
+                self.errors += 1
+                status, ctype, body, extra = e.status, "application/json", error_body(e.status, e.message), None
+            except asyncio.TimeoutError:
+                self.errors += 1
+                status, ctype, body, extra = 408, "application/json", error_body(
+                    408, "request not complete within %d s" % TIMEOUT_S), None
+            except MemoryError:
+                # the heap ran out while this request was read or answered:
+                # it alone is refused
+                busy = True
+            except Exception as e:      # a bug in a handler: 500, keep serving
+                self.errors += 1
+                self.log("http: %s: %s" % (type(e).__name__, e))
+                status, ctype, body, extra = 500, "application/json", error_body(500, "internal error"), None
+            if busy or not await self._send(sock, status, ctype, body, extra):
+                _refuse(sock)           # (not through _send: calling it takes heap)
+                self.refused += 1
+                self.short += 1
+            else:
+                self.served += 1
         except Exception:               # MemoryError while answering: this client only
             self.errors += 1
-            try:
-                await writer.wait_closed()
-            except OSError:
-                pass
+            sock.close()
         finally:
+            self.active -= 1
             self._open -= 1
+            held = self._peers.get(peer, 1) - 1
+            if held:
+                self._peers[peer] = held
+            else:
+                self._peers.pop(peer, None)
 
     async def _room(self):
         """RESERVE free and the spare block held, waiting up to
@@ -305,36 +287,15 @@ class Server:
                 await asyncio.sleep_ms(100)
         return False
 
-    async def _stream(self, s, f, buf, deadline):
-        mv = memoryview(buf)
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                return
-            await _put(s, mv[:n], deadline)
-
-    async def _discard(self, s, deadline):
-        # (into one shared scrap buffer: what is dropped costs no heap)
-        for _ in range(64):               # at most 16 KB
-            n = s.readinto(_SINK)
-            if n is None:                 # nothing yet
-                if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
-                    return
-                await asyncio.sleep_ms(20)
-                continue
-            if not n or n >= 4 and _SINK[n - 4] == 13 and _SINK[n - 3] == 10 and _SINK[n - 1] == 10:
-                return                    # closed, or a request without a body all read
-
-    async def _request(self, reader, writer):
+    async def _request(self, reader, peer):
         head = await _read_head(reader)
         method, path, query, headers, body = _parse(head)
         n = headers.get("content-length")
         if n is not None:
-            try:
-                n = int(n)
-            except ValueError:
+            if not n.isdigit():
                 raise HttpError(400, "bad Content-Length")
-            if n < 0 or n > BODY_MAX:
+            n = int(n)
+            if n > BODY_MAX:
                 raise HttpError(413, "request body longer than %d bytes" % BODY_MAX)
             while len(body) < n:
                 chunk = await reader.read(min(256, n - len(body)))
@@ -344,17 +305,12 @@ class Server:
             body = body[:n]
         else:
             body = b""
-        try:
-            peer = writer.get_extra_info("peername")[0]
-        except (AttributeError, TypeError, IndexError):
-            peer = None
         return Request(method, path, query, headers, body, peer)
 
-    async def _send(self, writer, status, ctype, body, extra, unread=None):
+    async def _send(self, sock, status, ctype, body, extra):
         """The response; False when the heap had no room for it before its
-        first byte (the client got the static 503 instead)."""
+        first byte (the caller sends the static 503 instead)."""
         f = None
-        sent = False
         try:
             if isinstance(body, str):
                 body = body.encode()
@@ -373,47 +329,66 @@ class Server:
                     length += len(part)
             else:
                 length = None       # text pieces as they are made (a generator): ends with the connection
-            if length is None:
-                head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nConnection: close\r\n" % (
-                    status, REASONS.get(status, "Unknown"), ctype)
-            else:
-                head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" \
-                       "Connection: close\r\n" % (status, REASONS.get(status, "Unknown"), ctype, length)
+            head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nConnection: close\r\n" % (
+                status, REASONS.get(status, "Unknown"), ctype)
+            if length is not None:
+                head += "Content-Length: %d\r\n" % length
             if not extra or "Cache-Control" not in extra:
                 head += "Cache-Control: no-store\r\n"
             if extra:
                 for k in extra:
                     head += "%s: %s\r\n" % (k, extra[k])
-            head = head.encode() + b"\r\n"
-            sent = True
-            sock = writer.s
+            head = head.encode() + _SAFE + b"\r\n"
+        except MemoryError:
+            if f is not None:
+                f.close()
+            return False
+        try:
             deadline = time.ticks_add(time.ticks_ms(), 2 * TIMEOUT_S * 1000)
             await _put(sock, head, deadline)
             if f is not None:
-                await self._stream(sock, f, buf, deadline)
+                mv = memoryview(buf)
+                while True:
+                    n = f.readinto(buf)
+                    if not n:
+                        break
+                    await _put(sock, mv[:n], deadline)
             elif length is None:
                 for part in body:
                     await _put(sock, part.encode(), deadline)
             else:
                 for part in body:
                     await _put(sock, part, deadline)
-            if unread is not None:
+            if status >= 400:
                 # a refused request may still be arriving: closing on unread
                 # bytes resets the connection before the client reads why
                 await self._discard(sock, time.ticks_add(time.ticks_ms(), 500))
         except OSError:
             pass
-        except MemoryError:
-            if not sent:
-                _refuse(writer)
-                return False
-            raise                   # part way: this client only (_client)
         finally:
             if f is not None:
                 f.close()
-        try:
-            writer.close()
-            await writer.wait_closed()
-        except OSError:
-            pass
+            sock.close()
         return True
+
+    async def _discard(self, sock, deadline):
+        # (into one shared scrap buffer: what is dropped costs no heap)
+        for _ in range(64):               # at most 16 KB
+            n = sock.readinto(_SINK)
+            if n is None:                 # nothing yet
+                if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+                    return
+                await asyncio.sleep_ms(20)
+                continue
+            if not n or n >= 4 and _SINK[n - 4] == 13 and _SINK[n - 3] == 10 and _SINK[n - 1] == 10:
+                return                    # closed, or a request without a body all read
+
+
+def addr_host(addr):
+    """The host part of an accepted socket's address: a (host, port) tuple
+    on the ESP32, a sockaddr bytes object on the unix port."""
+    if isinstance(addr, tuple):
+        return addr[0]
+    if len(addr) >= 8 and addr[0] == 2:           # AF_INET sockaddr: family, port, 4 bytes
+        return "%d.%d.%d.%d" % (addr[4], addr[5], addr[6], addr[7])
+    return bytes(addr[8:24])

@@ -49,7 +49,7 @@ class _Tls:
 
 
 class Mqtt:
-    def __init__(self, cfg, device_id, name, version, state, wifi, platform, ledger=None):
+    def __init__(self, cfg, device_id, name, version, state, wifi, ledger=None):
         m = cfg["mqtt"]
         self.m = m
         self.device_id = device_id
@@ -57,7 +57,6 @@ class Mqtt:
         self.version = version
         self.state = state
         self.wifi = wifi
-        self.platform = platform
         self.enabled = bool(m["host"])
         self.base = m["base_topic"] or "han/" + device_id
         self.t_state = (self.base + "/state").encode()
@@ -107,8 +106,9 @@ class Mqtt:
         m = self.m
         ssl = False
         if m["tls"]:
+            from . import pem
             try:
-                ssl = _Tls(self.platform.tls_context(m["ca"]), m["host"])
+                ssl = _Tls(pem.tls_context(m["ca"]), m["host"])
             finally:
                 unload("pem")
             sys.modules["ussl"] = ssl

@@ -4,7 +4,7 @@
 import time
 
 from . import log, serialcfg
-from .http import error_body, form
+from .http import error_body
 
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"
@@ -120,6 +120,8 @@ def apply_form(cfg, f):
         d[path[-1]] = v
     if not given["admin_password"] or len(given["admin_password"]) < 8:
         problems.append("admin_password: set one of at least 8 characters")
+    if given["board"] != cfg["board"] and given["board"] not in board_names(None):
+        problems.append("board: no board file %r" % given["board"])
     new, bad = config.from_dict(given)
     return new, problems + bad
 
@@ -130,12 +132,42 @@ def saved():
             "again if it cannot connect.</p></body></html>")
 
 
+def unquote(s):
+    """application/x-www-form-urlencoded value -> text."""
+    s = s.replace("+", " ")
+    if "%" not in s:
+        return s
+    out = bytearray()
+    i = 0
+    b = s.encode()
+    while i < len(b):
+        if b[i] == 37 and i + 2 < len(b):
+            try:
+                out.append(int(b[i + 1:i + 3], 16))
+                i += 3
+                continue
+            except ValueError:
+                pass
+        out.append(b[i])
+        i += 1
+    return out.decode()
+
+
+def form(body):
+    out = {}
+    for part in body.decode().split("&"):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[unquote(k)] = unquote(v)
+    return out
+
+
 def board_names(app):
     import os
     try:
         return sorted(n[:-5] for n in os.listdir("boards") if n.endswith(".json"))
     except OSError:
-        return [app.cfg["board"]]
+        return [app.cfg["board"]] if app else []
 
 
 def rebooting():
@@ -154,15 +186,21 @@ def equal(a, b):
     return diff == 0
 
 
-def may_change(web, given):
+def may_change(web, given, peer):
     """None when the change is allowed, else (status, message). Wrong
-    passwords lock changes out for a doubling time (web keeps the count)."""
+    passwords lock changes out for a doubling time (web keeps the count);
+    no password given is not a wrong one."""
     app = web.app
     pw = app.cfg["admin_password"]
     if not pw:
-        if app.unconfigured():
+        if not app.unconfigured():
+            return 403, "read-only: no admin_password is set (set one in config.json over USB)"
+        from . import platform
+        if platform.on_setup_network(peer):
             return None        # first set-up, over the WPA2 setup network
-        return 403, "read-only: no admin_password is set (set one in config.json over USB)"
+        return 403, "not configured: set the dongle up from its setup network (HAN-setup-...)"
+    if given is None:
+        return 401, "the admin password is needed (current_password)"
     now = time.time()
     if now < web.locked_until:
         return 429, "too many wrong passwords: try again in %d s" % (web.locked_until - now)
@@ -189,10 +227,10 @@ def handle(web, req):
         f = form(req.body)
     except (UnicodeError, ValueError):
         return 400, JSON, error_body(400, "form is not valid text"), None
-    denied = may_change(web, f.get("current_password", ""))
+    denied = may_change(web, f.get("current_password"), req.peer)
     if denied:
         return denied[0], JSON, error_body(denied[0], denied[1]), None
-    if all(k == "current_password" for k in f):     # the password alone: reboot, nothing to save
+    if app.cfg["admin_password"] and list(f) == ["current_password"]:   # the password alone: reboot, nothing to save
         log.log("setup: reboot asked for")
         app.reboot_soon()
         return 200, HTML, rebooting(), None

@@ -8,6 +8,20 @@ _BEGIN = b"-----BEGIN CERTIFICATE-----"
 _END = b"-----END CERTIFICATE-----"
 
 
+def tls_context(ca_path):
+    """An SSL context that accepts only a server whose certificate chains to
+    a certificate of the CA file; the caller passes server_hostname to
+    wrap_socket for the name check."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # MicroPython's ssl.SSLContext has verify_mode (a property over tls's);
+    # micropython-stdlib-stubs' ssl.pyi leaves it out
+    ctx.verify_mode = ssl.CERT_REQUIRED  # type: ignore[attr-defined]
+    for der in certificates(ca_path):
+        ctx.load_verify_locations(cadata=der)
+    return ctx
+
+
 def certificates(path):
     """The certificates in the CA file at path, each as DER bytes. Raises
     ValueError, in words, when there is no file or no certificate in it."""

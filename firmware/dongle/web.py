@@ -21,12 +21,25 @@ BUSY = 503, JSON, error_body(503, "busy: low on memory, try again"), {"Retry-Aft
 
 
 class Web:
-    def __init__(self, app):
+    def __init__(self, app, hostname, hosts):
         self.app = app
+        self.hostname = hostname.lower()
+        self.hosts = [h.lower() for h in hosts]
         self.fails = 0             # wrong admin passwords in a row (pages.py)
         self.locked_until = 0
+        self.misdirected = 0       # requests for a name that is not ours (DNS rebinding)
+        self.cross_site = 0        # changes sent from another site's page
 
     def handle(self, req):
+        host = req.headers.get("host")
+        if host is not None and not self.ours(host):
+            self.misdirected += 1
+            return 421, JSON, error_body(421, "this dongle answers to its IP address, %s, %s.<your domain>%s"
+                                         % (self.hostname, self.hostname,
+                                            "".join(", " + h for h in self.hosts))), None
+        if req.method != "GET" and not same_origin(req.headers, host):
+            self.cross_site += 1
+            return 403, JSON, error_body(403, "changes are taken only from the dongle's own pages"), None
         methods = ROUTES.get(req.path)
         if methods is None:
             return 404, JSON, error_body(404, "not found", path=req.path[:100]), None
@@ -48,6 +61,19 @@ class Web:
             return api.handle(self.app, req.path)
         finally:
             unload("api", "pages", "config")
+
+    def ours(self, host):
+        """Whether a Host header names this dongle: an IP address, its
+        hostname bare or under any domain (.local, .lan, the router's), or
+        a configured name; a port may follow. A DNS-rebinding site's name is
+        none of these, so its scripts read nothing from here."""
+        if host.startswith("["):                    # an IPv6 address
+            return True
+        name = host.partition(":")[0].lower().rstrip(".")
+        parts = name.split(".")
+        if len(parts) == 4 and all(p.isdigit() for p in parts):
+            return True
+        return parts[0] == self.hostname or name in self.hosts
 
     def reading(self):
         doc = self.app.state.document()
@@ -75,3 +101,18 @@ class Web:
                 extra["Content-Encoding"] = "gzip"
             return 200, HTML, body, extra
         return None
+
+
+def same_origin(headers, host):
+    """A request that changes something came from the dongle's own page:
+    its Origin (or, without one, its Referer) is this very host. A request
+    with neither is not a browser's (curl, make): taken. Checked before the
+    password, so another site's page can neither change settings nor run
+    the owner into the lockout."""
+    origin = headers.get("origin")
+    if origin is None:
+        ref = headers.get("referer")
+        if ref is None:
+            return True
+        origin = ref
+    return host is not None and (origin == "http://" + host or origin.startswith("http://" + host + "/"))

@@ -173,24 +173,22 @@ class RequestPin:
             self.high = True
 
 
-def tls_context(ca_path):
-    """An SSL context that accepts only a server whose certificate chains to
-    a certificate of the CA file (PEM or DER, loaded as DER: see pem.py);
-    the caller passes server_hostname to wrap_socket for the name check."""
-    import ssl
-
-    from ..pem import certificates
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    # MicroPython's ssl.SSLContext has verify_mode (a property over tls's);
-    # micropython-stdlib-stubs' ssl.pyi leaves it out
-    ctx.verify_mode = ssl.CERT_REQUIRED  # type: ignore[attr-defined]
-    for der in certificates(ca_path):
-        ctx.load_verify_locations(cadata=der)
-    return ctx
-
-
 def http_port(configured):
     return configured
+
+
+HTTP_BIND = "0.0.0.0"     # every interface: the home network and the setup network
+SNDBUF = None             # lwIP's own send buffer
+
+
+def on_setup_network(peer):
+    """A client on the setup network: the access point is up and the peer's
+    address is in its subnet (a /24: 192.168.4.x by default)."""
+    ap = network.WLAN(network.AP_IF)
+    if not ap.active():
+        return False
+    own = ap.ifconfig()[0]
+    return isinstance(peer, str) and peer.rpartition(".")[0] == own.rpartition(".")[0]
 
 
 def wifi_grace_s(default):

@@ -36,10 +36,6 @@ def reset_cause():
     return os.getenv("HANPORT_RESET_CAUSE") or "power_on"
 
 
-def utc_seconds():
-    return time.time()
-
-
 def ntp_sync(host):
     return True      # the PC keeps its own time
 
@@ -173,18 +169,17 @@ class RequestPin:
         self.high = pin is not None
 
 
-def tls_context(ca_path):
-    """An SSL context that accepts only a server whose certificate chains to
-    a certificate of the CA file (PEM or DER, loaded as DER: see pem.py);
-    the caller passes server_hostname to wrap_socket for the name check."""
-    import ssl
+# The virtual dongle answers on loopback only unless told otherwise (the
+# demo on a PC is not for the LAN); its sockets get a board's small send
+# buffer, so a slow client fills it as on lwIP.
+HTTP_BIND = os.getenv("HANPORT_HTTP_BIND") or "127.0.0.1"
+SNDBUF = int(os.getenv("HANPORT_SNDBUF") or 2304)
 
-    from ..pem import certificates
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    for der in certificates(ca_path):
-        ctx.load_verify_locations(cadata=der)
-    return ctx
+
+def on_setup_network(peer):
+    """Loopback stands for the setup network: the virtual dongle is set up
+    from the PC it runs on."""
+    return isinstance(peer, str) and peer.startswith("127.")
 
 
 def http_port(configured):
