@@ -139,9 +139,10 @@ class Energy:
             d = self._diff(a, t, r_imp, r_exp)
             if d is None:
                 c, self.cand = self.cand, [t, r_imp, r_exp]
-                if c is None or t <= c[0] or self._diff(c + [0], t, r_imp, r_exp) is None:
+                if c is None or not a[0] <= c[0] < t or self._diff(c + [0], t, r_imp, r_exp) is None:
                     self.rejected = [self.rejected[0] + 1, "%s: %s, %s Wh after %s, %s" % (
                         self.label(t), r_imp, r_exp, a[1], a[2])]
+                    self.reg_t = t            # registers come: not a time to fill hours from power
                     return
                 self.note("register went from %d to %d Wh at %s (meter replaced?): accounts restarted "
                           "there" % (a[1], c[1], self.label(c[0])))
@@ -234,24 +235,20 @@ class Energy:
                     best = [v[0], h]
             day[2], day[3] = max(0, best[0]), best[1]
         cur = self._day(t - t % 3600)[:7]
-        if cur != self.open or [k for k in redo if k[:7] < cur]:
+        if cur != self.open or [k for k in redo if k < cur]:
             self.open = cur
             for key in set(k[:7] for k in self.days):
                 if key < cur:
                     self.months[key] = self._month(key)
-            for k in [k for k in self.days if self._older(k[:7], cur)]:
+            y, m = int(cur[:4]), int(cur[5:7]) - 1
+            prev = "%04d-%02d" % (y - (m == 0), m or 12)
+            for k in [k for k in self.days if k < prev]:
                 del self.days[k]                  # a closed month's days stay one month (for the page)
             for k in sorted(self.months)[:max(0, len(self.months) - KEEP_MONTHS)]:
                 del self.months[k]
         if len(self.hours) > KEEP_HOURS:
             for h in sorted(self.hours)[:len(self.hours) - KEEP_HOURS]:
                 del self.hours[h]
-
-    @staticmethod
-    def _older(month, current):
-        y, m = int(month[:4]), int(month[5:7])
-        cy, cm = int(current[:4]), int(current[5:7])
-        return (cy * 12 + cm) - (y * 12 + m) > 1
 
     # --- output -----------------------------------------------------------
 
