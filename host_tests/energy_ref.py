@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 ZONE = ZoneInfo("Europe/Stockholm")
 GAP_S = 3900
+SHORT_GAP_S = 900
+SLACK_WH = 20
 
 
 def local(t):
@@ -27,36 +29,56 @@ def spread(total, weights):
     return parts
 
 
-def account(anchors):
-    """anchors: (t UTC, import Wh, export Wh) register readings in the
-    order the dongle took them. -> {hour start: [imp, exp, estimated]}"""
+def account(anchors, frames=(), max_w=50000):
+    """anchors: (t UTC, import Wh, export Wh or None) register readings in
+    the order the dongle took them; frames: the times of all frames (for
+    gaps); max_w: energy.max_power_kw in W. -> {hour start: [imp, exp,
+    estimated]}. The README's rules: a reading not after the last used one
+    is not used; one whose difference is negative or more than max_w allows
+    (plus SLACK_WH) is rejected, unless it follows a rejected one that it is
+    plausible from (a new meter: accounting restarts from that one); the
+    difference is spread in proportion to time; an interval over GAP_S
+    makes its hours estimated, and one with a gap in frames over
+    SHORT_GAP_S too, except an hour whose share is at most the difference
+    less the most max_w allows outside the hour."""
     hours = defaultdict(lambda: [0, 0, False])
-    a = None
+    a = cand = None
+
+    def plausible(b, t, ri, re):
+        if re is None and b[2] is not None:
+            return None
+        d = (ri - b[1], 0 if b[2] is None else re - b[2])
+        top = Fraction(max_w * (t - b[0]), 3600) + SLACK_WH
+        return d if all(0 <= x <= top for x in d) else None
+
     for t, ri, re in anchors:
         if a is None:
             a = (t, ri, re)
             continue
-        di, de = ri - a[1], re - a[2]
-        if di < 0 or de < 0:
-            a = (t, ri, re)
-        elif t > a[0]:
-            spans = []
-            x = a[0]
-            while x < t:
-                end = min(x - x % 3600 + 3600, t)
-                spans.append((x - x % 3600, end - x))
-                x = end
-            w = [s for _, s in spans]
-            for (h, _), pi, pe in zip(spans, spread(di, w), spread(de, w)):
-                hours[h][0] += pi
-                hours[h][1] += pe
-                hours[h][2] |= t - a[0] > GAP_S
-            a = (t, ri, re)
-        elif di or de:
-            h = t - t % 3600
-            hours[h][0] += di
-            hours[h][1] += de
-            a = (a[0], ri, re)
+        if t <= a[0]:
+            continue
+        d = plausible(a, t, ri, re)
+        if d is None:
+            c, cand = cand, (t, ri, re)
+            if c is None or t <= c[0] or plausible(c, t, ri, re) is None:
+                continue
+            a = c
+            d = plausible(a, t, ri, re)
+        cand = None
+        dt = t - a[0]
+        gap = any(f - p > SHORT_GAP_S for p, f in zip(frames, frames[1:]) if a[0] < f <= t)
+        spans = []
+        x = a[0]
+        while x < t:
+            end = min(x - x % 3600 + 3600, t)
+            spans.append((x - x % 3600, end - x))
+            x = end
+        w = [s for _, s in spans]
+        for (h, s), pi, pe in zip(spans, spread(d[0], w), spread(d[1], w)):
+            hours[h][0] += pi
+            hours[h][1] += pe
+            hours[h][2] |= dt > GAP_S or (gap and pi > d[0] - Fraction(max_w * (dt - s), 3600))
+        a = (t, ri, re)
     return dict(hours)
 
 

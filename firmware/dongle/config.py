@@ -51,6 +51,7 @@ DEFAULTS = {
         "top_n": 3,                # daily maximum hours averaged for the capacity tariff
         "steps_kw": [2, 5, 10, 15, 20, 25, 50, 75, 100],   # capacity step upper bounds
         "save_s": 300,             # write energy.json at most this often (flash wear)
+        "max_power_kw": 50,        # the most the connection can draw (fuse): bounds plausible registers
     },
 }
 
@@ -99,7 +100,7 @@ def _check(path, value):
         return "must be CET, EET, WET or UTC"
     if path == "energy.top_n" and not 1 <= value <= 10:
         return "must be 1 to 10"
-    if path == "energy.save_s" and value < 1:
+    if path in ("energy.save_s", "energy.max_power_kw") and value < 1:
         return "must be at least 1"
     if path == "energy.steps_kw":
         if not value or any(not isinstance(x, (int, float)) for x in value) or sorted(value) != value:

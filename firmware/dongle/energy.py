@@ -2,24 +2,39 @@
 # and month from the meter's own registers, the month's peak hour, the top-N
 # daily maximum hours (capacity tariffs) and a live estimate of this hour.
 #
-# The rules, in one place:
+# The rules, in one place (README "Energy accounting" says the same):
 #  - Registers are the truth. The import/export difference between two
 #    register readings is spread over the hours between them in proportion to
 #    time (exact integers: the parts always sum to the difference). So energy
-#    is never lost or counted twice: a gap (dongle off, meter silent, reboot)
-#    is filled by the next difference; hours in a gap longer than GAP_S are
-#    marked estimated and left out of peaks.
+#    is never lost or counted twice.
+#  - A reading is plausible when neither register went down nor rose by more
+#    than the maximum power (energy.max_power_kw) allows in the time since the
+#    last one. An implausible one is not used and counted (`problems`); if the
+#    next reading follows it rather than the old one, the meter was replaced
+#    or reset: accounting restarts from it, the energy between is not counted.
+#  - A register interval over GAP_S makes its hours estimated; one with a gap
+#    in frames (over SHORT_GAP_S) too, except an hour whose share the
+#    difference proves (more than the meter could use outside that hour).
+#    Estimated hours are left out of daily maxima, peaks and top-N.
 #  - Between registers (meters that send them hourly), integrating power
 #    gives the running estimate of the current hour, replaced by the register
-#    share when it comes. Meters without registers are accounted from power.
+#    share when it comes. After NO_REGISTERS_S without registers the hours
+#    are filled from power, and the register anchor moves on by what filled
+#    them, so the next difference covers only the rest.
+#  - _finalize is the one place that decides what is final: an hour once the
+#    registers (or power, without them) cover its end, then its day's maximum,
+#    then a month once its last hour is final.
+#  - Readings whose clock is not after the last register reading are not
+#    used for registers (stale repeats); the next later one covers them.
 #  - Hours are local clock hours (EU summer time rule, localtime.py): days
-#    have 23 or 25 hours at the switches. A meter clock going backwards does
-#    not undo energy: its difference goes to the hour it reports.
+#    have 23 or 25 hours at the switches.
 from . import localtime
 
 GAP_S = 3900            # a register interval longer than this: hours estimated
+SHORT_GAP_S = 900       # no frame for longer than this: a gap
 INTEGRATE_MAX_S = 900   # integrate power over at most this between samples
 NO_REGISTERS_S = 7200   # no register for this long: account from power alone
+SLACK_WH = 20           # register resolution allowed beyond the maximum power
 KEEP_HOURS = 26        # what /api/energy lists; days keep the rest
 KEEP_MONTHS = 13
 MWS_PER_WH = 3600000    # milliwatt-seconds in a watt-hour
@@ -55,18 +70,23 @@ def hours_between(t0, t1):
 
 
 class Energy:
-    def __init__(self, zone="CET", top_n=3, steps_kw=STEPS_KW):
+    def __init__(self, zone="CET", top_n=3, steps_kw=STEPS_KW, max_kw=50):
         self.zone = zone
         self.top_n = top_n
         self.steps_wh = [int(round(s * 1000)) for s in steps_kw]
-        self.anchor = None        # [t, import Wh, export Wh] of the last register reading
-        self.last = None          # [t, import mW, export mW] of the last sample
+        self.max_w = int(max_kw * 1000)
+        self.anchor = None        # [t, import Wh, export Wh or None, flags] of the last register
+                                  # reading (flags: 1 a gap since, 2 moved on by hours filled from power)
+        self.cand = None          # [t, import, export] of a rejected reading: a glitch or a new meter
+        self.last = None          # [t, import mW or None, export mW] of the last sample
         self.reg_t = None         # when a register last came
         self.prov = {}            # hour start -> [import mWs, export mWs] since the anchor
         self.hours = {}           # hour start -> [import Wh, export Wh, estimated 0/1, final 0/1]
         self.days = {}            # "YYYY-MM-DD" -> [import Wh, export Wh, max hour Wh, max hour start]
         self.months = {}          # closed months "YYYY-MM" -> summary dict
+        self.open = None          # the month not closed yet
         self.problems = []
+        self.rejected = [0, ""]   # implausible readings: how many, the last one
         self.samples = 0
 
     # --- labels ---------------------------------------------------------
@@ -76,11 +96,15 @@ class Energy:
         return "%04d-%02d-%02d" % (y, mo, d)
 
     def label(self, h):
-        """Hour start -> "2025-10-26T02:00+02:00" (local, with offset)."""
+        """Hour (start, or any second in it) -> "2025-10-26T02:00+02:00"
+        (local, with offset)."""
         y, mo, d, hh = localtime.local(h, self.zone)[:4]
         off = localtime.offset(h, self.zone) // 60
         return "%04d-%02d-%02dT%02d:00%s%02d:%02d" % (y, mo, d, hh, "+" if off >= 0 else "-",
                                                      abs(off) // 60, abs(off) % 60)
+
+    def note(self, text):
+        self.problems = (self.problems + [text])[-5:]
 
     # --- input ------------------------------------------------------------
 
@@ -89,45 +113,51 @@ class Energy:
         registers in Wh, each None when this frame lacks it."""
         self.samples += 1
         last = self.last
-        if p_imp is None and last is not None:
-            p_imp, p_exp = last[1], last[2]       # list 3 / hourly lists: keep the last power
-        if last is not None and p_imp is not None and 0 < t - last[0] <= INTEGRATE_MAX_S:
-            for h, sec in hours_between(last[0], t):
-                acc = self.prov.get(h)
-                if acc is None:
-                    acc = self.prov[h] = [0, 0]
-                acc[0] += last[1] * sec
-                acc[1] += (last[2] or 0) * sec
+        if last is not None:
+            if p_imp is None:
+                p_imp, p_exp = last[1], last[2]   # list 3 / hourly lists: keep the last power
+            if t - last[0] > SHORT_GAP_S and self.anchor:
+                self.anchor[3] |= 1
+            if last[1] is not None and 0 < t - last[0] <= INTEGRATE_MAX_S:
+                for h, sec in hours_between(last[0], t):
+                    acc = self.prov.get(h)
+                    if acc is None:
+                        acc = self.prov[h] = [0, 0]
+                    acc[0] += last[1] * sec
+                    acc[1] += last[2] * sec
         if r_imp is not None:
-            self._register(t, r_imp, r_exp or 0)
+            self._register(t, r_imp, r_exp)
         elif self.reg_t is None or t - self.reg_t > NO_REGISTERS_S:
             self._from_power(t)
-        if p_imp is not None:
-            self.last = [t, p_imp, p_exp or 0]
-        elif last is not None:
-            last[0] = t
+        self.last = [t, p_imp, p_exp or 0]
 
     def _register(self, t, r_imp, r_exp):
         a = self.anchor
-        self.reg_t = t
         if a is not None:
-            d_imp, d_exp = r_imp - a[1], r_exp - a[2]
-            if d_imp < 0 or d_exp < 0:
-                self.problems.append("register went down at %s (meter replaced or multiplier changed): "
-                                     "accounting restarted there" % self.label(t - t % 3600))
-                self.problems = self.problems[-5:]
-            elif t > a[0]:
-                spans = hours_between(a[0], t)
-                est = 1 if t - a[0] > GAP_S else 0
-                weights = [sec for _, sec in spans]
-                for (h, _), wi, we in zip(spans, split(d_imp, weights), split(d_exp, weights)):
-                    self._add(h, wi, we, est)
-            elif d_imp == 0 and d_exp == 0:
-                return                        # a stale repeat (Aidon's list 3 can be): nothing new
-            else:                             # the clock went back: to the hour it says now,
-                self._add(t - t % 3600, d_imp, d_exp, 0)
-                t = a[0]                      # and the anchor stays put (no re-spreading)
-        self.anchor = [t, r_imp, r_exp]
+            if t <= a[0]:
+                return                        # a stale repeat or a clock set back: the next one covers it
+            d = self._diff(a, t, r_imp, r_exp)
+            if d is None:
+                c, self.cand = self.cand, [t, r_imp, r_exp]
+                if c is None or not a[0] <= c[0] < t or self._diff(c + [0], t, r_imp, r_exp) is None:
+                    self.rejected = [self.rejected[0] + 1, "%s: %s, %s Wh after %s, %s" % (
+                        self.label(t), r_imp, r_exp, a[1], a[2])]
+                    self.reg_t = t            # registers come: not a time to fill hours from power
+                    return
+                self.note("register went from %d to %d Wh at %s (meter replaced?): accounts restarted "
+                          "there" % (a[1], c[1], self.label(c[0])))
+                a = c + [0]
+                d = self._diff(a, t, r_imp, r_exp)
+            self.cand = None
+            dt = t - a[0]
+            spans = hours_between(a[0], t)
+            weights = [sec for _, sec in spans]
+            for (h, sec), wi, we in zip(spans, split(d[0], weights), split(d[1], weights)):
+                # a share of a difference over a gap is an estimate, unless the
+                # difference is more than the meter could use outside this hour
+                self._add(h, wi, we, dt > GAP_S or (a[3] & 1 and wi > d[0] + self.max_w * (sec - dt) // 3600))
+        self.reg_t = t
+        self.anchor = [t, r_imp, r_exp, 0]
         for h in list(self.prov):
             if h + 3600 <= t:
                 del self.prov[h]
@@ -135,12 +165,40 @@ class Energy:
                 self.prov[h] = [0, 0]          # the register covered up to t
         self._finalize(t)
 
+    def _diff(self, a, t, r_imp, r_exp):
+        """[import Wh, export Wh] since anchor a, or None if implausible."""
+        if r_exp is None:
+            if a[2] is not None:
+                return None                   # the export register missing from this frame
+            r_exp = 0
+        d = [r_imp - a[1], 0 if a[2] is None else r_exp - a[2]]
+        back = [min(0, d[0]), min(0, d[1])]
+        h = self.hours.get(a[0] - 3600) if a[3] & 2 else None
+        if h is not None and -back[0] <= h[0] and -back[1] <= h[1]:
+            d = [d[0] - back[0], d[1] - back[1]]      # power overshot the registers in the hours it
+        else:                                         # filled: the excess comes off the last of them
+            back = [0, 0]
+        top = self.max_w * (t - a[0]) // 3600 + SLACK_WH
+        if not (0 <= d[0] <= top and 0 <= d[1] <= top):
+            return None
+        if back != [0, 0]:
+            self._add(a[0] - 3600, back[0], back[1], 1)
+        return d
+
     def _from_power(self, t):
-        """No registers: hours from integrated power, final when they end."""
-        for h in list(self.prov):
-            if h + 3600 <= t:
-                mws = self.prov.pop(h)
-                self._add(h, mws[0] // MWS_PER_WH, mws[1] // MWS_PER_WH, 0)
+        """No registers for a while: hours from integrated power, final when
+        they end. The anchor moves on by what they got (no hole skipped)."""
+        a = self.anchor
+        for h in sorted(self.prov):
+            if h + 3600 > t or a is not None and h > a[0]:
+                break
+            mws = self.prov.pop(h)
+            wi, we = mws[0] // MWS_PER_WH, mws[1] // MWS_PER_WH
+            self._add(h, wi, we, a[3] & 1 if a else 0)
+            if a is not None:
+                a[0], a[1], a[3] = h + 3600, a[1] + wi, a[3] | 2
+                if a[2] is not None:
+                    a[2] += we
         self._finalize(t)
 
     def _add(self, h, wh_imp, wh_exp, est):
@@ -149,47 +207,48 @@ class Energy:
             hour = self.hours[h] = [0, 0, 0, 0]
         hour[0] += wh_imp
         hour[1] += wh_exp
-        hour[2] |= est
+        hour[2] |= 1 if est else 0
+        hour[3] = 0                           # changed: final again in _finalize
         key = self._day(h)
         day = self.days.get(key)
         if day is None:
             day = self.days[key] = [0, 0, 0, None]
-            self._close_months(key[:7])
         day[0] += wh_imp
         day[1] += wh_exp
-        if hour[3] and not hour[2] and hour[0] > day[2]:   # a complete hour grew
-            day[2], day[3] = hour[0], h
 
     def _finalize(self, t):
-        """Hours that ended before t are complete: they may set their
-        day's maximum now. Old hours are forgotten (their days keep them)."""
-        for h in sorted(self.hours):
-            hour = self.hours[h]
+        """The one place that decides what is final: hours that ended by t,
+        then their days' maxima (complete, non-estimated hours), then the
+        months that ended by t are closed (again, if a late change came)."""
+        redo = set()
+        for h, hour in self.hours.items():
             if h + 3600 <= t and not hour[3]:
                 hour[3] = 1
-                day = self.days.get(self._day(h))
-                if day is not None and not hour[2] and (day[3] is None or hour[0] > day[2]):
-                    day[2], day[3] = hour[0], h
+                redo.add(self._day(h))
+        for key in redo:
+            day = self.days[key]
+            # the largest kept hour; one no longer kept cannot have changed
+            best = day[2:] if day[3] is not None and day[3] not in self.hours else [-1, None]
+            for h in sorted(self.hours):
+                v = self.hours[h]
+                if v[3] and not v[2] and v[0] > best[0] and self._day(h) == key:
+                    best = [v[0], h]
+            day[2], day[3] = max(0, best[0]), best[1]
+        cur = self._day(t - t % 3600)[:7]
+        if cur != self.open or [k for k in redo if k < cur]:
+            self.open = cur
+            for key in set(k[:7] for k in self.days):
+                if key < cur:
+                    self.months[key] = self._month(key)
+            y, m = int(cur[:4]), int(cur[5:7]) - 1
+            prev = "%04d-%02d" % (y - (m == 0), m or 12)
+            for k in [k for k in self.days if k < prev]:
+                del self.days[k]                  # a closed month's days stay one month (for the page)
+            for k in sorted(self.months)[:max(0, len(self.months) - KEEP_MONTHS)]:
+                del self.months[k]
         if len(self.hours) > KEEP_HOURS:
             for h in sorted(self.hours)[:len(self.hours) - KEEP_HOURS]:
                 del self.hours[h]
-
-    def _close_months(self, current):
-        """A new month: summarize the ones before it, keep their days one
-        month longer (for the page), then drop them."""
-        for key in sorted(set(k[:7] for k in self.days)):
-            if key < current and key not in self.months:
-                self.months[key] = self._month(key)
-        for k in [k for k in self.days if k[:7] < current and self._older(k[:7], current)]:
-            del self.days[k]
-        for k in sorted(self.months)[:max(0, len(self.months) - KEEP_MONTHS)]:
-            del self.months[k]
-
-    @staticmethod
-    def _older(month, current):
-        y, m = int(month[:4]), int(month[5:7])
-        cy, cm = int(current[:4]), int(current[5:7])
-        return (cy * 12 + cm) - (y * 12 + m) > 1
 
     # --- output -----------------------------------------------------------
 
@@ -202,18 +261,16 @@ class Energy:
 
     def _view(self, raw):
         top = raw["top"]
-        avg = sum(x[0] for x in top) // len(top) if top else 0
-        step = 1
-        for limit in self.steps_wh:
-            if avg > limit:
-                step += 1
+        n = len(top)
+        s = sum(x[0] for x in top)
         return {
             "import_kwh": _kwh(raw["imp"]), "export_kwh": _kwh(raw["exp"]),
             "peak_kwh": _kwh(top[0][0]) if top else None,
             "peak_hour": self.label(top[0][1]) if top else None,
             "top_hours": [{"hour": self.label(h), "kwh": _kwh(wh)} for wh, h in top],
-            "top_average_kw": _kwh(avg) if top else None,
-            "capacity_step": step if top else None,
+            "top_average_kw": _kwh(s // n) if top else None,
+            # exact: the average exceeds a bound when the sum exceeds bound * n
+            "capacity_step": 1 + len([b for b in self.steps_wh if s > b * n]) if top else None,
             "days": raw["days"],
         }
 
@@ -225,21 +282,27 @@ class Energy:
         prov = self.prov.get(h)
         if prov is not None:
             so_far += prov[0] // MWS_PER_WH
-        p = self.last[1] if self.last else 0
+        p = self.last[1] or 0 if self.last else 0
         return so_far, so_far + p * (h + 3600 - t) // MWS_PER_WH
+
+    def _problems(self):
+        n, why = self.rejected
+        return self.problems + (["%d register readings rejected as implausible, the last at %s"
+                                 % (n, why)] if n else [])
 
     def current(self, t):
         """This hour, today and this month at meter time t (UTC): the light
         part of the report, cheap enough for every /api/status poll."""
         if t is None:
-            return {"ready": False, "problems": self.problems}
+            return {"ready": False, "problems": self._problems()}
         h = t - t % 3600
         today = self._day(h)
         month = today[:7]
-        cur = self._view(self._month(month))
+        raw = self._month(month)
+        cur = self._view(raw)
         so_far, est = self.estimate(t)
-        peak_wh = _wh(cur["peak_kwh"])
-        topn = [_wh(x["kwh"]) for x in cur["top_hours"]]
+        topn = [x[0] for x in raw["top"]]
+        peak_wh = topn[0] if topn else None
         day = self.days.get(today)
         if peak_wh is not None and est > peak_wh:
             warning = "new_peak"
@@ -258,7 +321,7 @@ class Energy:
                       "export_kwh": _kwh(day[1] if day else 0),
                       "max_hour_kwh": _kwh(day[2]) if day and day[3] is not None else None},
             "month": dict(cur, month=month, top_n=self.top_n),
-            "problems": self.problems,
+            "problems": self._problems(),
         }
 
     def report(self, t):
@@ -282,12 +345,14 @@ class Energy:
         return {"v": 1, "zone": self.zone, "anchor": self.anchor, "last": self.last,
                 "reg_t": self.reg_t, "prov": [[h, v[0], v[1]] for h, v in self.prov.items()],
                 "hours": [[h] + v for h, v in self.hours.items()],
-                "days": self.days, "months": self.months, "problems": self.problems}
+                "days": self.days, "months": self.months, "problems": self.problems,
+                "rejected": self.rejected}
 
     def load(self, d):
         if d.get("v") != 1 or d.get("zone") != self.zone:
             raise ValueError("energy state of another version or zone")
-        self.anchor = d["anchor"]
+        a = d["anchor"]
+        self.anchor = a and (a + [0])[:4]     # version 1 files had no flags
         self.last = d["last"]
         self.reg_t = d["reg_t"]
         self.prov = {x[0]: [x[1], x[2]] for x in d["prov"]}
@@ -295,6 +360,7 @@ class Energy:
         self.days = d["days"]
         self.months = d["months"]
         self.problems = d.get("problems", [])
+        self.rejected = d.get("rejected", [0, ""])
 
 
 def _kwh(wh):
@@ -302,10 +368,6 @@ def _kwh(wh):
     if wh is None:
         return None
     return Kwh(wh)
-
-
-def _wh(k):
-    return None if k is None else k.wh
 
 
 class Kwh:

@@ -50,10 +50,13 @@ class Ledger:
         self.save_s = e["save_s"]
         self.zone = e["zone"]
         self.steps_kw = e["steps_kw"]
-        self.book = energy.Energy(e["zone"], e["top_n"], self.steps_kw)
+        self.max_kw = e["max_power_kw"]
+        self.top_n = e["top_n"]
+        self.book = self._new()
         self.problem = None
-        self.meter_t = None        # UTC seconds of the meter clock, last seen
-        self.meter_ms = None       # ticks then
+        self.clock = localtime.Clock()   # unknown until the meter sends its time (not the saved one)
+        self.ticks = time.ticks_ms()
+        self.ms = 0
         self.dirty = False
         self.saved_ms = time.ticks_ms()
         self.saves = 0
@@ -72,9 +75,6 @@ class Ledger:
             if magic != "HANE1" or int(n) != len(raw) or int(crc, 16) != crc_x25(raw, 0, len(raw)):
                 raise ValueError("checksum")
             self.book.load(json.loads(text))
-            if self.book.last:
-                self.meter_t = self.book.last[0]
-                self.meter_ms = time.ticks_ms()
             log.log("energy: state loaded (anchor %s)" % (self.book.anchor and self.book.anchor[0]))
         except (ValueError, KeyError, TypeError, IndexError):
             self.problem = "%s was damaged: not trusted, kept as %s.bad, accounting started over" % (
@@ -84,7 +84,10 @@ class Ledger:
                 os.rename(self.path, self.path + ".bad")
             except OSError:
                 pass
-            self.book = energy.Energy(self.book.zone, self.book.top_n, self.steps_kw)
+            self.book = self._new()
+
+    def _new(self):
+        return energy.Energy(self.zone, self.top_n, self.steps_kw, self.max_kw)
 
     def save(self):
         text = json.dumps(self.book.dump())
@@ -110,28 +113,29 @@ class Ledger:
             except OSError as e:
                 log.log("energy: cannot save: %s" % e)
 
+    def _ms(self):
+        """Milliseconds since start that never wrap (ticks do)."""
+        t = time.ticks_ms()
+        self.ms += time.ticks_diff(t, self.ticks)
+        self.ticks = t
+        return self.ms
+
     def now(self):
         """The meter clock now (UTC s), from its last time and our ticks."""
-        if self.meter_t is None:
-            return None
-        return self.meter_t + time.ticks_diff(time.ticks_ms(), self.meter_ms) // 1000
+        return self.clock.now(self._ms())
 
-    def reading(self, r):
+    def reading(self, r, ms=None):
+        """One decoded frame; ms: when (default: now, see _ms)."""
+        ms = self._ms() if ms is None else ms
         t = None
         if r.time is not None:
-            p = localtime.parse_iso(r.time)
-            if p is not None:
-                y, mo, d, h, mi, s, off = p
-                if off is not None:
-                    t = localtime.days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - off * 60
-                else:
-                    t = localtime.to_utc(y, mo, d, h, mi, s, self.zone, r.dst, self.meter_t)
+            t = localtime.meter_time(r.time, self.zone, r.dst, self.clock.now(ms))
+        t, back = self.clock.stamp(t, ms)
         if t is None:
-            t = self.now()
-            if t is None:
-                return                              # no clock yet: nothing to account
-        else:
-            self.meter_t, self.meter_ms = t, time.ticks_ms()
+            return                              # no clock yet: nothing to account
+        if back:
+            self.book.note("meter clock %+d s at %s: %s" % (
+                -back, self.book.label(t), "stale, not followed" if back > 0 else "set back twice, followed"))
         imp, exp = registers(r)
         self.book.sample(t, _milli(r, "power_import_w"), _milli(r, "power_export_w"), imp, exp)
         self.dirty = True

@@ -61,11 +61,11 @@ def local(t, zone="CET"):
     return y, mo, d, s // 3600, s // 60 % 60, s % 60, dst
 
 
-def to_utc(y, mo, d, h, mi, s, zone="CET", dst=None, after=None):
+def to_utc(y, mo, d, h, mi, s, zone="CET", dst=None, near=None):
     """Local time -> UTC second. dst (the meter's summer-time flag) says
-    which pass of autumn's repeated hour is meant; without it, the first
-    pass unless the previous reading (`after`, UTC) is already past it.
-    Spring's missing hour is read as summer time."""
+    which pass of autumn's repeated hour is meant; without it, the pass
+    nearer to `near` (the live clock, UTC), else the first. Spring's missing
+    hour is read as summer time."""
     lt = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
     winter = lt - ZONES[zone][0] * 60          # if this is standard time
     summer_ = winter - 3600                    # if this is summer time
@@ -73,8 +73,20 @@ def to_utc(y, mo, d, h, mi, s, zone="CET", dst=None, after=None):
         return summer_ if dst and ZONES[zone][1] else winter
     su, wi = summer(summer_, zone), not summer(winter, zone)
     if su and wi:                              # autumn: the hour comes twice
-        return winter if after is not None and summer_ < after else summer_
+        return winter if near is not None and abs(winter - near) < abs(summer_ - near) else summer_
     return winter if wi else summer_
+
+
+def meter_time(text, zone, dst, near):
+    """A meter's time stamp ("2025-10-26T02:00:10[+01:00]") -> UTC second,
+    or None."""
+    p = parse_iso(text)
+    if p is None:
+        return None
+    y, mo, d, h, mi, s, off = p
+    if off is not None:
+        return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - off * 60
+    return to_utc(y, mo, d, h, mi, s, zone, dst, near)
 
 
 def parse_iso(text):
@@ -94,3 +106,38 @@ def parse_iso(text):
         if text[19] == "-":
             off = -off
     return y, mo, d, h, mi, s, off
+
+
+class Clock:
+    """The meter's clock, live: its last time and our milliseconds then
+    (`ms` from any counter that only goes up). It never goes backwards
+    without a reason: a time behind the live clock by more than BEHIND_S is
+    taken as stale (the live clock is used) unless the next stamp agrees
+    with it, and then the setback is noted."""
+    BEHIND_S = 60
+
+    def __init__(self):
+        self.t = None
+        self.ms = 0
+        self.behind = None      # seconds the last stamp was behind, not accepted yet
+
+    def now(self, ms):
+        return None if self.t is None else self.t + (ms - self.ms) // 1000
+
+    def stamp(self, t, ms):
+        """A meter stamp t (UTC s, None if the frame has none) at ms ->
+        (UTC second to count the frame at or None, b): b 0 normally, N > 0
+        when the stamp was N s behind and not taken (stale), -N when the
+        clock was set back N s (the second stamp in a row that says so)."""
+        now = self.now(ms)
+        if t is None:
+            return now, 0
+        back = 0
+        if now is not None and t < now - self.BEHIND_S:
+            prev, self.behind = self.behind, now - t
+            if prev is None or abs(prev - self.behind) > self.BEHIND_S:
+                return now, self.behind
+            back = t - now
+        self.behind = None
+        self.t, self.ms = t, ms
+        return t, back
