@@ -8,6 +8,7 @@ figures only (speed is `make bench`'s business):
   through an accelerated session inside a fixed heap: see
   test_firmware_session_fits_its_heap."""
 import random
+import threading
 from datetime import datetime
 
 import pytest
@@ -143,6 +144,97 @@ def test_firmware_session_fits_its_heap(tmp_path, bundle, make):
         rig.wait_until(lambda: len(sub.on("han/%s/state" % d.device_id[-6:])) >= st["mqtt"]["published"], 10,
                        what="every reading at the broker")
     finally:
+        sub.close()
+        d.stop()
+        meter.close()
+        broker.stop()
+
+
+# The same sessions on the 32-bit build (the ESP32's object sizes), from a
+# bundle compiled for it, with a burst of hostile clients half way. These
+# are the board's figures. The budget a plain ESP32 gives the firmware is
+# 96 KB (README, "Performance"); these heaps are what the firmware needs
+# today (measured peaks: P1 about 107 KB, Aidon about 121 KB), held here so
+# that nothing grows unnoticed while it is cut down to that.
+HEAP32 = {"p1": 128 * 1024, "aidon": 144 * 1024, "kamstrup-gcm": 144 * 1024}
+KEY = "00112233445566778899aabbccddeeff"
+BURST_OUTCOMES = {"200", "400", "404", "408", "414", "431", "503"}
+
+
+@pytest.fixture(scope="module")
+def bundle32(tmp_path_factory):
+    mpy.micropython32()                     # skips, saying why, where it is not built
+    return rig.bundle(tmp_path_factory.mktemp("bundle32"), "x86")
+
+
+def hostile_burst(port, outcomes):
+    """20 clients at once from another address: complete requests for the
+    heavier documents, random bytes, an oversized header, slow senders."""
+    from soak import HOSTILE, exchange
+    rng = random.Random(3)
+    asks = [b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            b"GET /api/energy HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n",
+            b"GET /api/reading HTTP/1.1\r\nX-Big: " + b"a" * 5000 + b"\r\n\r\n",
+            bytes(rng.getrandbits(8) for _ in range(700)) + b"\r\n\r\n",
+            b"GET /api/reading HTTP/1.1\r\nX-Slow: "]
+    lock = threading.Lock()
+
+    def one(data):
+        got = exchange(port, data, timeout=12, source=HOSTILE)
+        with lock:
+            outcomes.append(got)
+    threads = [threading.Thread(target=one, args=(asks[i % len(asks)],), daemon=True) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+
+
+@pytest.mark.parametrize("make", ["p1", "aidon", "kamstrup-gcm"])
+def test_firmware_session_fits_its_heap_on_32_bits(tmp_path, bundle32, make):
+    """As test_firmware_session_fits_its_heap, on the 32-bit build, an
+    encrypted meter too, and 20 hostile clients at once half way: every
+    message decoded and published, polls answered (503 under the burst is
+    counted, not a failure), no MemoryError, no task restarted."""
+    lib, _ = bundle32
+    broker = rig.Broker(tmp_path)
+    meter = rig.Meter()
+    sim_make, kw = make, {}
+    wire = {"serial": "115200-8N1", "invert": True} if make == "p1" else {"serial": "2400-8E1", "invert": False}
+    if make == "kamstrup-gcm":
+        sim_make, kw = "kamstrup", {"key": KEY}
+        wire = {"serial": "2400-8N1", "invert": False, "key": KEY}
+    cfg = {"board": "unix", "wifi": {"ssid": "home", "password": "x"},
+           "meter": dict(wire, port="tcp://127.0.0.1:%d" % meter.port),
+           "mqtt": {"host": "127.0.0.1", "port": broker.port}}
+    d = rig.Dongle(tmp_path, cfg, heapsize=HEAP32[make], lib=lib, bits=32)
+    sub = rig.Subscriber(broker.port, "han/#")
+    outcomes = []
+    burst = threading.Timer(SESSION_S / 2, hostile_burst, (d.http_port, outcomes))
+    try:
+        rig.wait_until(meter.connected, 15, what="the dongle to connect to the meter")
+        s = rig.Session(d, meter, SimMeter(sim_make, start=datetime(2026, 1, 15, 16, 59), **kw))
+        burst.start()
+        st = s.run(SESSION_S)
+        burst.join(30)
+        log = d.log()
+        print("%s (32-bit): %d messages, heap peak %d bytes of %d, polls %s, burst %s" % (
+            make, s.sent, st["heap"]["peak"], HEAP32[make], s.poll_status,
+            {k: outcomes.count(k) for k in set(outcomes)}))
+        assert "MemoryError" not in log and "Traceback" not in log, log[-3000:]
+        assert st["task_restarts"] == {} and st["uptime_s"] >= SESSION_S
+        assert st["frames"]["frames_ok"] == s.sent
+        assert set(st["frames"].values()) <= {0, s.sent}
+        assert len(outcomes) == 20 and set(outcomes) <= BURST_OUTCOMES, outcomes
+        assert not s.poll_failures and set(s.poll_status) <= {200, 503}
+        assert s.poll_status.get(200, 0) >= SESSION_S * 5
+        assert s.sent * 0.9 <= st["mqtt"]["published"] <= s.sent
+        rig.wait_until(lambda: len(sub.on("han/%s/state" % d.device_id[-6:])) >= st["mqtt"]["published"], 10,
+                       what="every reading at the broker")
+    finally:
+        burst.cancel()
         sub.close()
         d.stop()
         meter.close()

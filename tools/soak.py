@@ -231,12 +231,17 @@ def status_of(resp):
     return None
 
 
-def exchange(port, data, timeout=HTTP_TIMEOUT_S):
-    """Send data on a new connection, read until the server closes: the
-    response's status ("200"), or "refused", "reset", "closed" (no
-    response), "timeout"."""
+# hostile clients come from another address than the legitimate poller, as
+# on a LAN (the dongle caps connections per address)
+HOSTILE = ("127.0.0.2", 0)
+
+
+def exchange(port, data, timeout=HTTP_TIMEOUT_S, source=None):
+    """Send data on a new connection (from source, an (address, port)),
+    read until the server closes: the response's status ("200"), or
+    "refused", "reset", "closed" (no response), "timeout"."""
     try:
-        s = socket.create_connection(("127.0.0.1", port), timeout)
+        s = socket.create_connection(("127.0.0.1", port), timeout, source_address=source)
     except ConnectionRefusedError:
         return "refused"
     except socket.timeout:
@@ -310,7 +315,7 @@ class Clients:
         """A legitimate client: /api/reading five times a second."""
         while not self.stop.is_set():
             t0 = time.monotonic()
-            self.record("poll", exchange(self.port, b"GET /api/reading HTTP/1.1\r\nHost: soak\r\n\r\n"), t0)
+            self.record("poll", exchange(self.port, b"GET /api/reading HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), t0)
             self.stop.wait(0.2)
 
     def _slowloris(self):
@@ -320,14 +325,14 @@ class Clients:
             self._wait_calm()
             t0 = time.monotonic()
             try:
-                s = socket.create_connection(("127.0.0.1", self.port), HTTP_TIMEOUT_S)
+                s = socket.create_connection(("127.0.0.1", self.port), HTTP_TIMEOUT_S, source_address=HOSTILE)
             except OSError:
                 self.record("slowloris", "refused", t0)
                 self.stop.wait(0.5)
                 continue
             outcome = "held"
             try:
-                s.sendall(b"GET /api/reading HTTP/1.1\r\nHost: soak\r\nX-Slow: ")
+                s.sendall(b"GET /api/reading HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
                 s.settimeout(0.7)
                 out = b""
                 while time.monotonic() - t0 < SLOW_HOLD_S:
@@ -355,11 +360,11 @@ class Clients:
             self.record("slowloris", outcome, t0)
 
     def _oversized(self):
-        head = b"GET /api/reading HTTP/1.1\r\nHost: soak\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n"
+        head = b"GET /api/reading HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n"
         while not self.stop.wait(3.0):
             self._wait_calm()
             t0 = time.monotonic()
-            self.record("oversized", exchange(self.port, head), t0)
+            self.record("oversized", exchange(self.port, head, source=HOSTILE), t0)
 
     def _random(self):
         rng = random.Random(self.rng.random())
@@ -372,7 +377,7 @@ class Clients:
             elif r < 0.5:
                 data = b"GET /" + data[:300] + b" HTTP/1.1\r\n\r\n"
             t0 = time.monotonic()
-            self.record("random", exchange(self.port, data), t0)
+            self.record("random", exchange(self.port, data, source=HOSTILE), t0)
 
     def burst(self):
         """BURST clients connecting at once, each a complete request."""
@@ -386,7 +391,8 @@ class Clients:
             except threading.BrokenBarrierError:
                 pass
             t0 = time.monotonic()
-            self.record("burst", exchange(self.port, b"GET %s HTTP/1.1\r\nHost: soak\r\n\r\n" % path.encode()), t0)
+            self.record("burst", exchange(self.port, b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode(),
+                                          source=HOSTILE), t0)
         ts = [threading.Thread(target=one, args=(p,), daemon=True) for p in paths]
         for t in ts:
             t.start()
