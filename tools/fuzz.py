@@ -1141,9 +1141,10 @@ def linearity(n=16384, repeat=3, names=None):
 
 # --- MicroPython ------------------------------------------------------------------
 
-def mp_compare(cases, workdir=None):
+def mp_compare(cases, workdir=None, bits=64):
     """Run cases through host_tests/mp_driver.py on CPython and on
-    MicroPython's unix port -> failure text or None."""
+    MicroPython's unix port (64-bit, or the 32-bit build) -> failure text
+    or None."""
     import mpy
     driver = os.path.join(ROOT, "host_tests", "mp_driver.py")
     lib = os.path.join(ROOT, "lib")
@@ -1159,7 +1160,7 @@ def mp_compare(cases, workdir=None):
         cpy = subprocess.run([sys.executable, driver, lib, path], capture_output=True, timeout=3600)
         if cpy.returncode:
             return "CPython driver failed: %s" % cpy.stderr.decode()[-2000:]
-        mp = mpy.run([driver, lib, path], timeout=3600)
+        mp = mpy.run([driver, lib, path], timeout=3600, bits=bits)
     a, b = cpy.stdout.decode().splitlines(), mp.stdout.decode().splitlines()
     if mp.returncode:       # the driver prints STATS after each case it finished
         c = cases[min(len(cases) - 1, sum(x.startswith("STATS") for x in b))]
