@@ -306,6 +306,56 @@ def session(tmp, lib, seconds):
             "runs in 64K", verdict(ok and heap <= 64 * 1024))
 
 
+def board_heap(tmp, lib, seconds):
+    """The board's heap, on the 32-bit build (the ESP32's object sizes) with
+    the code in the heap as stock firmware has it: after start-up, after
+    the first frames, and the live peak of test_memory's 32-bit session (10
+    msg/s, 10 polls/s, MQTT) per make. A plain ESP32 gives the firmware
+    about 96 KB (must); the C3/S3's initial 64 KB (goal for P1) and 80 KB
+    (goal for DLMS) would need no heap growth."""
+    import rig
+    import test_memory
+    for make in ("p1", "aidon", "kamstrup-gcm"):
+        sim_make, kw = make, {}
+        wire = {"serial": "115200-8N1", "invert": True} if make == "p1" else {"serial": "2400-8E1", "invert": False}
+        if make == "kamstrup-gcm":
+            sim_make, kw = "kamstrup", {"key": test_memory.KEY}
+            wire = {"serial": "2400-8N1", "invert": False, "key": test_memory.KEY}
+        folder = os.path.join(tmp, "b32-" + make)
+        os.makedirs(folder, exist_ok=True)
+        broker = rig.Broker(folder)
+        meter = rig.Meter()
+        cfg = {"board": "unix", "wifi": {"ssid": "home", "password": "x"},
+               "meter": dict(wire, port="tcp://127.0.0.1:%d" % meter.port),
+               "mqtt": {"host": "127.0.0.1", "port": broker.port}}
+        heap = test_memory.HEAP32[make]
+        d = rig.Dongle(folder, cfg, heapsize=heap, lib=lib, bits=32)
+        try:
+            rig.wait_until(meter.connected, 15, what="the dongle to connect to the meter")
+            time.sleep(2.5)
+            boot = d.status()["heap"]["used"]
+            sim = SimMeter(sim_make, start=START, **kw)
+            for _ in range(4):
+                meter.send(sim.next_frame().data)
+                time.sleep(0.2)
+            time.sleep(2.5)
+            first = d.status()["heap"]["used"]
+            s = rig.Session(d, meter, sim)
+            st = s.run(seconds)
+            ok = st["task_restarts"] == {} and "MemoryError" not in d.log() and \
+                st["frames"]["frames_ok"] == s.sent + 4
+        finally:
+            d.stop()
+            meter.close()
+            broker.stop()
+        peak = st["heap"]["peak"]
+        goal = 64 if make == "p1" else 80
+        row("Board heap (32-bit)", "%s: after start-up / first frames / session peak (in -X heapsize=%dK)"
+            % (make, heap // 1024), "%.1f / %.1f / %.1f KB" % (boot / 1024, first / 1024, peak / 1024),
+            "must: 96 KB; goal: %d KB (peak + 8 KB room)" % goal,
+            "%s (96 KB), %s (%d KB)" % (verdict(ok and peak <= 96 * 1024 - 8192), verdict(ok and peak <= goal * 1024 - 8192), goal))
+
+
 # --- output ---------------------------------------------------------------------
 
 def table():
@@ -354,6 +404,12 @@ def main():
         latency(os.path.join(tmp, "latency"), lib, 20 if args.quick else 60)
         footprint(tmp, str(lib), str(img))
         session(tmp, lib, 20 if args.quick else 60)
+        if os.path.exists(str(rig.mpy.MP32)):
+            print("Board heap (32-bit build)", flush=True)
+            lib32, _ = rig.bundle(os.path.join(tmp, "bundle32"), "x86")
+            board_heap(tmp, lib32, 20 if args.quick else 60)
+        else:
+            print("bench: no 32-bit MicroPython (make builds it from ../shared/micropython32): board heap skipped")
     text = "Measured %s on %s.\n\n%s" % (datetime.date.today().isoformat(), machine(), table())
     print()
     print(text)
