@@ -259,128 +259,24 @@ class Energy:
         return {"imp": sum(v[0] for _, v in days), "exp": sum(v[1] for _, v in days),
                 "top": [list(x) for x in maxima[:self.top_n]], "days": len(days)}
 
-    def _view(self, raw):
-        top = raw["top"]
-        n = len(top)
-        s = sum(x[0] for x in top)
-        return {
-            "import_kwh": _kwh(raw["imp"]), "export_kwh": _kwh(raw["exp"]),
-            "peak_kwh": _kwh(top[0][0]) if top else None,
-            "peak_hour": self.label(top[0][1]) if top else None,
-            "top_hours": [{"hour": self.label(h), "kwh": _kwh(wh)} for wh, h in top],
-            "top_average_kw": _kwh(s // n) if top else None,
-            # exact: the average exceeds a bound when the sum exceeds bound * n
-            "capacity_step": 1 + len([b for b in self.steps_wh if s > b * n]) if top else None,
-            "days": raw["days"],
-        }
+    # --- reports and the saved form (energyview.py, loaded for them) ------
 
     def estimate(self, t):
-        """(Wh so far in t's hour, Wh estimated at its end)."""
-        h = t - t % 3600
-        hour = self.hours.get(h)
-        so_far = hour[0] if hour else 0
-        prov = self.prov.get(h)
-        if prov is not None:
-            so_far += prov[0] // MWS_PER_WH
-        p = self.last[1] or 0 if self.last else 0
-        return so_far, so_far + p * (h + 3600 - t) // MWS_PER_WH
-
-    def _problems(self):
-        n, why = self.rejected
-        return self.problems + (["%d register readings rejected as implausible, the last at %s"
-                                 % (n, why)] if n else [])
+        from . import energyview
+        return energyview.estimate(self, t)
 
     def current(self, t):
-        """This hour, today and this month at meter time t (UTC): the light
-        part of the report, cheap enough for every /api/status poll."""
-        if t is None:
-            return {"ready": False, "problems": self._problems()}
-        h = t - t % 3600
-        today = self._day(h)
-        month = today[:7]
-        raw = self._month(month)
-        cur = self._view(raw)
-        so_far, est = self.estimate(t)
-        topn = [x[0] for x in raw["top"]]
-        peak_wh = topn[0] if topn else None
-        day = self.days.get(today)
-        if peak_wh is not None and est > peak_wh:
-            warning = "new_peak"
-        elif len(topn) >= self.top_n and est > topn[-1] and (day is None or day[3] is None or est > day[2]):
-            warning = "raises_top_average"
-        else:
-            warning = "ok"
-        start = self.label(h)
-        return {
-            "ready": True,
-            "time": "%s%02d:%02d%s" % (start[:14], t % 3600 // 60, t % 60, start[16:]),
-            "zone": self.zone,
-            "hour": {"start": start, "import_kwh": _kwh(so_far), "estimate_kwh": _kwh(est),
-                     "warning": warning},
-            "today": {"date": today, "import_kwh": _kwh(day[0] if day else 0),
-                      "export_kwh": _kwh(day[1] if day else 0),
-                      "max_hour_kwh": _kwh(day[2]) if day and day[3] is not None else None},
-            "month": dict(cur, month=month, top_n=self.top_n),
-            "problems": self._problems(),
-        }
+        from . import energyview
+        return energyview.current(self, t)
 
     def report(self, t):
-        """Everything /api/energy shows, at meter time t (UTC)."""
-        rep = self.current(t)
-        if not rep["ready"]:
-            return rep
-        month = rep["month"]["month"]
-        rep["hours"] = [{"hour": self.label(hh), "import_kwh": _kwh(v[0]), "export_kwh": _kwh(v[1]),
-                         "estimated": bool(v[2]), "complete": bool(v[3])}
-                        for hh, v in sorted(self.hours.items())[-26:]]
-        rep["days"] = [{"date": k, "import_kwh": _kwh(v[0]), "export_kwh": _kwh(v[1]),
-                        "max_hour_kwh": _kwh(v[2]) if v[3] is not None else None}
-                       for k, v in sorted(self.days.items()) if k[:7] == month]
-        rep["months"] = [dict(self._view(v), month=k) for k, v in sorted(self.months.items())]
-        return rep
-
-    # --- persistence ------------------------------------------------------
+        from . import energyview
+        return energyview.report(self, t)
 
     def dump(self):
-        return {"v": 1, "zone": self.zone, "anchor": self.anchor, "last": self.last,
-                "reg_t": self.reg_t, "prov": [[h, v[0], v[1]] for h, v in self.prov.items()],
-                "hours": [[h] + v for h, v in self.hours.items()],
-                "days": self.days, "months": self.months, "problems": self.problems,
-                "rejected": self.rejected}
+        from . import energyview
+        return energyview.dump(self)
 
     def load(self, d):
-        if d.get("v") != 1 or d.get("zone") != self.zone:
-            raise ValueError("energy state of another version or zone")
-        a = d["anchor"]
-        self.anchor = a and (a + [0])[:4]     # version 1 files had no flags
-        self.last = d["last"]
-        self.reg_t = d["reg_t"]
-        self.prov = {x[0]: [x[1], x[2]] for x in d["prov"]}
-        self.hours = {x[0]: x[1:5] for x in d["hours"]}
-        self.days = d["days"]
-        self.months = d["months"]
-        self.problems = d.get("problems", [])
-        self.rejected = d.get("rejected", [0, ""])
-
-
-def _kwh(wh):
-    """Wh (int) -> exact kWh text-number for JSON ("1.234" as a number)."""
-    if wh is None:
-        return None
-    return Kwh(wh)
-
-
-class Kwh:
-    """An exact kWh amount (integer Wh) that serializes as a JSON number."""
-
-    def __init__(self, wh):
-        self.wh = wh
-
-    def __eq__(self, other):
-        return isinstance(other, Kwh) and other.wh == self.wh
-
-    def text(self):
-        wh = self.wh
-        sign = "-" if wh < 0 else ""
-        wh = abs(wh)
-        return "%s%d.%03d" % (sign, wh // 1000, wh % 1000)
+        from . import energyview
+        energyview.load(self, d)

@@ -4,14 +4,11 @@
 # power cut leaves the old file or the new one, never a torn one.
 #
 # energy.json: a header line "HANE1 <crc16 hex> <length>" then the JSON.
-import json
-import os
 import time
 
 from hanport import fields
-from hanport.hot import crc_x25
 
-from . import energy, localtime, log
+from . import energy, localtime, log, unload
 
 PATH = "energy.json"
 _I = fields.INDEX
@@ -63,47 +60,21 @@ class Ledger:
         self._load()
 
     def _load(self):
+        from . import energyview
         try:
-            with open(self.path) as f:
-                head = f.readline()
-                text = f.read()
-        except OSError:
-            return                                  # first start
-        try:
-            magic, crc, n = head.split()
-            raw = text.encode()
-            if magic != "HANE1" or int(n) != len(raw) or int(crc, 16) != crc_x25(raw, 0, len(raw)):
-                raise ValueError("checksum")
-            self.book.load(json.loads(text))
-            log.log("energy: state loaded (anchor %s)" % (self.book.anchor and self.book.anchor[0]))
-        except (ValueError, KeyError, TypeError, IndexError):
-            self.problem = "%s was damaged: not trusted, kept as %s.bad, accounting started over" % (
-                self.path, self.path)
-            log.log("energy: " + self.problem)
-            try:
-                os.rename(self.path, self.path + ".bad")
-            except OSError:
-                pass
-            self.book = self._new()
+            energyview.load_file(self)
+        finally:
+            unload("energyview")
 
     def _new(self):
         return energy.Energy(self.zone, self.top_n, self.steps_kw, self.max_kw)
 
     def save(self):
-        text = json.dumps(self.book.dump())
-        raw = text.encode()
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("HANE1 %04x %d\n" % (crc_x25(raw, 0, len(raw)), len(raw)))
-            f.write(text)
+        from . import energyview
         try:
-            os.rename(tmp, self.path)
-        except OSError:                             # FAT: no rename over a file
-            os.remove(self.path)
-            os.rename(tmp, self.path)
-        self.dirty = False
-        self.saved_ms = time.ticks_ms()
-        self.saves += 1
+            energyview.save_file(self)
+        finally:
+            unload("energyview")
 
     def tick(self):
         """Save when there is something new and save_s have passed."""
@@ -141,20 +112,17 @@ class Ledger:
         self.dirty = True
 
     def report(self):
-        rep = self.book.report(self.now())
-        rep["saved_s_ago"] = time.ticks_diff(time.ticks_ms(), self.saved_ms) // 1000 if self.saves else None
-        if self.problem:
-            rep["problems"] = [self.problem] + rep["problems"]
-        return rep
+        """/api/energy's document."""
+        from . import energyview
+        try:
+            return energyview.ledger_report(self)
+        finally:
+            unload("energyview")
 
     def summary(self):
-        rep = self.book.current(self.now())
-        if not rep["ready"]:
-            return {"ready": False, "problems": ([self.problem] if self.problem else []) + rep["problems"]}
-        return {"ready": True, "hour_estimate_kwh": rep["hour"]["estimate_kwh"],
-                "warning": rep["hour"]["warning"], "today_import_kwh": rep["today"]["import_kwh"],
-                "month_import_kwh": rep["month"]["import_kwh"], "month_peak_kwh": rep["month"]["peak_kwh"],
-                "month_peak_hour": rep["month"]["peak_hour"], "top_average_kw": rep["month"]["top_average_kw"],
-                "top_n": rep["month"]["top_n"], "capacity_step": rep["month"]["capacity_step"],
-                "saves": self.saves,
-                "problems": ([self.problem] if self.problem else []) + rep["problems"]}
+        """The light part: /api/status's energy and MQTT's <base>/energy."""
+        from . import energyview
+        try:
+            return energyview.ledger_summary(self)
+        finally:
+            unload("energyview")
