@@ -60,18 +60,12 @@ def status(app):
     }
 
 
-def document(obj):
-    """obj's JSON as bytes of its own: what is sent cannot change under a
-    slow client, whatever is written into the shared buffer meanwhile."""
-    return bytes(jsonw.view(obj))
-
-
 def handle(app, path):
     """(status, content type, body, extra headers) of a GET of path."""
     if path == "/api/status":
-        return 200, JSON, document(status(app)), None
+        return 200, JSON, jsonw.document(status(app)), None
     if path == "/api/energy":
-        return 200, JSON, document(app.ledger.report()), None
+        return 200, JSON, jsonw.document(app.ledger.report()), None
     if path == "/api/config":
         from . import config, unload
         text = json.dumps(config.public(app.cfg))
