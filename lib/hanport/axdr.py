@@ -77,24 +77,29 @@ def read_int(buf, s, size, signed):
 
 
 MAX_TOKENS = 256
+# MicroPython: room for this many tokens at first, and as many more each
+# time a body needs it (up to MAX_TOKENS): the arrays settle at about the
+# meter's longest list (~10 bytes a token) instead of MAX_TOKENS
+_STEP = 32
 
 
 class Tokens:
     """One Data value flattened: per token its tag, depth, int value (the
     element count for arrays and structures; unused for strings and other
-    byte values) and byte range in the buffer. Arrays allocated once; parse() fills them without
-    allocating (meter lists nest 3 deep and hold ~100 tokens)."""
+    byte values) and byte range in the buffer. Arrays allocated once per
+    size; parse() fills them without allocating (meter lists nest 3 deep
+    and hold ~100 tokens)."""
 
-    def __init__(self):
-        self.tag = bytearray(MAX_TOKENS)
-        self.depth = bytearray(MAX_TOKENS)
-        self.val = [0] * MAX_TOKENS
+    def __init__(self, size=_STEP if _MICROPYTHON else MAX_TOKENS):
+        self.tag = bytearray(size)
+        self.depth = bytearray(size)
+        self.val = [0] * size
         if _MICROPYTHON:          # byte ranges: 2 bytes per entry instead of a word
-            self.s = array.array("H", bytes(2 * MAX_TOKENS))
-            self.e = array.array("H", bytes(2 * MAX_TOKENS))
+            self.s = array.array("H", bytes(2 * size))
+            self.e = array.array("H", bytes(2 * size))
         else:                     # lists index faster on CPython
-            self.s = [0] * MAX_TOKENS
-            self.e = [0] * MAX_TOKENS
+            self.s = [0] * size
+            self.e = [0] * size
         self.n = 0
         self._left = [0] * MAX_DEPTH   # elements still to come per open container
 
@@ -105,11 +110,17 @@ class Tokens:
         tags, depths, vals, ss, es = self.tag, self.depth, self.val, self.s, self.e
         depth = 0
         n = 0
+        start = pos
+        cap = len(tags)
         while True:
             if pos >= end:
                 raise DlmsError("DLMS data ends inside a value")
-            if n == MAX_TOKENS:
-                raise DlmsError("DLMS body has more than %d elements" % MAX_TOKENS)
+            if n == cap:
+                if cap >= MAX_TOKENS:
+                    raise DlmsError("DLMS body has more than %d elements" % MAX_TOKENS)
+                # more room, and the body again from its start (once per size)
+                Tokens.__init__(self, min(MAX_TOKENS, cap + _STEP))
+                return self.parse(buf, start, end)
             tag = buf[pos]
             pos += 1
             tags[n] = tag

@@ -55,12 +55,38 @@ def obis_key(buf, s):
     return obis.key(buf[s], buf[s + 1], buf[s + 2], buf[s + 3], buf[s + 4])
 
 
+# the specials of a lists.POSITIONAL layout, coded after the field indices
+_WORDS = ("list", "id", "type", "clock", "-")
+_LIST, _ID, _TYPE, _CLOCK = 251, 252, 253, 254
+
+
+def _layout(text):
+    """A lists.POSITIONAL layout text -> bytes, two per element: the
+    target (a field index, or 251 + the special's place in _WORDS) and
+    the shift + 128."""
+    out = bytearray()
+    for word in text.split():
+        if word in _WORDS:
+            target, shift = 251 + _WORDS.index(word), 0
+        else:
+            code, _, shift = word.partition("e")
+            c, d, e = code.split(".")
+            target = obis.target(obis.key(1, 0, int(c), int(d), int(e)))
+            if target is None or target < 0:
+                raise ValueError("lists.py: %r is not a value's OBIS code" % word)
+            shift = int(shift or 0)
+        out.append(target)
+        out.append(shift + 128)
+    return bytes(out)
+
+
 class Mapper:
     """Stores token values into a Reading. One per Decoder."""
 
     def __init__(self):
         self.tok = _Tokens()
         self._texts = TextCache(hot.crc_x25 if hot.MICROPYTHON else None)
+        self._layouts = {}       # lists.POSITIONAL row -> its layout, once read
 
     def map(self, buf, r):
         """Map the tokens of one body into Reading r. Returns False when the
@@ -260,17 +286,24 @@ class Mapper:
         return True
 
     def _positional(self):
+        """The layout (bytes, see _layout) of the lists.POSITIONAL row this
+        body matches, or None."""
         t = self.tok
         count = t.val[0]
         if t.tag[0] != axdr.STRUCTURE or count == 0 or t.depth[1] != 1:
             return None
         top = None
+        row = 0
         for n, tag, prefixes, layout in lists.POSITIONAL:
             if n == count and tag == t.tag[1]:
                 if top is None:
                     top = self._children(0)
                 if self._starts(top, prefixes):
-                    return layout
+                    got = self._layouts.get(row)
+                    if got is None:           # read once per row, kept
+                        got = self._layouts[row] = _layout(layout)
+                    return got
+            row += 1
         return None
 
     def _starts(self, top, prefixes):
@@ -314,17 +347,17 @@ class Mapper:
 
     def _by_position(self, layout):
         top = self._children(0)
-        for k in range(min(len(top), len(layout))):
+        for k in range(min(len(top), len(layout) >> 1)):
             i = top[k]
-            name, shift = layout[k]
-            if name == "list":
+            target = layout[2 * k]
+            if target == _LIST:
                 self._set_list(self._text(i))
-            elif name == "id":
+            elif target == _ID:
                 self._store(obis.METER_ID, i)
-            elif name == "type":
+            elif target == _TYPE:
                 self._store(obis.METER_TYPE, i)
-            elif name == "clock":
+            elif target == _CLOCK:
                 self._store(obis.CLOCK, i)
-            elif name is not None:
-                self._store(fields.INDEX[name], i, shift)
+            elif target < _LIST:
+                self._store(target, i, layout[2 * k + 1] - 128)
         return True

@@ -86,6 +86,7 @@ class Session:
             r = Reading("dlms")
             r.manufacturer = maker
             self.note = self.mapper.unknown(r)
+        self.mapper.r = self.mapper.buf = None    # not kept until the next frame
         if dt >= 0:
             t, dst = cosem.date_time(buf, dt, r.list_id != "AIDON_V0001")
             if t is not None:

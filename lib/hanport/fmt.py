@@ -80,23 +80,39 @@ def ieee_decimal(bits, exp_bits, man_bits, digits):
 class TextCache:
     """Strings made from meter bytes, kept while the bytes repeat (a meter
     sends its id, type and list name in every frame): the same str object
-    instead of a new one per frame. Keyed by checksum and length."""
+    instead of a new one per frame. Keyed by the bytes themselves, or (crc
+    given: MicroPython, no bytes object per lookup) by checksum, length
+    and kind, with the bytes kept beside the string and compared on a hit:
+    two texts with the same checksum never share a string."""
 
     def __init__(self, crc, size=8):
         self._crc = crc          # None: key by the bytes themselves (CPython)
-        self._size = size
+        self._size = size        # entries kept: all are dropped when full
         self._d = {}
 
     def get(self, buf, s, e, make, kind=0):
         """make(buf, s, e) -> str, called only for bytes not seen lately."""
+        d = self._d
         if self._crc is None:
             key = (bytes(buf[s:e]), kind)
+            t = d.get(key)
         else:
             key = (self._crc(buf, s, e) << 12) | ((e - s) << 2) | kind
-        t = self._d.get(key)
+            t = d.get(key)
+            if t is not None:
+                raw = t[0]
+                if len(raw) == e - s:
+                    i = s
+                    for c in raw:      # (no slice of buf: nothing allocated)
+                        if buf[i] != c:
+                            break
+                        i += 1
+                    if i == e:
+                        return t[1]
+                t = None               # another text with that checksum
         if t is None:
             t = make(buf, s, e)
-            if len(self._d) >= self._size:
-                self._d.clear()
-            self._d[key] = t
+            if len(d) >= self._size:
+                d.clear()
+            d[key] = t if self._crc is None else (bytes(buf[s:e]), t)
         return t

@@ -19,55 +19,39 @@ IMPLICIT = {
 
 # Positional lists: (element count, type tag of element 0, text prefixes,
 # layout). Text prefixes: None, or a tuple of texts elements 0, 1... start
-# with. A layout names element i's meaning: (field name or special, shift:
-# raw * 10**shift is canonical). Specials: "list", "id", "type", "clock",
-# None (ignored). A list matching no row still gives its identity and
-# clock, and its shape in last_error (cosem.py).
-_KFM_3P = (("list", 0), ("id", 0), ("type", 0),
-           ("power_import_w", 0), ("power_export_w", 0),
-           ("reactive_power_import_var", 0), ("reactive_power_export_var", 0),
-           ("current_l1_a", -3), ("current_l2_a", -3), ("current_l3_a", -3),
-           ("voltage_l1_v", -1), ("voltage_l2_v", -1), ("voltage_l3_v", -1))
-_KFM_1P = (("list", 0), ("id", 0), ("type", 0),
-           ("power_import_w", 0), ("power_export_w", 0),
-           ("reactive_power_import_var", 0), ("reactive_power_export_var", 0),
-           ("current_l1_a", -3), ("voltage_l1_v", -1))
-_KFM_ENERGY = (("clock", 0),
-               ("energy_import_kwh", -3), ("energy_export_kwh", -3),
-               ("reactive_energy_import_kvarh", -3), ("reactive_energy_export_kvarh", -3))
-_PQ = (("power_import_w", 0), ("power_export_w", 0),
-       ("reactive_power_import_var", 0), ("reactive_power_export_var", 0))
-_U3 = (("voltage_l1_v", -1), ("voltage_l2_v", -1), ("voltage_l3_v", -1))
-_I3 = (("current_l1_a", -2), ("current_l2_a", -2), ("current_l3_a", -2))
+# with. A layout names element i's meaning, one word each: an electricity
+# OBIS code "C.D.E" (obis.py says which field) with "eN" when raw * 10**N
+# is canonical ("31.7.0e-3": mA), or a special: "list", "id", "type",
+# "clock", "-" (ignored). A layout is one text, not a tuple of tuples: on
+# the dongle every constant stays in RAM (cosem.py reads a row's layout
+# when a frame first matches it). A list matching no row still gives its
+# identity and clock, and its shape in last_error (cosem.py).
+_KFM_3P = ("list id type 1.7.0 2.7.0 3.7.0 4.7.0 31.7.0e-3 51.7.0e-3 71.7.0e-3"
+           " 32.7.0e-1 52.7.0e-1 72.7.0e-1")
+_KFM_1P = "list id type 1.7.0 2.7.0 3.7.0 4.7.0 31.7.0e-3 32.7.0e-1"
+_KFM_ENERGY = " clock 1.8.0e-3 2.8.0e-3 3.8.0e-3 4.8.0e-3"
 
 POSITIONAL = (
     (13, 0x09, ("KFM_001",), _KFM_3P),                 # Kaifa list 2, 3-phase
     (18, 0x09, ("KFM_001",), _KFM_3P + _KFM_ENERGY),   # Kaifa list 3, 3-phase
     (9, 0x09, ("KFM_001",), _KFM_1P),                  # Kaifa list 2, 1-phase
     (14, 0x09, ("KFM_001",), _KFM_1P + _KFM_ENERGY),   # Kaifa list 3, 1-phase
-    (1, 0x06, None, (("power_import_w", 0),)),         # Kaifa list 1: P+ alone
+    (1, 0x06, None, "1.7.0"),                          # Kaifa list 1: P+ alone
     # Iskra AM550, Elektro Ljubljana, list 16820005 (every 5 s): 0-0:42.0.0,
     # list id, 1.7.0-4.7.0, U1-3 (0.1 V), I1-3 (0.01 A), 21/41/61.7.0,
     # 22/42/62.7.0 (W)
-    (18, 0x09, ("ISK", "1682"), (("id", 0), ("list", 0)) + _PQ + _U3 + _I3 + (
-        ("power_import_l1_w", 0), ("power_import_l2_w", 0), ("power_import_l3_w", 0),
-        ("power_export_l1_w", 0), ("power_export_l2_w", 0), ("power_export_l3_w", 0))),
+    (18, 0x09, ("ISK", "1682"), "id list 1.7.0 2.7.0 3.7.0 4.7.0 32.7.0e-1 52.7.0e-1 72.7.0e-1"
+                                " 31.7.0e-2 51.7.0e-2 71.7.0e-2 21.7.0 41.7.0 61.7.0 22.7.0 42.7.0 62.7.0"),
     # its list 16820006 (every 15 min): disconnect state, tariff (octet
     # string), 1.8.0-1.8.2, 2.8.0-2.8.2, 3.8.0, 4.8.0 (Wh, varh)
-    (12, 0x09, ("ISK", "1682"), (("id", 0), ("list", 0), (None, 0), (None, 0),
-                                 ("energy_import_kwh", -3), ("energy_import_t1_kwh", -3),
-                                 ("energy_import_t2_kwh", -3), ("energy_export_kwh", -3),
-                                 ("energy_export_t1_kwh", -3), ("energy_export_t2_kwh", -3),
-                                 ("reactive_energy_import_kvarh", -3),
-                                 ("reactive_energy_export_kvarh", -3))),
+    (12, 0x09, ("ISK", "1682"), "id list - - 1.8.0e-3 1.8.1e-3 1.8.2e-3 2.8.0e-3 2.8.1e-3"
+                                " 2.8.2e-3 3.8.0e-3 4.8.0e-3"),
     # Iskra AM550, Elektro Celje, list UP_3f: U1-3, I1-3, 1.7.0-4.7.0
-    (12, 0x09, ("ISK", "UP_"), (("id", 0), ("list", 0)) + _U3 + _I3 + _PQ),
+    (12, 0x09, ("ISK", "UP_"), "id list 32.7.0e-1 52.7.0e-1 72.7.0e-1 31.7.0e-2 51.7.0e-2"
+                               " 71.7.0e-2 1.7.0 2.7.0 3.7.0 4.7.0"),
     # Landis+Gyr E450, Netz Burgenland: U1-3, I1-3, P+, P-, A+, A-, 3 unknown, id
-    (14, 0x12, None, (("voltage_l1_v", 0), ("voltage_l2_v", 0), ("voltage_l3_v", 0),
-                      ("current_l1_a", -2), ("current_l2_a", -2), ("current_l3_a", -2),
-                      ("power_import_w", 0), ("power_export_w", 0),
-                      ("energy_import_kwh", -3), ("energy_export_kwh", -3),
-                      (None, 0), (None, 0), (None, 0), ("id", 0))),
+    (14, 0x12, None, "32.7.0 52.7.0 72.7.0 31.7.0e-2 51.7.0e-2 71.7.0e-2 1.7.0 2.7.0"
+                     " 1.8.0e-3 2.8.0e-3 - - - id"),
 )
 
 # FLAG manufacturer ids from list ids and device ids
