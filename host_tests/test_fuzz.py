@@ -118,7 +118,8 @@ def test_oracle_catches_a_decoder_that_accepts_bad_p1_crcs(monkeypatch, seeds):
 
 def test_oracle_catches_a_decoder_that_accepts_bad_hdlc_checks(monkeypatch, seeds):
     # HCS and FCS compare to the two bytes after the span: always equal
-    monkeypatch.setattr(hdec, "crc_x25", lambda buf, s, e: buf[e] | buf[e + 1] << 8)
+    from hanport import binary
+    monkeypatch.setattr(binary, "crc_x25", lambda buf, s, e: buf[e] | buf[e + 1] << 8)
     assert oracle_failures([s for s in seeds if s.frames and s.frames[0].kind == "hdlc"])
 
 

@@ -140,7 +140,7 @@ class Energy:
             if d is None:
                 c, self.cand = self.cand, [t, r_imp, r_exp]
                 if c is None or not a[0] <= c[0] < t or self._diff(c + [0], t, r_imp, r_exp) is None:
-                    self.rejected = [self.rejected[0] + 1, "%s: %s, %s Wh after %s, %s" % (
+                    self.rejected = [self.rejected[0] + 1, "%s: %s, %s Wh after %s, %s" % (  # type: ignore[operator]
                         self.label(t), r_imp, r_exp, a[1], a[2])]
                     self.reg_t = t            # registers come: not a time to fill hours from power
                     return

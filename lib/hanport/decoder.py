@@ -3,7 +3,7 @@
 # checks each (CRC, HCS/FCS, checksum, GCM tag) and hands the contents on:
 # P1 text to p1.py, DLMS APDUs to dlms.py.
 from . import fields
-from .hot import crc_arc, crc_x25, text_end
+from .hot import crc_arc, text_end
 
 # Largest telegram or frame held, in bytes: a longer telegram is dropped and
 # counted as oversized. The frame buffer starts at START and doubles when a
@@ -123,6 +123,7 @@ class Decoder:
         # never loads the DLMS stack, and the other way round (heap on a dongle)
         self._p1 = None
         self._dlms = None
+        self._binary = None      # binary.py, on the first binary frame
         for c in COUNTERS:
             setattr(self, c, 0)
         self.last_error = None
@@ -229,12 +230,16 @@ class Decoder:
                 self._n = k + take
                 i += take
                 if self._n == self._need:
+                    binary = self._binary
+                    if binary is None:
+                        from . import binary
+                        self._binary = binary
                     if st == _HDLC:
-                        self._hdlc_step()
+                        binary.hdlc_step(self)
                     elif st == _MBUS:
-                        self._mbus_step()
+                        binary.mbus_step(self)
                     else:
-                        self._cipher_step()
+                        binary.cipher_step(self)
 
     def _next_start(self, data, i, n):
         best = -1
@@ -340,217 +345,9 @@ class Decoder:
             if c not in ("frames_ok", "unchecked") and after[c] > before[c]:
                 self._count(c, inner.last_error)
 
-    # --- HDLC -----------------------------------------------------------
-
-    def _hdlc_step(self):
-        """Called whenever _need bytes are in: format, header, whole frame."""
-        self._cand = _HDLC
-        buf, n = self._buf, self._n
-        if n == 2:
-            length = ((buf[0] & 0x07) << 8) | buf[1]
-            if buf[0] & 0xF0 != 0xA0 or length < 7:
-                return self._reject(None, None)
-            self._need = min(length, 13)
-            self._hlen = 0
-            return
-        length = ((buf[0] & 0x07) << 8) | buf[1]
-        if self._hlen == 0:
-            # addresses end with a byte whose low bit is set (1..4 bytes each)
-            p = 2
-            for _ in range(2):
-                k = 0
-                while p < n and not buf[p] & 1 and k < 3:
-                    p += 1
-                    k += 1
-                if p >= n or not buf[p] & 1:
-                    return self._reject(None, None)
-                p += 1
-            hlen = p + 1           # + control
-            if hlen + 2 > length:
-                return self._reject(None, None)
-            hcs = buf[hlen] | (buf[hlen + 1] << 8) if hlen + 2 <= n else -1
-            if hcs < 0:
-                return self._reject(None, None)
-            if crc_x25(buf, 0, hlen) != hcs:
-                self._asm_drop()     # it may have been the next segment
-                return self._reject("fcs_errors", "HDLC header check (HCS) failed")
-            self._hlen = hlen
-            if length == hlen + 2:   # no information field: nothing to read
-                self._state = _IDLE
-                return
-            if n < length:
-                self._need = length
-                return
-        fcs = buf[length - 2] | (buf[length - 1] << 8)
-        if crc_x25(buf, 0, length - 2) != fcs:
-            self._asm_drop()         # a damaged frame breaks its message
-            return self._reject("fcs_errors", "HDLC frame check (FCS) failed", True)
-        self._state = _IDLE
-        s, e = self._hlen + 2, length - 2
-        # only a message's first segment starts with the LLC header
-        first = e - s >= 3 and buf[s] == 0xE6 and buf[s + 1] in (0xE6, 0xE7) and buf[s + 2] == 0
-        going = self._asm_kind == _HDLC
-        if first and going:
-            self._asm_drop()
-            self._count("malformed", "HDLC segmented message incomplete")
-            going = False
-        if buf[0] & 0x08:            # segmented: more frames follow
-            if first or going:
-                self._assemble(_HDLC, buf, s, e)
-            else:
-                self._count("malformed", "HDLC segment without the start of its message")
-        elif going:                  # the last segment
-            if self._assemble(_HDLC, buf, s, e):
-                self._apdu(self._asm, 0, self._asm_n)
-            self._asm_drop()
-        else:
-            self._apdu(buf, s, e)
-
-    def _assemble(self, kind, buf, s, e):
-        """Append buf[s:e] to the message being reassembled from several
-        frames (HDLC segments or M-Bus segments)."""
-        if self._asm is None:
-            self._asm = bytearray(CAP)
-        if self._asm_kind != kind:
-            self._asm_kind = kind
-            self._asm_n = 0
-        k = self._asm_n
-        if k + e - s > CAP:
-            self._asm_drop()
-            self._count("oversized", "DLMS message longer than %d bytes" % CAP)
-            return False
-        self._asm[k:k + e - s] = buf[s:e]
-        self._asm_n = k + e - s
-        return True
-
     def _asm_drop(self):
         self._asm_kind = None
         self._asm_n = 0
-
-    # --- M-Bus ----------------------------------------------------------
-
-    def _mbus_step(self):
-        """68 L L 68 | C A CI data (L bytes) | checksum 16."""
-        self._cand = _MBUS
-        buf, n = self._buf, self._n
-        length = buf[1]
-        if n == 4:
-            if buf[2] != length or buf[3] != _MBUS_START or length < 3:
-                return self._reject(None, None)
-            self._need = length + 6
-            return
-        if sum(buf[4:4 + length]) & 0xFF != buf[4 + length] or buf[5 + length] != 0x16:
-            self._asm_drop()
-            self._mbus_broken = True     # its later segments: already counted
-            return self._reject("mbus_errors", "M-Bus checksum failed", True)
-        self._state = _IDLE
-        ci = buf[6]
-        if ci & 0xE0:
-            self._count("unknown", "M-Bus frame with CI 0x%02X is not DLMS" % ci)
-            return
-        # DLMS segments: CI low nibble = sequence, bit 4 = last; then STSAP, DTSAP
-        seq, last = ci & 0x0F, ci & 0x10
-        # (the sequence counts modulo 16: long messages wrap around to 0)
-        if self._asm_kind == _MBUS and seq == self._asm_seq:
-            pass
-        elif seq == 0:
-            self._asm_drop()
-        else:
-            self._asm_drop()
-            if not self._mbus_broken:
-                self._count("malformed", "M-Bus segment %d out of sequence" % seq)
-            return
-        self._mbus_broken = False
-        if not self._assemble(_MBUS, buf, 9, 4 + length):
-            return
-        self._asm_seq = (seq + 1) & 0x0F
-        if last:
-            n = self._asm_n
-            self._asm_drop()
-            self._apdu(self._asm, 0, n)
-
-    # --- bare general-glo-ciphering (Luxembourg P1) -------------------------
-
-    def _cipher_step(self):
-        """DB 08 title(8) BER-length ...: the length decides the end."""
-        self._cand = _CIPHER
-        buf, n = self._buf, self._n
-        form = buf[10]
-        extra = 0 if form < 0x80 else form & 0x7F
-        if buf[1] != 8 or extra > 2 or form == 0x80:
-            return self._reject(None, None)
-        if n < 11 + extra:
-            self._need = 11 + extra
-            return
-        if n == 11 + extra:
-            size = buf[10] if not extra else (buf[11] if extra == 1 else (buf[11] << 8) | buf[12])
-            pos = 11 + extra
-            if size < 5:
-                return self._reject(None, None)
-            if pos + size > CAP:
-                return self._reject("oversized", "ciphered frame longer than %d bytes" % CAP)
-            self._need = pos + size
-            return
-        # security control: encrypted, suite 0 or 1, not compressed;
-        # anything else is a stray 0xDB in other data
-        sc = buf[11 + extra]
-        if sc & 0xCE or not sc & 0x20:
-            return self._reject(None, None)
-        self._state = _IDLE
-        # a shortened frame swallowed the next one's start: the same
-        # meter's next frame begins with the same 10 bytes (DB 08 title).
-        # Looked for before the tag check, and before decryption in place
-        # garbles the bytes: headers a few bytes apart would otherwise
-        # cost a tag check of up to CAP bytes each.
-        k = buf.find(buf[0:10], 1, n)
-        if k > 0:
-            return self._reject("malformed", "ciphered frame cut short by the next one",
-                                False, k)
-        # or only the first bytes of that header, at the very end
-        tail = None
-        for k in range(max(1, n - 9), n):
-            if buf[k] == _DB and buf[k:n] == buf[0:n - k]:
-                tail = bytes(buf[k:n])
-                break
-        if not self._apdu(buf, 0, n, True):
-            # a frame starting in the tail reaches past this one's end, so
-            # failing tag checks overlap by 9 bytes at most; no other bare
-            # frame is looked for inside (one meter per port)
-            if tail:
-                buf[k:n] = tail
-                return self._reject(None, None, False, k)
-            self._reject(None, None, True)
-
-    # --- DLMS -----------------------------------------------------------
-
-    def _apdu(self, buf, s, e, bare=False):
-        """Run one APDU through dlms.Session, counting what goes wrong.
-        True when it was accepted (or is a block waiting for the rest).
-        bare: a ciphered frame with no link layer around it."""
-        if self._dlms is None:
-            from . import dlms
-            self._dlms = dlms.Session(self.key, self.auth_key, CAP, self._p1_text)
-        dlms = self._dlms.module          # type: ignore[union-attr]  # its exceptions, without an import per frame (dlms.py)
-        try:
-            r = self._dlms.apdu(buf, s, e, bare)
-        except dlms.KeyRequired as x:
-            self._count("key_required", str(x))
-            return False
-        except dlms.AuthFailed as x:
-            self._count("auth_failures", str(x))
-            return False
-        except dlms.Unknown as x:
-            self._count("unknown", str(x))
-            return False
-        except ValueError as x:
-            self._count("malformed", str(x))
-            return False
-        if self._dlms.note:          # a list not recognised: decoded in part
-            self._count("unknown", self._dlms.note)
-            self._dlms.note = None
-        if r is not None:
-            self._emit(r)
-        return True
 
     def decode_apdu(self, data):
         """Readings from one bare APDU, for captures whose HDLC layer was
@@ -561,7 +358,8 @@ class Decoder:
             self._count("oversized", "APDU longer than %d bytes" % CAP)
             return out
         self._out = out
-        self._apdu(bytearray(data), 0, len(data))
+        from . import binary
+        binary.apdu(self, bytearray(data), 0, len(data))
         self._out = None
         return out
 
