@@ -2,8 +2,10 @@
 # /api/energy and the hint while no frame decodes. Loaded for the request
 # and let go after it (web.py): on a board this code would otherwise sit in
 # RAM between requests. Each document is made from one moment's state: a
-# JSON body is copied out whole before the first byte is sent, /metrics is
-# streamed from a copy of the values taken when the request came.
+# small JSON body is copied out whole before the first byte is sent;
+# /api/energy (10 KB at a month's end) and /metrics are streamed a row at a
+# time from values taken when the request came, so no buffer grows to the
+# largest document.
 import gc
 import json
 
@@ -66,12 +68,33 @@ def document(obj):
     return bytes(jsonw.view(obj))
 
 
+def rows(doc):
+    """doc's JSON (sorted keys, as jsonw) as str pieces: a list one row at
+    a time, anything else whole. doc is made for this request (the ledger's
+    report: new dicts and lists of ints and immutable Kwh), so what is sent
+    is one moment's state however slowly the client reads."""
+    sep = "{"
+    for k in sorted(doc):
+        v = doc[k]
+        if isinstance(v, list) and v:
+            yield '%s"%s": [' % (sep, k)
+            first = True
+            for x in v:
+                yield jsonw.dumps(x) if first else ", " + jsonw.dumps(x)
+                first = False
+            yield "]"
+        else:
+            yield '%s"%s": %s' % (sep, k, jsonw.dumps(v))
+        sep = ", "
+    yield "}" if doc else "{}"
+
+
 def handle(app, path):
     """(status, content type, body, extra headers) of a GET of path."""
     if path == "/api/status":
         return 200, JSON, document(status(app)), None
     if path == "/api/energy":
-        return 200, JSON, document(app.ledger.report()), None
+        return 200, JSON, rows(app.ledger.report()), None
     if path == "/api/config":
         from . import config, unload
         text = json.dumps(config.public(app.cfg))
