@@ -537,3 +537,55 @@ def test_board_names_only_from_the_boards_folder(tmp_path):
     finally:
         d.stop()
         meter.close()
+
+
+# --- MQTT on the reading's arrival ---------------------------------------------
+
+def test_every_reading_is_published_once_as_it_arrives(tmp_path, capsys):
+    """Frames 40 ms apart (closer than any poll of the state would see
+    them): each is published exactly once, in order, within milliseconds."""
+    broker = Broker(tmp_path)
+    meter = Meter()
+    d = Dongle(tmp_path, config(meter, broker.port))
+    sub = Subscriber(broker.port, "han/+/state")
+    feed = Feed(meter, (int(datetime(2026, 1, 15, 12, tzinfo=timezone.utc).timestamp()), 1_000_000,
+                        9_000_000, 0))
+    try:
+        wait_until(meter.connected, what="the meter link")
+        meter.send(feed.frame())
+        wait_until(lambda: states(sub), 20, what="the first MQTT message")
+        time.sleep(0.5)
+        first = len(states(sub))
+        sent, delays = [], []
+        for _ in range(60):
+            frame = feed.frame()
+            n = len(sub.times)
+            meter.send(frame)
+            t0 = time.perf_counter()
+            sent.append(re.search(rb"0-0:1\.0\.0\((\d{12})", frame).group(1).decode())
+            try:
+                wait_until(lambda: len(sub.times) > n, 2, step=0.0005, what="the message")
+                delays.append((sub.times[n] - t0) * 1000)
+            except AssertionError:
+                pass                        # counted below
+            time.sleep(0.04)
+        for _ in range(40):                 # without waiting for them
+            frame = feed.frame()
+            meter.send(frame)
+            sent.append(re.search(rb"0-0:1\.0\.0\((\d{12})", frame).group(1).decode())
+            time.sleep(0.04)
+        time.sleep(1)
+        got = states(sub)[first:]
+        times = [json.loads(p)["time"] for p in got]
+        want = ["20%s-%s-%sT%s:%s:%s" % (s[:2], s[2:4], s[4:6], s[6:8], s[8:10], s[10:12]) for s in sent]
+        assert times == want
+        delays.sort()
+        with capsys.disabled():
+            print("\nMQTT: %d readings, %d messages; frame sent -> message delivered p50 %.1f ms, max %.1f ms"
+                  % (len(sent), len(got), delays[len(delays) // 2], delays[-1]))
+        assert delays[len(delays) // 2] < 20
+    finally:
+        sub.close()
+        d.stop()
+        meter.close()
+        broker.stop()
