@@ -80,7 +80,9 @@ def ieee_decimal(bits, exp_bits, man_bits, digits):
 class TextCache:
     """Strings made from meter bytes, kept while the bytes repeat (a meter
     sends its id, type and list name in every frame): the same str object
-    instead of a new one per frame. Keyed by checksum and length."""
+    instead of a new one per frame. Found by checksum and length, taken
+    only when the bytes are the same (a checksum collision makes a new
+    string)."""
 
     def __init__(self, crc, size=8):
         self._crc = crc          # None: key by the bytes themselves (CPython)
@@ -91,12 +93,28 @@ class TextCache:
         """make(buf, s, e) -> str, called only for bytes not seen lately."""
         if self._crc is None:
             key = (bytes(buf[s:e]), kind)
-        else:
-            key = (self._crc(buf, s, e) << 12) | ((e - s) << 2) | kind
-        t = self._d.get(key)
-        if t is None:
-            t = make(buf, s, e)
-            if len(self._d) >= self._size:
-                self._d.clear()
-            self._d[key] = t
+            t = self._d.get(key)
+            if t is None:
+                t = make(buf, s, e)
+                self._put(key, t)
+            return t
+        key = (self._crc(buf, s, e) << 12) | ((e - s) << 2) | kind
+        hit = self._d.get(key)
+        if hit is not None and len(hit[0]) == e - s and _same(hit[0], buf, s):
+            return hit[1]
+        t = make(buf, s, e)
+        self._put(key, (bytes(buf[s:e]), t))
         return t
+
+    def _put(self, key, v):
+        if len(self._d) >= self._size and key not in self._d:
+            self._d.clear()
+        self._d[key] = v
+
+
+def _same(raw, buf, s):
+    """raw == buf[s:s + len(raw)], without a slice of buf."""
+    for i in range(len(raw)):
+        if raw[i] != buf[s + i]:
+            return False
+    return True
