@@ -28,7 +28,7 @@ from datetime import datetime
 import pytest
 
 from encoders.household import Household
-from encoders.p1 import swedish_telegram
+from encoders.p1 import swedish_telegram, telegram
 from rig import ROOT, Dongle, Meter, free_port, wait_until
 
 PAGE = ROOT / "firmware" / "www" / "index.html"
@@ -262,35 +262,79 @@ def requests_made(drv, origin, log):
     return log
 
 
-# Another meter, as a DSMR 5 single-phase meter would read: tariff registers,
-# gas, trailing zeros, an OBIS line the decoder does not map, and a meter
-# that has been silent for 47 s; and a month with peaks, this hour heading
-# for a new one, and an energy problem.
-DSMR_READING = (
-    '{"meter": {"protocol": "p1", "manufacturer": "ISK", "id": "E0031003001731617", "model": "2M550T-1012",'
-    ' "list": null, "version": "50"}, "time": "2026-01-15T17:00:00", "dst": false,'
-    ' "values": {"power_import_w": 230, "power_export_w": 0, "power_import_l1_w": 230, "power_export_l1_w": 0,'
-    ' "voltage_l1_v": 229.0, "current_l1_a": 1, "energy_import_t1_kwh": 1234.500,'
-    ' "energy_import_t2_kwh": 2345.010, "energy_export_t1_kwh": 0.000, "energy_export_t2_kwh": 12.300,'
-    ' "tariff": 2, "gas_m3": 512.345}, "other": {"0-0:96.13.0": "<b>a text message</b>"}, "age_s": 47}')
+# Another meter, a DSMR 5 single-phase meter: tariff registers, gas,
+# trailing zeros, an OBIS line the decoder does not map (a text message with
+# markup: a P1 value cannot hold a "/"), silent for 47 s; and a month with peaks, this hour heading for a
+# new one, and an energy problem. All of it made by the firmware itself on
+# MicroPython: the reading by its decoder and State from an encoded
+# telegram, the energy documents by its ledger from a fortnight of
+# readings (after finding energy.json damaged).
+DSMR_TELEGRAM = telegram("ISK5\\2M550T-1012", [
+    "1-3:0.2.8(50)", "0-0:1.0.0(260115170000W)", "0-0:96.1.1(4530303331303033303031373331363137)",
+    "1-0:1.8.1(001234.500*kWh)", "1-0:1.8.2(002345.010*kWh)", "1-0:2.8.1(000000.000*kWh)",
+    "1-0:2.8.2(000012.300*kWh)", "0-0:96.14.0(0002)", "1-0:1.7.0(00.230*kW)", "1-0:2.7.0(00.000*kW)",
+    "1-0:32.7.0(229.0*V)", "1-0:31.7.0(001*A)", "1-0:21.7.0(00.230*kW)", "1-0:22.7.0(00.000*kW)",
+    "0-0:96.13.0(<b>a text message<b>)", "0-1:24.1.0(003)",
+    "0-1:24.2.1(260115165500W)(00512.345*m3)"])
 PROBLEM = "energy.json was damaged: not trusted, kept as energy.json.bad, accounting started over"
-SUMMARY = (
-    '{"ready": true, "hour_estimate_kwh": 3.250, "warning": "new_peak", "today_import_kwh": 21.400,'
-    ' "month_import_kwh": 312.075, "month_peak_kwh": 2.917, "top_average_kw": 2.500, "saves": 3,'
-    ' "problems": ["%s"]}' % PROBLEM)
-ENERGY = (
-    '{"ready": true, "hour": {"start": "2026-01-15T17:00+01:00", "import_kwh": 1.100, "estimate_kwh": 3.250,'
-    ' "warning": "new_peak"}, "today": {"date": "2026-01-15", "import_kwh": 21.400, "export_kwh": 0.000,'
-    ' "max_hour_kwh": 2.010}, "month": {"month": "2026-01", "import_kwh": 312.075, "export_kwh": 0.000,'
-    ' "peak_kwh": 2.917, "peak_hour": "2026-01-12T18:00+01:00", "top_hours": [], "top_average_kw": 2.500,'
-    ' "capacity_step": 2, "days": 15, "top_n": 3}, "hours": [], "days": [], "months": [],'
-    ' "problems": ["%s"], "saved_s_ago": 12}' % PROBLEM)
+
+FIXTURES = """
+import json, sys
+from dongle import jsonw
+from dongle.ledger import Ledger
+from dongle.state import State
+from hanport.decoder import Decoder
+
+st = State()
+with open("telegram.bin", "rb") as f:
+    for r in Decoder().feed(f.read()):
+        st.update(r)
+doc, _ = st.document()
+sys.stdout.write(str(doc + b', "age_s": 47}', "utf-8") + "\\n")
+
+with open("energy.json", "w") as f:                 # damaged
+    f.write("HANE1 1234 5\\n{\\"v\\"")
+led = Ledger({"energy": {"zone": "CET", "top_n": 3, "steps_kw": [2, 5, 10, 15, 20, 25, 50, 75, 100],
+                         "save_s": 300, "max_power_kw": 50}})
+t0 = 1767222000                                     # 2026-01-01 00:00 CET
+t, ri, acc = t0, 5000000, 0
+end = 1768492800                                    # 2026-01-15 17:00 CET
+while t <= end + 1200:
+    day, hour = (t - t0) // 86400, (t - t0) % 86400 // 3600
+    p = 9000000 if t >= end else (600 + 2000 * (hour == 18) + 37 * day * (hour == 18)) * 1000
+    acc += p * 300
+    ri += acc // 3600000
+    acc %= 3600000
+    led.book.sample(t, p, 0, ri, 0)
+    last = t
+    t += 300
+led.clock.stamp(last, led._ms())
+led.saves, led.saved_ms = 3, led.saved_ms - 12000
+sys.stdout.write(jsonw.dumps(led.summary()) + "\\n")
+sys.stdout.write(jsonw.dumps(led.report()) + "\\n")
+"""
 
 
-def with_summary(status_text):
-    s = json.loads(status_text)
-    s["energy"] = "@SUMMARY@"
-    return json.dumps(s).replace('"@SUMMARY@"', SUMMARY)
+def firmware_fixtures(folder):
+    """(reading, energy summary, energy report): the firmware's JSON texts."""
+    import subprocess
+    from mpy import micropython
+    from rig import MPLIB
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "telegram.bin").write_bytes(DSMR_TELEGRAM)
+    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s:%s" % (ROOT / "lib", ROOT / "firmware", MPLIB))
+    out = subprocess.run([micropython(), "-c", FIXTURES], cwd=folder, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return [line for line in out.stdout.splitlines() if line.startswith("{")]    # (not its log)
+
+
+def with_summary(summary):
+    def edit(status_text):
+        s = json.loads(status_text)
+        s["energy"] = "@SUMMARY@"
+        return json.dumps(s).replace('"@SUMMARY@"', summary)
+    return edit
 
 
 def test_page_in_browser(tmp_path, browser):
@@ -431,24 +475,30 @@ def test_page_in_browser(tmp_path, browser):
 
         # 9. another meter (through a stand-in for the network path): one
         # phase, tariff registers with trailing zeros, gas, silent for 47 s
-        proxy = Proxy(d.http_port, {"/api/reading": lambda _: DSMR_READING, "/api/energy": lambda _: ENERGY,
-                                    "/api/status": with_summary})
+        reading, summary, energy = firmware_fixtures(tmp_path / "fixtures")
+        proxy = Proxy(d.http_port, {"/api/reading": lambda _: reading, "/api/energy": lambda _: energy,
+                                    "/api/status": with_summary(summary)})
         try:
             drv.get(proxy.url)
             p = eventually(lambda: (lambda p: (p["pill"] == "Meter silent" and "power_import_w" in p["field"], p))(
                 shown(drv)), 12, "the other meter's reading")
-            want = json.loads(DSMR_READING, parse_float=str, parse_int=str)
+            want = json.loads(reading, parse_float=str, parse_int=str)
             assert p["field"] == {k: [v] for k, v in want["values"].items()}
-            assert p["field"]["energy_import_t1_kwh"] == ["1234.500"] and p["field"]["voltage_l1_v"] == ["229.0"]
+            assert p["field"]["energy_import_t1_kwh"] == ["1234.5"] and p["field"]["voltage_l1_v"] == ["229"]
             assert p["phases"] == ["L1"]
             assert p["meter"]["id"] == ["E0031003001731617"] and p["meter"]["version"] == ["50"]
             assert any(n.startswith("Meter silent for 47 s") for n in p["notes"])
-            assert "<b>a text message</b>" in drv.execute_script(
+            assert "<b>a text message<b>" in drv.execute_script(
                 "return document.getElementById('odl').textContent")     # shown as text, not markup
-            assert p["energy"] == {"hour.estimate_kwh": ["3.250"], "today.import_kwh": ["21.400"],
-                                   "month.import_kwh": ["312.075"], "month.peak_kwh": ["2.917"],
-                                   "month.peak_hour": ["2026-01-12 18:00"], "month.top_average_kw": ["2.500"],
-                                   "month.capacity_step": ["2"]}
+            e = json.loads(summary, parse_float=str, parse_int=str)
+            assert e["warning"] == "new_peak" and e["problems"] == [PROBLEM]
+            assert p["energy"] == {"hour.estimate_kwh": [e["hour_estimate_kwh"]],
+                                   "today.import_kwh": [e["today_import_kwh"]],
+                                   "month.import_kwh": [e["month_import_kwh"]],
+                                   "month.peak_kwh": [e["month_peak_kwh"]],
+                                   "month.peak_hour": [e["month_peak_hour"][:10] + " " + e["month_peak_hour"][11:16]],
+                                   "month.top_average_kw": [e["top_average_kw"]],
+                                   "month.capacity_step": [e["capacity_step"]]}
             assert "On course for a new monthly peak" in p["text"] and "(top 3)" in p["text"]
             assert "Energy: " + PROBLEM in p["notes"]
             assert set(proxy.paths) <= API | {"/"}

@@ -199,6 +199,10 @@ class Mqtt:
             self._energy_announced = True
 
     async def _session(self):
+        """Publishes a reading when it arrives: waits on the state's event,
+        which State.update sets; a ticker sets it too every TICK_MS, for
+        check_msg, pings, the energy summary and a reading held back by
+        min_interval_s. (Not asyncio.wait_for: a task per wait.)"""
         c = self.client
         st = self.state
         last_seq = -1
@@ -206,25 +210,39 @@ class Mqtt:
         last_energy = None
         interval = self.m["min_interval_s"] * 1000
         ping_every = max(self.m["keepalive_s"], 2) * 500
-        while True:
-            spare.ensure()
-            now = time.ticks_ms()
-            if st.seq != last_seq and st.reading is not None and \
-                    (last_seq < 0 or time.ticks_diff(now, last_pub) >= interval):
-                self._announce()
-                doc, age = st.document()
-                c.publish(self.t_state, doc + age)
-                self.published += 1
-                last_seq, last_pub = st.seq, now
-            elif self._reannounce:
-                self._announce()
-            if self.ledger is not None and st.reading is not None and (
-                    last_energy is None or time.ticks_diff(now, last_energy) >= ENERGY_EVERY_S * 1000):
-                c.publish(self.t_energy, jsonw.view(self.ledger.summary()))
-                last_energy = now
-            c.check_msg()                       # HA status, PINGRESP; raises when closed
-            self._timeout()                     # check_msg leaves it blocking
-            if time.ticks_diff(now, last_ping) >= ping_every:
-                c.ping()
-                last_ping = now
-            await asyncio.sleep_ms(100)
+        ticker = asyncio.create_task(_tick(st.changed))
+        try:
+            while True:
+                await st.changed.wait()
+                st.changed.clear()
+                spare.ensure()
+                now = time.ticks_ms()
+                if st.seq != last_seq and st.reading is not None and \
+                        (last_seq < 0 or time.ticks_diff(now, last_pub) >= interval):
+                    self._announce()
+                    doc, age = st.document()
+                    c.publish(self.t_state, doc + age)
+                    self.published += 1
+                    last_seq, last_pub = st.seq, now
+                elif self._reannounce:
+                    self._announce()
+                if self.ledger is not None and st.reading is not None and (
+                        last_energy is None or time.ticks_diff(now, last_energy) >= ENERGY_EVERY_S * 1000):
+                    c.publish(self.t_energy, jsonw.view(self.ledger.summary()))
+                    last_energy = now
+                c.check_msg()                       # HA status, PINGRESP; raises when closed
+                self._timeout()                     # check_msg leaves it blocking
+                if time.ticks_diff(now, last_ping) >= ping_every:
+                    c.ping()
+                    last_ping = now
+        finally:
+            ticker.cancel()
+
+
+TICK_MS = 250
+
+
+async def _tick(ev):
+    while True:
+        await asyncio.sleep_ms(TICK_MS)
+        ev.set()

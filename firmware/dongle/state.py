@@ -1,6 +1,7 @@
 # What the dongle knows of the meter: every value of the latest frames
 # merged (list 1, 2 and 3 frames each update their own values), and when
 # the last frame came.
+import asyncio
 import time
 
 import hanport
@@ -15,6 +16,7 @@ class State:
         self.last_ms = None        # ticks of the last frame
         self.frames = 0
         self.seq = 0               # bumps on every update
+        self.changed = asyncio.Event()     # set on every update: MQTT publishes at once
         self._doc = None           # document() of seq _doc_seq
         self._doc_seq = -1
 
@@ -42,6 +44,7 @@ class State:
         self.last_ms = time.ticks_ms()
         self.frames += 1
         self.seq += 1
+        self.changed.set()
 
     def age_s(self):
         if self.last_ms is None:
