@@ -349,7 +349,9 @@ class Session:
                 self.meter.send(self.sim.next_frame().data)
                 self.sent += 1
                 if time.time() >= next_status:
-                    self.peak = max(self.peak, self.d.status()["heap"]["peak"])
+                    code, st = self.d.json("/api/status")
+                    if code == 200:             # (503 when the heap is short: no figure then)
+                        self.peak = max(self.peak, st["heap"]["peak"])
                     next_status += 5
                 time.sleep(self.period)
         finally:

