@@ -47,7 +47,7 @@ def test_public_config_hides_every_secret():
 
 def test_discovery_payload():
     from hanport import fields
-    i = fields.INDEX["energy_export_kwh"]
+    i = fields.FIELDS.index("energy_export_kwh")
     topic, payload = ha.sensor(i, "abc123", "han/abc123", "homeassistant", {"ids": ["x"]})
     assert topic == "homeassistant/sensor/abc123/energy_export_kwh/config"
     p = json.loads(payload)

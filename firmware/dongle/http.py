@@ -22,11 +22,11 @@ TIMEOUT_S = 5            # the whole request, from its first byte; the answer ge
 RESERVE = 4 * KB
 ROOM_WAIT_MS = 500
 
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-           405: "Method Not Allowed", 408: "Request Timeout", 411: "Length Required",
-           413: "Payload Too Large", 414: "URI Too Long", 421: "Misdirected Request",
-           429: "Too Many Requests", 431: "Request Header Fields Too Large",
-           500: "Internal Server Error", 503: "Service Unavailable"}
+# status lines, one text (a dict of them would be 15 objects in RAM)
+REASONS = ("200 OK\n400 Bad Request\n401 Unauthorized\n403 Forbidden\n404 Not Found\n"
+           "405 Method Not Allowed\n408 Request Timeout\n411 Length Required\n413 Payload Too Large\n"
+           "414 URI Too Long\n421 Misdirected Request\n429 Too Many Requests\n"
+           "431 Request Header Fields Too Large\n500 Internal Server Error\n503 Service Unavailable\n")
 # on every response: no framing by other sites, no content sniffing, no
 # address of ours in other sites' logs
 _SAFE = b"X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"
@@ -329,8 +329,9 @@ class Server:
                     length += len(part)
             else:
                 length = None       # text pieces as they are made (a generator): ends with the connection
-            head = "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nConnection: close\r\n" % (
-                status, REASONS.get(status, "Unknown"), ctype)
+            i = REASONS.find("%d " % status)
+            head = "HTTP/1.0 %s\r\nContent-Type: %s\r\nConnection: close\r\n" % (
+                REASONS[i:REASONS.find("\n", i)] if i >= 0 else "%d Unknown" % status, ctype)
             if length is not None:
                 head += "Content-Length: %d\r\n" % length
             if not extra or "Cache-Control" not in extra:

@@ -11,12 +11,19 @@ from hanport import fields
 from . import energy, localtime, log, unload
 
 PATH = "energy.json"
-_I = fields.INDEX
+# the fields the accounting reads, by index (looked up once)
+_IMP = fields.FIELDS.index("energy_import_kwh")
+_IMP1 = fields.FIELDS.index("energy_import_t1_kwh")
+_IMP2 = fields.FIELDS.index("energy_import_t2_kwh")
+_EXP = fields.FIELDS.index("energy_export_kwh")
+_EXP1 = fields.FIELDS.index("energy_export_t1_kwh")
+_EXP2 = fields.FIELDS.index("energy_export_t2_kwh")
+_P_IMP = fields.FIELDS.index("power_import_w")
+_P_EXP = fields.FIELDS.index("power_export_w")
 
 
-def _milli(r, name):
-    """A value in thousandths of its unit, as an int: W -> mW, kWh -> Wh."""
-    i = _I[name]
+def _milli(r, i):
+    """Field i in thousandths of its unit, as an int: W -> mW, kWh -> Wh."""
     m = r.m[i]
     if m is None:
         return None
@@ -27,14 +34,14 @@ def _milli(r, name):
 def registers(r):
     """(import Wh, export Wh) from a reading: the totals, or DSMR's two
     tariff registers added up; (None, None) when the frame has none."""
-    imp = _milli(r, "energy_import_kwh")
+    imp = _milli(r, _IMP)
     if imp is None:
-        t1, t2 = _milli(r, "energy_import_t1_kwh"), _milli(r, "energy_import_t2_kwh")
+        t1, t2 = _milli(r, _IMP1), _milli(r, _IMP2)
         if t1 is not None and t2 is not None:
             imp = t1 + t2
-    exp = _milli(r, "energy_export_kwh")
+    exp = _milli(r, _EXP)
     if exp is None:
-        t1, t2 = _milli(r, "energy_export_t1_kwh"), _milli(r, "energy_export_t2_kwh")
+        t1, t2 = _milli(r, _EXP1), _milli(r, _EXP2)
         if t1 is not None and t2 is not None:
             exp = t1 + t2
     return imp, exp
@@ -108,7 +115,7 @@ class Ledger:
             self.book.note("meter clock %+d s at %s: %s" % (
                 -back, self.book.label(t), "stale, not followed" if back > 0 else "set back twice, followed"))
         imp, exp = registers(r)
-        self.book.sample(t, _milli(r, "power_import_w"), _milli(r, "power_export_w"), imp, exp)
+        self.book.sample(t, _milli(r, _P_IMP), _milli(r, _P_EXP), imp, exp)
         self.dirty = True
 
     def report(self):

@@ -18,9 +18,6 @@ HZ = 9
 M3 = 10
 GJ = 11
 
-FAMILY_UNIT = ("", "W", "var", "VA", "V", "A", "kWh", "kvarh", "kVAh", "Hz",
-               "m3", "GJ")
-
 # (name, family), in JSON order.
 _TABLE = (
     ("power_import_w", W),
@@ -78,12 +75,6 @@ _TABLE = (
 FIELDS = tuple(row[0] for row in _TABLE)
 FAMILY = bytes(row[1] for row in _TABLE)
 COUNT = len(FIELDS)
-INDEX = {}
-for _i, _name in enumerate(FIELDS):
-    INDEX[_name] = _i
-del _TABLE, _i, _name
-
-
-def unit_of(i):
-    """Canonical unit text of field i ("" when dimensionless)."""
-    return FAMILY_UNIT[FAMILY[i]]
+del _TABLE
+# (a field's index: FIELDS.index(name), looked up where it is not per frame;
+# a dict of them would sit in RAM on the dongle)

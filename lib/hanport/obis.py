@@ -118,7 +118,7 @@ def _build():
                 "MBUS_OLD": MBUS_OLD, "IGNORE": IGNORE}
     table = {}
     for code, target in rows():
-        t = specials[target] if target in specials else fields.INDEX[target]
+        t = specials[target] if target in specials else fields.FIELDS.index(target)
         a, b, c, d, e = parse_text(code)
         for b in ((1, 2, 3, 4) if b == "n" else (int(b),)):
             table[key(a, b, c, d, e)] = t

@@ -278,7 +278,7 @@ class Parser:
             unit = hot.unit_code(buf, self.pos[2 * g - 4], self.pos[2 * g - 3])
         name = _MBUS_FIELD.get(self.mbus[(k >> 24) & 7])
         for name in ((name,) if name else _GAS_OR_HEAT):
-            idx = fields.INDEX[name]
+            idx = fields.FIELDS.index(name)
             if r.m[idx] is None and self._value(r, idx, buf, gs, ge, unit):
                 return True
         return False

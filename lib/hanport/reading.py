@@ -47,13 +47,13 @@ class Reading:
 
     def get(self, name):
         """(mantissa, decimals) of a field, or None."""
-        i = fields.INDEX[name]
+        i = fields.FIELDS.index(name)
         m = self.m[i]
         return None if m is None else (m, self.d[i])
 
     def text(self, name):
         """Decimal text of a field, e.g. "231.9", or None."""
-        i = fields.INDEX[name]
+        i = fields.FIELDS.index(name)
         m = self.m[i]
         return None if m is None else decimal(m, self.d[i])
 
