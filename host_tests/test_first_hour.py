@@ -197,3 +197,111 @@ def test_page_says_encrypted_and_shows_no_old_estimate(tmp_path, browser):
 
 
 from test_webpage import browser  # noqa: E402,F401  (the Chromium fixture)
+
+
+# --- 4, 5, 6, 7, 8, 12: the make targets and tools -------------------------------
+
+def make(*args, **kw):
+    r = subprocess.run(["make", "--no-print-directory"] + list(args), cwd=ROOT, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=300, **kw)
+    return r.returncode, r.stdout
+
+
+def http_up(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_config_deploy_restart_as_the_readme_says(tmp_path):
+    """The README's virtual-dongle example as written: vdongle.py makes its
+    --dir; make config asks for meter.port, states the port range and
+    clears an answer with "-"; make deploy shows the start and keeps the
+    setup-network password in the config file; mpremote fs ls stops the
+    firmware and make restart starts it again; a BOARD that differs from
+    the dongle's config is warned about."""
+    from rig import free_port
+    meter = Meter()
+    flash, pty = tmp_path / "flash", tmp_path / "dongle.pty"      # flash: not made beforehand
+    http_port = free_port()
+    vd = subprocess.Popen([sys.executable, "tools/vdongle.py", "--dir", str(flash), "--link", str(pty),
+                           "--http-port", str(http_port), "--device-id", "0badc0ffee18"], cwd=ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(pty.exists, 20, what="the virtual dongle's pty")
+        cfg = tmp_path / "config-unix.json"
+        answers = ["unix", "home", "wifi-pass-1", "127.0.0.1", "99999", "1883", "",
+                   "tcp://127.0.0.1:%d" % meter.port, "2400-8E1", "", "admin-pass-1"]
+        rc, text = make("config", "CONFIG=%s" % cfg, input="\n".join(answers) + "\n")
+        assert rc == 0, text
+        assert "from 0 to 65535" in text and "Meter port" in text
+        c = json.loads(cfg.read_text())
+        assert c["mqtt"]["host"] == "127.0.0.1" and c["meter"]["port"] == "tcp://127.0.0.1:%d" % meter.port
+        rc, text = make("config", "CONFIG=%s" % cfg, input="\n\n\n-\n" + "\n" * 8)   # "-": no MQTT
+        assert rc == 0, text
+        assert "- clears" in text
+        c = json.loads(cfg.read_text())
+        assert c["mqtt"]["host"] == "" and c["meter"]["port"] == "tcp://127.0.0.1:%d" % meter.port
+
+        rc, out = make("build", "BOARD=unix")
+        assert rc == 0, out
+        rc, out = make("deploy", "PORT=%s" % pty, "BOARD=unix", "CONFIG=%s" % cfg)
+        assert rc == 0, out
+        assert "hanport 0.1.0 on unix, board unix" in out and "http: listening on port %d" % http_port in out, out
+        pw = json.loads(cfg.read_text())["setup"]["ap_password"]
+        assert len(pw) == 12 and "setup network password (WPA2): %s" % pw in out
+        assert "kept in %s" % cfg in out
+        assert http_up(http_port)
+        rc, out = make("deploy", "PORT=%s" % pty, "BOARD=unix", "CONFIG=%s" % cfg)
+        assert rc == 0, out
+        assert "setup network password (WPA2): %s (from" % pw in out          # the same one
+        assert json.loads((flash / "config.json").read_text())["setup"]["ap_password"] == pw
+
+        # mpremote fs ls stops the firmware (raw REPL); make restart starts it again
+        mpremote = str(ROOT / ".venv" / "bin" / "mpremote")
+        r = subprocess.run([mpremote, "connect", str(pty), "fs", "ls"], capture_output=True, text=True,
+                           timeout=60)
+        assert "main.py" in r.stdout
+        wait_until(lambda: not http_up(http_port), 10, what="the firmware to stop")
+        rc, out = make("restart", "PORT=%s" % pty)
+        assert rc == 0, out
+        assert "http: listening on port" in out and "the firmware runs" in out
+        wait_until(lambda: http_up(http_port), 10, what="the firmware to run again")
+
+        # another BOARD without CONFIG: the dongle's config is kept, and deploy says so
+        r = subprocess.run([sys.executable, "tools/deploy.py", "--port", str(pty), "--board", "esp32-devkitc"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "WARNING: the dongle's config.json says board unix and is kept" in r.stdout
+        assert json.loads((flash / "config.json").read_text())["board"] == "unix"
+    finally:
+        vd.terminate()
+        vd.wait(10)
+        meter.close()
+
+
+def test_flash_names_a_real_readme_section_and_refuses_another_chips_image():
+    rc, text = make("flash", "PORT=/dev/ttyUSB7", "CHIP=esp32")
+    assert rc != 0
+    section = text.split("see README: ")[1].split(",")[0]
+    assert "## " + section in (ROOT / "README.md").read_text()
+    rc, text = make("flash", "PORT=/dev/ttyUSB7", "CHIP=esp32c3", "FIRMWARE=ESP32_GENERIC-v1.23.0.bin",
+                    "DRY_RUN=1")
+    assert rc != 0 and "is the esp32 image, not one for CHIP=esp32c3" in text
+    rc, text = make("flash", "PORT=/dev/ttyUSB7", "CHIP=esp32c3", "FIRMWARE=ESP32_GENERIC_C3-v1.23.0.bin",
+                    "DRY_RUN=1")
+    assert rc == 0, text
+
+
+def test_build_ships_the_boards_of_its_chip_family():
+    rc, out = make("build", "BOARD=esp32-devkitc")
+    try:
+        assert rc == 0, out
+        shipped = sorted(p.name for p in (ROOT / "build" / "boards").iterdir())
+        assert "esp32-devkitc.json" in shipped and "esp32s3-devkitc.json" in shipped
+        assert "esp32c3-supermini.json" not in shipped and "unix.json" not in shipped
+    finally:
+        make("build", "BOARD=unix")
