@@ -305,3 +305,33 @@ def test_build_ships_the_boards_of_its_chip_family():
         assert "esp32c3-supermini.json" not in shipped and "unix.json" not in shipped
     finally:
         make("build", "BOARD=unix")
+
+
+# --- 9: the setup form answers a browser with a page ------------------------------
+
+def test_setup_form_errors_are_a_page_for_a_browser_and_nothing_is_used(tmp_path):
+    meter = Meter()
+    d = dongle(tmp_path, meter)
+    try:
+        before = (d.dir / "config.json").read_bytes()
+        html = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html,*/*;q=0.8"}
+        form = "current_password=admin-Secret-789&mqtt_port=x&meter_key=abc"
+        status, headers, body = d.get("/setup", "POST", form, html)
+        text = body.decode()
+        assert status == 400 and headers["Content-Type"].startswith("text/html"), text
+        assert "<h1>Not saved</h1>" in text and "nothing saved" in text and "mqtt_port: not a number" in text
+        assert "meter.key: must be 32 hex" in text and "default used" not in text
+        assert '<a href="/setup">' in text
+        # a script gets JSON, as before
+        status, headers, body = d.get("/setup", "POST", form,
+                                      {"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 400 and json.loads(body)["error"].startswith("nothing saved")
+        # no password field is not a wrong password: no lockout follows
+        status, _, body = d.get("/setup", "POST", "mqtt_host=x", html)
+        assert status == 401 and b"admin password is needed" in body
+        status, _, _ = d.get("/setup", "POST", "current_password=wrong-one", html)
+        assert status == 401                                   # not 429: nothing locked before
+        assert (d.dir / "config.json").read_bytes() == before
+    finally:
+        d.stop()
+        meter.close()
