@@ -335,3 +335,49 @@ def test_setup_form_errors_are_a_page_for_a_browser_and_nothing_is_used(tmp_path
     finally:
         d.stop()
         meter.close()
+
+
+# --- 11: a Norwegian meter's energy comes with the hourly list --------------------
+
+def test_discovery_announces_energy_only_once_the_meter_sent_it(tmp_path):
+    """Aidon (Norway): list 1 every 2 s carries only P+; the registers come
+    with list 3 once an hour. Until then no energy_import_kwh config is
+    announced (Home Assistant would show a sensor with no value); with
+    list 3 it is, and it meets the schema."""
+    from datetime import datetime
+    from rig import Broker, Subscriber
+    broker = Broker(tmp_path)
+    meter = Meter()
+    d = None
+    sub = Subscriber(broker.port)
+    try:
+        c = {"board": "unix", "admin_password": "admin-Secret-789",
+             "wifi": {"ssid": "home", "password": "wifi-Secret-123"},
+             "meter": {"port": "tcp://127.0.0.1:%d" % meter.port, "serial": "2400-8E1", "invert": False},
+             "mqtt": {"host": "127.0.0.1", "port": broker.port}}
+        d = Dongle(tmp_path, c)
+        wait_until(meter.connected, 15, what="the dongle to connect to the meter")
+        prefix = "homeassistant/sensor/%s/" % d.device_id[-6:]
+        list1 = meters.push("aidon", meters.aidon(1, 3, {"power_import_w": Decimal(1234)}))
+
+        def announced(key):
+            return sub.on(prefix + key + "/config")
+        wait_until(lambda: meter.send(list1) and announced("power_import_w"), what="list 1's config")
+        for _ in range(3):
+            meter.send(list1)
+            time.sleep(0.5)
+        assert not announced("energy_import_kwh")
+        values = {f: Decimal(1) for f in meters.POWER_FIELDS + meters.CURRENT_FIELDS + meters.VOLTAGE_FIELDS}
+        values.update(energy_import_kwh=Decimal("12345.67"), energy_export_kwh=Decimal(0),
+                      reactive_energy_import_kvarh=Decimal(1), reactive_energy_export_kvarh=Decimal(0))
+        list3 = meters.push("aidon", meters.aidon(3, 3, values, meter_id="7359992890497997", meter_type="6534",
+                                                  clock=datetime(2026, 1, 15, 18, 0, 0)))
+        wait_until(lambda: meter.send(list3) and announced("energy_import_kwh"), what="the energy config")
+        cfg = json.loads(announced("energy_import_kwh")[-1][1])
+        assert ha_schema.check(cfg) == [] and cfg["dev_cla"] == "energy"
+    finally:
+        sub.close()
+        if d:
+            d.stop()
+        meter.close()
+        broker.stop()
