@@ -14,7 +14,7 @@ PORT ?=
 CONFIG ?=
 FIRMWARE ?=
 
-.PHONY: demo test bench fuzz soak venv clean build deploy flash config monitor need-port
+.PHONY: demo test bench fuzz soak venv clean build deploy flash config monitor restart need-port
 
 # The 32-bit MicroPython (the ESP32's object sizes) from ../shared/micropython32;
 # without ../shared it says so and the tests that need it skip.
@@ -63,14 +63,22 @@ deploy: build need-port
 	$(BIN)/python tools/deploy.py --port $(PORT) --board $(BOARD) $(if $(CONFIG),--config $(CONFIG))
 
 flash: $(STAMP) need-port
-	@test -n "$(FIRMWARE)" || { echo "make: set FIRMWARE=path/to/micropython.bin (see README: Flashing)"; exit 2; }
-	$(BIN)/python tools/flash.py --port $(PORT) --chip $(CHIP) --firmware $(FIRMWARE) $(if $(DRY_RUN),--dry-run)
+	@test -n "$(FIRMWARE)" || { echo "make: set FIRMWARE=path/to/micropython.bin (see README: Installing, 1. Flash MicroPython)"; exit 2; }
+	$(BIN)/python tools/flash.py --port $(PORT) --chip $(CHIP) --firmware $(FIRMWARE) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force)
 
 config: $(STAMP)
 	$(BIN)/python tools/configure.py --out $(or $(CONFIG),config.json)
 
+# attaches without stopping the firmware; `make restart` shows its start
 monitor: $(STAMP) need-port
+	@echo "monitor: the console of the running firmware (Ctrl-] leaves; it keeps running)."
+	@echo "monitor: to see the start: Ctrl-C stops the firmware, Ctrl-D starts it again (soft reset)."
 	$(BIN)/mpremote connect $(PORT) repl
+
+# a soft reset while attached: shows the start, leaves the firmware running
+# (after an mpremote command, which stops it)
+restart: $(STAMP) need-port
+	$(BIN)/python tools/console.py --port $(PORT)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

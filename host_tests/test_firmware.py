@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+import ha_schema
 from rig import Broker, Dongle, Meter, Subscriber, wait_until
 from encoders import meters
 from encoders.household import Household
@@ -92,6 +93,12 @@ def test_p1_reading_over_http_and_mqtt_with_discovery(rig):
         energy_keys = {"hour_estimate_kwh", "today_import_kwh", "month_import_kwh", "month_peak_kwh",
                        "top_average_kw", "warning"}
         assert set(configs) == set(v) | energy_keys
+        # every config as Home Assistant of today takes it (its documented schema)
+        for key, (c, _) in configs.items():
+            assert ha_schema.check(c) == [], (key, c)
+            assert c["def_ent_id"] == "sensor.hanport_%s_%s" % (d.device_id[-6:], key)
+            assert c["o"] == {"name": "hanport", "sw": c["dev"]["sw"],
+                              "url": "http://hanport-%s.local/" % d.device_id[-6:]}
         assert configs["month_import_kwh"][0]["stat_t"] == base + "/energy"
         summary = wait_until(lambda: sub.last_json(base + "/energy"), what="the energy summary")
         assert summary["ready"] is True

@@ -54,6 +54,7 @@ def test_discovery_payload():
     assert p["name"] == "Energy export" and p["unit_of_meas"] == "kWh"
     assert p["dev_cla"] == "energy" and p["stat_cla"] == "total_increasing"
     assert ha.title("power_import_l1_w") == "Power import L1"
+    assert p["def_ent_id"] == "sensor.hanport_abc123_energy_export_kwh" and "obj_id" not in p
 
 
 def test_form_decoding():

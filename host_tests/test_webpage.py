@@ -359,7 +359,7 @@ def test_page_in_browser(tmp_path, browser):
         for reason in ("HAN port is not activated", "Wiring", "Serial settings"):
             assert reason in page["text"]
         assert page["status"]["serial.bytes"] == ["0", "0"]      # waiting panel and status card
-        assert "Energy accounting starts" in page["text"]
+        assert "the hour and month figures come back with the first one" in page["text"]
         assert "power_import_w" not in page["field"]
         screenshot(drv, "webpage-waiting.png")
 

@@ -3,7 +3,8 @@
     build/boot.py, build/main.py        (source: the board runs these by name)
     build/lib/hanport/*.mpy             (mpy-cross bytecode)
     build/lib/dongle/**/*.mpy
-    build/boards/<BOARD>.json           (the chosen board)
+    build/boards/<BOARD>.json           (the chosen board, and the others of
+                                         its chip family, for the setup page)
     build/config.template.json          (every key at its default, board set)
 
 MPY_ARCH sets mpy-cross's native-code architecture (xtensawin for ESP32 and
@@ -81,6 +82,15 @@ def build(board, out, arch=None):
     for name in ("boot.py", "main.py"):
         shutil.copy(os.path.join(ROOT, "firmware", name), os.path.join(out, name))
     shutil.copy(board_file, os.path.join(out, "boards", board + ".json"))
+    # the other boards this build runs on (same chip family, same native
+    # code): the setup page offers them
+    for name in sorted(os.listdir(os.path.join(ROOT, "boards"))):
+        path = os.path.join(ROOT, "boards", name)
+        if name.endswith(".json") and name != board + ".json" and chip != "unix":
+            with open(path) as f:
+                other = json.load(f)["chip"]
+            if other != "unix" and ARCH.get(other) == ARCH.get(chip):
+                shutil.copy(path, os.path.join(out, "boards", name))
     page = write_www(out)
     sys.path.insert(0, os.path.join(ROOT, "firmware"))
     from dongle import config

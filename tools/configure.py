@@ -1,6 +1,7 @@
 """make config: write config.json from a few questions, checked as the
 dongle checks it. An existing file's values are offered as defaults; an
-empty answer keeps the default. `make deploy CONFIG=config.json` installs it.
+empty answer keeps the default, "-" clears it. `make deploy
+CONFIG=config.json` installs it.
 
 Every key is documented in README.md ("Configuration")."""
 import argparse
@@ -26,7 +27,7 @@ class Asker:
     def ask(self, question, default="", secret=False, check=None):
         while True:
             shown = ("(set, Enter keeps it)" if secret and default else default)
-            prompt = "%s [%s]: " % (question, shown) if shown != "" else "%s: " % question
+            prompt = "%s [%s; - clears]: " % (question, shown) if shown != "" else "%s: " % question
             if secret and self.tty:
                 answer = getpass.getpass(prompt)
             else:
@@ -36,6 +37,8 @@ class Asker:
                     sys.exit("\nconfig: input ended; nothing written")
                 answer = answer.rstrip("\n")
             value = answer.strip() if answer.strip() else default
+            if answer.strip() == "-":
+                value = ""                      # "-" clears an answer
             why = check(value) if check else ""
             if not why:
                 return value
@@ -67,11 +70,18 @@ def main():
     cfg["mqtt"]["host"] = a.ask("MQTT broker host (empty: no MQTT)", cfg["mqtt"]["host"])
     if cfg["mqtt"]["host"]:
         port = a.ask("MQTT port (0: 1883, 8883 with TLS)", str(cfg["mqtt"]["port"]),
-                     check=lambda v: "" if v.isdigit() and int(v) < 65536 else "a port number")
+                     check=lambda v: "" if v.isdigit() and int(v) < 65536 else
+                     "a port number from 0 to 65535 (0: 1883, or 8883 with TLS)")
         cfg["mqtt"]["port"] = int(port)
         cfg["mqtt"]["user"] = a.ask("MQTT user (empty: none)", cfg["mqtt"]["user"])
         if cfg["mqtt"]["user"]:
             cfg["mqtt"]["password"] = a.ask("MQTT password", cfg["mqtt"]["password"], secret=True)
+    if cfg["board"] == "unix":
+        # the virtual dongle reads its meter from a TCP port (tools/meter_sim.py --tcp N) or a tty
+        cfg["meter"]["port"] = a.ask("Meter port (tcp://127.0.0.1:7000 for meter_sim.py --tcp 7000, or a tty)",
+                                     cfg["meter"]["port"] or "tcp://127.0.0.1:7000",
+                                     check=lambda v: "" if v.startswith(("tcp://", "/")) else
+                                     "tcp://host:port or a tty path")
     choices = ("auto",) + serialcfg.NAMES
     cfg["meter"]["serial"] = a.ask("Meter serial settings (%s)" % ", ".join(choices), cfg["meter"]["serial"],
                                    check=lambda v: "" if v in choices else "one of: " + ", ".join(choices))

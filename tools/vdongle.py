@@ -257,6 +257,8 @@ class Agent:
 class VDongle:
     def __init__(self, args):
         self.folder = os.path.realpath(args.dir)
+        if not os.path.exists(self.folder):
+            os.makedirs(self.folder)         # a new board: an empty flash
         if not os.path.isdir(self.folder):
             sys.exit("vdongle: --dir %s is not a folder" % args.dir)
         self.link = args.link

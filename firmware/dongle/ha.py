@@ -1,5 +1,8 @@
 # Home Assistant MQTT discovery: one retained config per field the meter
 # actually sends, with the classes and units the Energy dashboard accepts.
+# Keys are Home Assistant's abbreviations; the entity id comes from
+# def_ent_id ("sensor.<id>": obj_id/object_id went in Core 2026.4), and
+# every config names its origin (o: this firmware, its version, its page).
 import json
 
 from hanport import fields
@@ -45,11 +48,12 @@ def sensor(i, device_id, base, prefix, device):
     cfg = {
         "name": title(name),
         "uniq_id": uid,
-        "obj_id": uid,
+        "def_ent_id": "sensor." + uid,
         "stat_t": base + "/state",
         "val_tpl": "{{ value_json['values']['%s'] }}" % name,
         "avty_t": base + "/status",
         "dev": device,
+        "o": origin(device),
     }
     if cls[0]:
         cfg["dev_cla"] = cls[0]
@@ -60,8 +64,18 @@ def sensor(i, device_id, base, prefix, device):
     return "%s/sensor/%s/%s/config" % (prefix, device_id, name), json.dumps(cfg)
 
 
-def device(device_id, name, reading, version):
+def origin(device):
+    """Who sent the config: this firmware, its version, the dongle's page."""
+    o = {"name": "hanport", "sw": device.get("sw")}
+    if device.get("cu"):
+        o["url"] = device["cu"]
+    return o
+
+
+def device(device_id, name, reading, version, url=None):
     d = {"ids": ["hanport_" + device_id], "name": name, "sw": version}
+    if url:
+        d["cu"] = url              # configuration_url: the dongle's own page
     if reading is not None:
         if reading.manufacturer:
             d["mf"] = reading.manufacturer
@@ -85,8 +99,9 @@ ENERGY = (
 def energy_sensor(row, device_id, base, prefix, device):
     key, name, dev_cla, stat_cla, unit = row
     uid = "hanport_%s_%s" % (device_id, key)
-    cfg = {"name": name, "uniq_id": uid, "obj_id": uid, "stat_t": base + "/energy",
-           "val_tpl": "{{ value_json['%s'] }}" % key, "avty_t": base + "/status", "dev": device}
+    cfg = {"name": name, "uniq_id": uid, "def_ent_id": "sensor." + uid, "stat_t": base + "/energy",
+           "val_tpl": "{{ value_json['%s'] }}" % key, "avty_t": base + "/status", "dev": device,
+           "o": origin(device)}
     if dev_cla:
         cfg["dev_cla"] = dev_cla
     if stat_cla:

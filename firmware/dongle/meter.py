@@ -29,7 +29,7 @@ class Meter:
         self.searching = self.auto
         self.index = 0
         self.since_ms = time.ticks_ms()     # current setting applied at
-        self.frames_at = 0                  # decoder.frames_ok then
+        self.frames_at = 0                  # recognised() then
         self.bytes = 0
         self.out_of_memory = 0              # frames lost to a full heap
         self.on_frame = None                # callback(reading), set by the app
@@ -56,7 +56,7 @@ class Meter:
         await asyncio.sleep_ms(300)
         self.decoder.reset()
         self.since_ms = time.ticks_ms()
-        self.frames_at = self.decoder.frames_ok
+        self.frames_at = self.recognised()
         log.log("meter: serial %s%s" % (self.setting(), " (searching)" if self.searching else ""))
 
     async def read_task(self):
@@ -69,6 +69,8 @@ class Meter:
             spare.ensure()
             try:
                 for r in self.decoder.feed(buf, n):
+                    if self.state.reading is None:
+                        self.decoder.last_error = None  # what went before the first frame is past
                     self.state.update(r)
                     if self.on_frame:
                         self.on_frame(r)
@@ -79,25 +81,34 @@ class Meter:
                 self.out_of_memory += 1
                 log.log("meter: a frame lost: MemoryError")
 
+    def recognised(self):
+        """Frames whose link checks passed (HCS/FCS), read or not: an
+        encrypted meter without its key (or with a wrong one) is at the
+        right serial setting too."""
+        d = self.decoder
+        return d.frames_ok + d.key_required + d.auth_failures + d.unknown
+
     async def detect_task(self):
-        """Auto-detection: try each setting for DWELL_S until frames decode,
-        then keep it (and remember it in config for the next boot)."""
+        """Auto-detection: try each setting for DWELL_S until frames are
+        recognised, then keep it (and remember it in config for the next
+        boot)."""
         while True:
             await asyncio.sleep(1)
             now = time.ticks_ms()
             elapsed = time.ticks_diff(now, self.since_ms) // 1000
-            got = self.decoder.frames_ok > self.frames_at
+            got = self.recognised() > self.frames_at
             if self.searching:
                 if got:
                     self.searching = False
-                    log.log("meter: frames decode at %s" % self.setting())
+                    self.decoder.last_error = None      # the search's errors are not the meter's
+                    log.log("meter: frames recognised at %s" % self.setting())
                     self._remember()
                 elif elapsed >= DWELL_S:
                     self.index = (self.index + 1) % len(self.candidates)
                     await self.apply()
             elif self.auto:
                 if got:
-                    self.since_ms, self.frames_at = now, self.decoder.frames_ok
+                    self.since_ms, self.frames_at = now, self.recognised()
                 elif elapsed >= LOST_S:
                     self.searching = True
                     log.log("meter: no frame for %d s, searching serial settings" % LOST_S)

@@ -55,6 +55,8 @@ class Mqtt:
         self.device_id = device_id
         self.name = name
         self.version = version
+        host = cfg["hostname"] or "hanport-" + device_id
+        self.url = "http://%s/" % (host if "." in host else host + ".local")   # (discovery)
         self.state = state
         self.wifi = wifi
         self.enabled = bool(m["host"])
@@ -184,14 +186,14 @@ class Mqtt:
         for i in range(fields.COUNT):
             if st.reading.m[i] is not None and not self._announced[i]:
                 if dev is None:
-                    dev = ha.device(self.device_id, self.name, st.reading, self.version)
+                    dev = ha.device(self.device_id, self.name, st.reading, self.version, self.url)
                 topic, payload = ha.sensor(i, self.device_id, self.base,
                                            self.m["discovery_prefix"], dev)
                 self.client.publish(topic.encode(), payload.encode(), retain=True)
                 self._announced[i] = 1
         if self.ledger is not None and not self._energy_announced:
             if dev is None:
-                dev = ha.device(self.device_id, self.name, st.reading, self.version)
+                dev = ha.device(self.device_id, self.name, st.reading, self.version, self.url)
             for row in ha.ENERGY:
                 topic, payload = ha.energy_sensor(row, self.device_id, self.base,
                                                   self.m["discovery_prefix"], dev)

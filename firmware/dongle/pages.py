@@ -213,6 +213,15 @@ def may_change(web, given, peer):
     return 401, "wrong admin password"
 
 
+def _refused(req, status, message):
+    """An error answer to the form: a page for a browser (Accept:
+    text/html), JSON for scripts."""
+    if "text/html" in req.headers.get("accept", ""):
+        return status, HTML, (_HEAD % "Not saved" + "<h1>Not saved</h1><p>" + esc(message) +
+                              '</p><p><a href="/setup">Back to the settings</a></p></body></html>'), None
+    return status, JSON, error_body(status, message), None
+
+
 def handle(web, req):
     """GET / (when the page is not installed), GET /setup (the form), POST
     /setup (its answer)."""
@@ -222,14 +231,14 @@ def handle(web, req):
     if req.method == "GET":
         return 200, HTML, setup(app), None
     if "application/x-www-form-urlencoded" not in req.headers.get("content-type", ""):
-        return 400, JSON, error_body(400, "send the setup form (application/x-www-form-urlencoded)"), None
+        return _refused(req, 400, "send the setup form (application/x-www-form-urlencoded)")
     try:
         f = form(req.body)
     except (UnicodeError, ValueError):
-        return 400, JSON, error_body(400, "form is not valid text"), None
+        return _refused(req, 400, "form is not valid text")
     denied = may_change(web, f.get("current_password"), req.peer)
     if denied:
-        return denied[0], JSON, error_body(denied[0], denied[1]), None
+        return _refused(req, denied[0], denied[1])
     if app.cfg["admin_password"] and list(f) == ["current_password"]:   # the password alone: reboot, nothing to save
         log.log("setup: reboot asked for")
         app.reboot_soon()
@@ -237,7 +246,8 @@ def handle(web, req):
     from . import config              # (after the password: a guesser loads nothing more)
     new, problems = apply_form(app.cfg, f)
     if problems:
-        return 400, JSON, error_body(400, "; ".join(problems)), None
+        # nothing is saved: no default is "used" either
+        return _refused(req, 400, "nothing saved: " + "; ".join(p.replace("; default used", "") for p in problems))
     config.save(new)
     log.log("setup: new configuration saved, rebooting")
     app.reboot_soon()
