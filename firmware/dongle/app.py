@@ -54,6 +54,15 @@ class App:
         self.hostname = self.cfg["hostname"] or "hanport-" + self.short_id
         self.web = Web(self, self.hostname, self.cfg["http"]["hosts"])
         self.http = Server(self.web.handle, log.log)
+        # issue 14, each off by default: the last P1 telegram for the
+        # HomeWizard API, every good frame for the telegram port (telegram.py)
+        self.p1_raw = None
+        self.telegrams = None
+        if self.cfg["telegram_server"]:
+            from .telegram import Telegrams
+            self.telegrams = Telegrams(self.cfg["telegram_server"], log.log)
+        if self.cfg["homewizard"] or self.telegrams:
+            self.meter.decoder.on_raw = self._raw
         self.ntp_ok = False
         self._reboot_at = None
         self.heap_used = self.heap_peak = 0     # live heap after a collection
@@ -71,6 +80,12 @@ class App:
     def _frame(self, reading):
         self.led.set(not self.led.on)
         self.ledger.reading(reading)
+
+    def _raw(self, frame):
+        if self.cfg["homewizard"] and frame[0] == 47:     # "/": a P1 telegram
+            self.p1_raw = frame
+        if self.telegrams:
+            self.telegrams.send(frame)
 
     def _new_ap_password(self):
         """A random WPA2 password for the setup network, kept in config.json
@@ -177,6 +192,8 @@ class App:
             asyncio.create_task(self.supervise("wifi", self.wifi_task)),
             asyncio.create_task(self.supervise("mqtt", self.mqtt.run)),
         ]
+        if self.telegrams:
+            tasks.append(asyncio.create_task(self.supervise("telegram", self.telegrams.run)))
         await asyncio.gather(*tasks)
 
 

@@ -45,6 +45,8 @@ DEFAULTS = {
         "multipliers": {},         # {"energy": "0.1", ...} see README
         "detected": "",            # written by auto-detection: "2400-8E1" or "115200-8N1-inv"
     },
+    "homewizard": False,           # HomeWizard-compatible local API v1 (/api, /api/v1/data, /api/v1/telegram)
+    "telegram_server": 0,          # TCP port giving every good frame as the meter sent it; 0 = off
     "ntp": {"host": "pool.ntp.org"},
     "energy": {
         "zone": "CET",             # the meter's local time: CET (SE, NO, DK...), EET (FI), WET, UTC
@@ -90,7 +92,7 @@ def _check(path, value):
         return "must be auto, on or off"
     if path == "setup.ap_password" and value and len(value) < 8:
         return "must be at least 8 characters (WPA2)"
-    if path in ("http.port", "mqtt.port") and not 0 <= value <= 65535:
+    if path in ("http.port", "mqtt.port", "telegram_server") and not 0 <= value <= 65535:
         return "must be a port number (0 to 65535)"
     if path == "hostname" and value and not _is_label(value):
         return "must be letters, digits and '-', at most 63"

@@ -65,6 +65,9 @@ def setup(app):
         _field("Base topic (empty: han/&lt;id&gt;)", "mqtt_base_topic", q["base_topic"]),
         _select("Home Assistant discovery", "mqtt_discovery", (("1", "on"), ("0", "off")),
                 "1" if q["discovery"] else "0")))
+    parts.append("<fieldset><legend>HomeWizard-compatible API</legend>%s</fieldset>" % _select(
+        "Local API v1 (/api/v1/data), for what reads a HomeWizard P1 meter", "homewizard",
+        (("0", "off"), ("1", "on")), "1" if c["homewizard"] else "0"))
     parts.append("<fieldset><legend>Meter</legend>%s%s%s%s</fieldset>" % (
         _select("Board", "board", boards, c["board"]),
         _select("Serial settings", "meter_serial", serial, m["serial"]),
@@ -87,6 +90,7 @@ FORM = (
     ("mqtt_password", ("mqtt", "password"), "secret"),
     ("mqtt_base_topic", ("mqtt", "base_topic"), "text"),
     ("mqtt_discovery", ("mqtt", "discovery"), "bool"),
+    ("homewizard", ("homewizard",), "bool"),
     ("board", ("board",), "text"),
     ("meter_serial", ("meter", "serial"), "text"),
     ("meter_key", ("meter", "key"), "secret"),

@@ -29,6 +29,7 @@ class Web:
         self.locked_until = 0
         self.misdirected = 0       # requests for a name that is not ours (DNS rebinding)
         self.cross_site = 0        # changes sent from another site's page
+        self.hw_served = self.hw_refused = 0   # HomeWizard API requests (homewizard.py)
 
     def handle(self, req):
         host = req.headers.get("host")
@@ -40,6 +41,8 @@ class Web:
         if req.method != "GET" and not same_origin(req.headers, host):
             self.cross_site += 1
             return 403, JSON, error_body(403, "changes are taken only from the dongle's own pages"), None
+        if self.app.cfg["homewizard"] and (req.path == "/api" or req.path.startswith("/api/v1/")):
+            return self.homewizard(req)
         methods = ROUTES.get(req.path)
         if methods is None:
             return 404, JSON, error_body(404, "not found", path=req.path[:100]), None
@@ -61,6 +64,17 @@ class Web:
             return api.handle(self.app, req.path)
         finally:
             unload("api", "pages", "config")
+
+    def homewizard(self, req):
+        """The HomeWizard-compatible API (config homewizard): homewizard.py,
+        loaded for the request."""
+        if not room(MODULE_ROOM):
+            return BUSY
+        try:
+            from . import homewizard
+            return homewizard.handle(self, req)
+        finally:
+            unload("homewizard")
 
     def ours(self, host):
         """Whether a Host header names this dongle: an IP address, its

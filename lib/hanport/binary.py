@@ -53,6 +53,8 @@ def hdlc_step(d):
         d._asm_drop()         # a damaged frame breaks its message
         return d._reject("fcs_errors", "HDLC frame check (FCS) failed", True)
     d._state = _IDLE
+    if d.on_raw is not None:
+        d.raw(b"\x7e", buf, 0, length, b"\x7e")
     s, e = d._hlen + 2, length - 2
     # only a message's first segment starts with the LLC header
     first = e - s >= 3 and buf[s] == 0xE6 and buf[s + 1] in (0xE6, 0xE7) and buf[s + 2] == 0
@@ -109,6 +111,8 @@ def mbus_step(d):
         d._mbus_broken = True     # its later segments: already counted
         return d._reject("mbus_errors", "M-Bus checksum failed", True)
     d._state = _IDLE
+    if d.on_raw is not None:
+        d.raw(b"", buf, 0, length + 6, b"")
     ci = buf[6]
     if ci & 0xE0:
         d._count("unknown", "M-Bus frame with CI 0x%02X is not DLMS" % ci)
@@ -178,7 +182,11 @@ def cipher_step(d):
         if buf[k] == _DB and buf[k:n] == buf[0:n - k]:
             tail = bytes(buf[k:n])
             break
-    if not apdu(d, buf, 0, n, True):
+    raw = bytes(buf[0:n]) if d.on_raw is not None else None    # (decryption is in place)
+    if apdu(d, buf, 0, n, True):
+        if raw is not None:
+            d.on_raw(raw)
+    else:
         # a frame starting in the tail reaches past this one's end, so
         # failing tag checks overlap by 9 bytes at most; no other bare
         # frame is looked for inside (one meter per port)

@@ -127,6 +127,11 @@ class Decoder:
         for c in COUNTERS:
             setattr(self, c, 0)
         self.last_error = None
+        # None, or a callable given each frame that passed its link check
+        # (P1 CRC, HDLC FCS, M-Bus checksum, a bare frame's GCM tag), as
+        # bytes exactly as the meter sent it (an HDLC frame with its two
+        # flags), before it is parsed: the dongle's raw telegram port
+        self.on_raw = None
 
     def _hold(self, size):
         """The frame buffer has room for size bytes (size <= CAP), keeping
@@ -211,6 +216,9 @@ class Decoder:
                 h = _hexval(c)
                 if h >= 0:
                     self._crc = (self._crc << 4) | h
+                    k = self._n + self._crc_digits
+                    if k < len(self._buf):
+                        self._buf[k] = c    # (after the text: on_raw's copy)
                     self._crc_digits += 1
                     i += 1
                     if self._crc_digits == 4:
@@ -280,7 +288,7 @@ class Decoder:
         if k + (j - i) > CAP - 1:
             self._fail("oversized", "P1 telegram longer than %d bytes" % CAP)
             return j
-        buf = self._hold(k + j - i + 1)      # (and the '!')
+        buf = self._hold(k + j - i + 5)      # (and the '!' and the CRC's digits)
         buf[k:k + j - i] = mv[i:j]
         self._n = k + j - i
         if j == n:
@@ -319,6 +327,9 @@ class Decoder:
             # this meter sends CRCs: a telegram without one is damaged
             self._count("malformed", "P1 telegram without CRC from a meter that sends CRCs")
             return
+        if self.on_raw is not None:
+            k = n + self._crc_digits if has_crc else n
+            self.raw(b"", buf, 0, k if k <= len(buf) else n, b"\r\n")
         if self._p1 is None:
             from .p1 import Parser
             self._p1 = Parser()
@@ -344,6 +355,14 @@ class Decoder:
         for c in COUNTERS:
             if c not in ("frames_ok", "unchecked") and after[c] > before[c]:
                 self._count(c, inner.last_error)
+
+    def raw(self, head, buf, s, e, tail):
+        """on_raw(head + buf[s:e] + tail), in one allocation."""
+        out = bytearray(len(head) + e - s + len(tail))
+        out[:len(head)] = head
+        out[len(head):len(head) + e - s] = memoryview(buf)[s:e]
+        out[len(out) - len(tail):] = tail
+        self.on_raw(out)
 
     def _asm_drop(self):
         self._asm_kind = None

@@ -1,0 +1,129 @@
+# The raw telegram port (config telegram_server: a TCP port, 0 = off): each
+# client gets every frame that passed its CRC/FCS check exactly as the
+# meter sent it (P1 text with its CRC, HDLC frames with their flags), as
+# ser2net or ESPHome's stream server give it: Home Assistant's DSMR
+# integration, dsmr-reader and amshan read it. Read-only, no password,
+# off until turned on. Loaded only when on.
+#
+# The meter never waits for a client: a frame is written at once, without
+# blocking, to each; what a socket does not take is queued, up to BACKLOG
+# bytes a client (the queued frames are shared between clients, not
+# copied); a client whose queue would grow past that is dropped. Bytes
+# clients send are read and dropped (counted).
+import asyncio
+import socket
+
+from . import platform
+
+MAX_CLIENTS = 3
+BACKLOG = 4096           # bytes queued a client, beyond its socket's buffer: a longest frame (decoder.CAP)
+POLL_MS = 100            # accepting, draining queues, reading what clients send
+_SINK = bytearray(64)
+
+
+class Telegrams:
+    def __init__(self, port, log):
+        self.port = port
+        self.log = log
+        self.clients = []        # [socket, queued frames, offset into the first, bytes queued]
+        self.accepted = self.refused = self.dropped = 0
+        self.frames = 0          # frames given to clients
+        self.ignored = 0         # bytes clients sent (read and dropped)
+
+    def status(self):
+        return {"port": self.port, "clients": len(self.clients), "accepted": self.accepted,
+                "refused": self.refused, "dropped": self.dropped, "frames": self.frames,
+                "ignored_bytes": self.ignored}
+
+    def send(self, frame):
+        """A good frame from the decoder (bytes never changed after): to
+        every client, never waiting."""
+        for c in self.clients[:]:
+            try:
+                if c[3] + len(frame) > BACKLOG:
+                    self._drop(c, "does not read")
+                    continue
+                c[1].append(frame)
+                c[3] += len(frame)
+                self._flush(c)
+            except MemoryError:
+                self._drop(c, "no room for its queue")
+
+    def _flush(self, c):
+        sock, q = c[0], c[1]
+        try:
+            while q:
+                mv = memoryview(q[0])[c[2]:]
+                k = sock.write(mv)
+                if not k:
+                    return
+                c[3] -= k
+                if k < len(mv):
+                    c[2] += k
+                    return
+                q.pop(0)
+                c[2] = 0
+                self.frames += 1
+        except OSError:
+            self._drop(c, None)
+
+    def _drop(self, c, why):
+        if c in self.clients:
+            self.clients.remove(c)
+            if why:
+                self.dropped += 1
+                self.log("telegram port: a client dropped: %s" % why)
+        try:
+            c[0].close()
+        except OSError:
+            pass
+
+    async def run(self):
+        ai = socket.getaddrinfo(platform.HTTP_BIND, self.port)[0]
+        s = socket.socket(ai[0])
+        s.setblocking(False)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if platform.SNDBUF:
+            s.setsockopt(socket.SOL_SOCKET, 7, platform.SNDBUF)     # SO_SNDBUF, as http.py's
+        s.bind(ai[-1])
+        s.listen(1)
+        self.log("telegram port: listening on port %d" % self.port)
+        try:
+            while True:
+                await asyncio.sleep_ms(POLL_MS)
+                self._accept(s)
+                for c in self.clients[:]:
+                    self._read(c)
+                    if c in self.clients and c[1]:
+                        self._flush(c)
+        finally:
+            s.close()
+            for c in self.clients[:]:
+                self._drop(c, None)
+
+    def _accept(self, s):
+        try:
+            sock, _ = s.accept()
+        except OSError:
+            return                  # none waiting
+        sock.setblocking(False)
+        if len(self.clients) >= MAX_CLIENTS:
+            self.refused += 1
+            sock.close()
+            return
+        self.accepted += 1
+        self.clients.append([sock, [], 0, 0])
+
+    def _read(self, c):
+        """Drop what the client sent; notice it has gone."""
+        try:
+            for _ in range(16):
+                n = c[0].readinto(_SINK)
+                if n is None:
+                    return
+                if not n:
+                    self._drop(c, None)         # it closed
+                    return
+                self.ignored += n
+        except OSError:
+            self._drop(c, None)
