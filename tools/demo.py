@@ -70,14 +70,16 @@ def wait_for(what, test, proc, timeout):
     sys.exit("demo: timed out waiting for %s; see .demo/*.log" % what)
 
 
-def config(meter, http_port, meter_port, mqtt):
+def config(meter, http_port, meter_port, mqtt, telegram_port=0):
     setting = WIRE_SETTING[meter]                     # "115200-8N1-inv"
     c = {"board": "unix", "name": "Demo %s meter" % meter,
          "http": {"port": http_port},
          # the meter's own setting: no auto-detection wait in a demo
          "meter": {"port": "tcp://127.0.0.1:%d" % meter_port, "serial": setting.replace("-inv", ""),
                    "invert": setting.endswith("-inv")},
-         "setup": {"ap": "off"}}
+         "setup": {"ap": "off"},
+         # issue 14: the HomeWizard-compatible API and the raw telegram port
+         "homewizard": True, "telegram_server": telegram_port}
     if mqtt:
         host, port = mqtt
         c["mqtt"] = {"host": host, "port": port}
@@ -130,9 +132,10 @@ class Demo:
             if answers(host, port):
                 mqtt = (host, port)
         meter_port = free_port()
+        telegram_port = free_port()
         cfg_path = os.path.join(self.dir, "config.json")
         with open(cfg_path, "w") as f:
-            json.dump(config(a.meter, a.http_port, meter_port, mqtt), f, indent=2)
+            json.dump(config(a.meter, a.http_port, meter_port, mqtt, telegram_port), f, indent=2)
         r = subprocess.run([PY, os.path.join(HERE, "deploy.py"), "--port", pty, "--config", cfg_path,
                             "--build", out], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if r.returncode:
@@ -152,6 +155,8 @@ class Demo:
         print("  status      %s/api/status" % base)
         print("  energy      %s/api/energy" % base)
         print("  Prometheus  %s/metrics" % base)
+        print("  HomeWizard  %s/api (compatible local API v1: %s/api/v1/data)" % (base, base))
+        print("  telegram  tcp://127.0.0.1:%d (every frame as the meter sent it)" % telegram_port)
         if mqtt:
             print("  MQTT        %s:%d, topics %s/# (e.g. mosquitto_sub -h %s -p %d -t 'han/#' -v)"
                   % (mqtt[0], mqtt[1], "han/" + DEVICE_ID[-6:], mqtt[0], mqtt[1]))
