@@ -202,6 +202,18 @@ def test_firmware_session_fits_its_heap_on_32_bits(tmp_path, bundle32, make):
     encrypted meter too, and 20 hostile clients at once half way: every
     message decoded and published, polls answered (503 under the burst is
     counted, not a failure), no MemoryError, no task restarted."""
+    session32(tmp_path, bundle32, make)
+
+
+@pytest.mark.parametrize("make", ["p1", "aidon"])
+def test_session_with_homewizard_and_telegram_port_on_32_bits(tmp_path, bundle32, make):
+    """The same with issue 14's features on: the HomeWizard API polled
+    twice a second (/api/v1/data, and /api/v1/telegram for P1) and a
+    client on the raw telegram port that gets every frame, byte for byte."""
+    session32(tmp_path, bundle32, make, features=True)
+
+
+def session32(tmp_path, bundle32, make, features=False):
     lib, _ = bundle32
     broker = rig.Broker(tmp_path)
     meter = rig.Meter()
@@ -213,20 +225,27 @@ def test_firmware_session_fits_its_heap_on_32_bits(tmp_path, bundle32, make):
     cfg = {"board": "unix", "wifi": {"ssid": "home", "password": "x"},
            "meter": dict(wire, port="tcp://127.0.0.1:%d" % meter.port),
            "mqtt": {"host": "127.0.0.1", "port": broker.port}}
+    if features:
+        cfg.update(homewizard=True, telegram_server=rig.free_port())
     d = rig.Dongle(tmp_path, cfg, heapsize=HEAP32[make], lib=lib, bits=32)
     sub = rig.Subscriber(broker.port, "han/#")
     outcomes = []
+    extra = Issue14Clients(d, cfg["telegram_server"], make) if features else None
     burst = threading.Timer(SESSION_S / 2, hostile_burst, (d.http_port, outcomes))
     try:
         rig.wait_until(meter.connected, 15, what="the dongle to connect to the meter")
         s = rig.Session(d, meter, SimMeter(sim_make, start=datetime(2026, 1, 15, 16, 59), **kw))
+        if extra:
+            extra.start(meter)
         burst.start()
         st = s.run(SESSION_S)
         burst.join(30)
         log = d.log()
-        print("%s (32-bit): %d messages, heap peak %d bytes of %d, polls %s, burst %s" % (
-            make, s.sent, st["heap"]["peak"], HEAP32[make], s.poll_status,
-            {k: outcomes.count(k) for k in set(outcomes)}))
+        print("%s (32-bit%s): %d messages, heap peak %d bytes of %d, polls %s, burst %s" % (
+            make, ", homewizard and telegram port on" if features else "", s.sent, st["heap"]["peak"],
+            HEAP32[make], s.poll_status, {k: outcomes.count(k) for k in set(outcomes)}))
+        if extra:
+            extra.check(st)
         assert "MemoryError" not in log and "Traceback" not in log, log[-3000:]
         assert st["task_restarts"] == {} and st["uptime_s"] >= SESSION_S
         assert st["frames"]["frames_ok"] == s.sent
@@ -239,7 +258,85 @@ def test_firmware_session_fits_its_heap_on_32_bits(tmp_path, bundle32, make):
                        what="every reading at the broker")
     finally:
         burst.cancel()
+        if extra:
+            extra.stop()
         sub.close()
         d.stop()
         meter.close()
         broker.stop()
+
+
+class Issue14Clients:
+    """During a session: HomeWizard API polls and a raw telegram port
+    client recording what it gets, and what the meter sent (wrapping the
+    rig's meter)."""
+
+    def __init__(self, d, port, make):
+        self.d, self.port, self.make = d, port, make
+        self.hw = {}
+        self.got = []
+        self.sent = []
+        self._stop = threading.Event()
+        self.threads = []
+
+    def start(self, meter):
+        self.sock = rig.wait_until(lambda: _connect(self.port), 10, what="the telegram port")
+        rig.wait_until(lambda: self.d.status()["telegram_server"]["clients"] == 1, 5, what="the client accepted")
+        send = meter.send
+
+        def recording(data):
+            self.sent.append(data)
+            return send(data)
+        meter.send = recording
+        self.threads = [threading.Thread(target=self._read, daemon=True),
+                        threading.Thread(target=self._poll, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def _read(self):
+        self.sock.settimeout(1)
+        while not self._stop.is_set():
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:
+                continue
+            if not chunk:
+                return
+            self.got.append(chunk)
+
+    def _poll(self):
+        paths = ["/api/v1/data"] + (["/api/v1/telegram"] if self.make == "p1" else [])
+        while not self._stop.is_set():
+            for path in paths:
+                try:
+                    code = self.d.get(path)[0]
+                except OSError:
+                    code = "error"
+                self.hw[code] = self.hw.get(code, 0) + 1
+            self._stop.wait(0.5)
+
+    def check(self, st):
+        rig.wait_until(lambda: len(b"".join(self.got)) >= sum(map(len, self.sent)), 10,
+                       what="every frame at the telegram client")
+        assert b"".join(self.got) == b"".join(self.sent)
+        ts = st["telegram_server"]
+        assert ts["dropped"] == 0 and ts["clients"] == 1
+        print("  homewizard polls %s, telegram port %s" % (self.hw, ts))
+        assert set(self.hw) <= {200, 503} and self.hw.get(200, 0) >= SESSION_S
+
+    def stop(self):
+        self._stop.set()
+        for t in self.threads:
+            t.join(5)
+        try:
+            self.sock.close()
+        except (OSError, AttributeError):
+            pass
+
+
+def _connect(port):
+    import socket
+    try:
+        return socket.create_connection(("127.0.0.1", port), 1)
+    except OSError:
+        return None
