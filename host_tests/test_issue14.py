@@ -376,3 +376,54 @@ def test_a_client_that_stops_reading_is_dropped_and_delays_nothing(setup):
     stuck.close()
     good.close()
     talker.close()
+
+
+# --- the decoder's hook ----------------------------------------------------
+
+def test_decoder_on_raw_gives_each_checked_frame_as_sent():
+    """on_raw: every frame that passed its link check, byte for byte (P1
+    with its CRC and CRLF, HDLC with its flags, M-Bus segments, a bare
+    ciphered frame); damaged frames and junk never; off costs nothing."""
+    import hanport
+    from encoders import axdr, dlms, mbus
+    p1 = [SimMeter("p1", start=START).next_frame().data for _ in range(2)]
+    hdlc = [f.data for f in (lambda m: [m.next_frame() for _ in range(3)])(SimMeter("aidon", start=START))]
+    body = axdr.structure([axdr.octet_string(b"\x01\x00\x01\x07\x00\xff"), axdr.double_long_unsigned(1234)])
+    segs = mbus.segments(dlms.data_notification(body), size=20)
+    bad = bytearray(p1[0])
+    bad[40] ^= 0x04
+    lower = p1[1][:-6] + p1[1][-6:-2].lower() + b"\r\n"      # CRC digits in lower case: kept as sent
+    got = []
+    d = hanport.Decoder()
+    d.on_raw = got.append
+    stream = [p1[0], b"junk\x00\x7e", bytes(bad), hdlc[0], lower] + segs + hdlc[1:]
+    readings = []
+    for part in stream:
+        for i in range(0, len(part), 7):                   # any chunking
+            readings += d.feed(part[i:i + 7])
+    assert [bytes(g) for g in got] == [p1[0], hdlc[0], lower] + segs + hdlc[1:]
+    assert len(readings) == 1 + 1 + 1 + 1 + 2 and d.crc_errors == 1
+    plain = hanport.Decoder()
+    assert len(plain.feed(b"".join(stream))) == len(readings)
+
+
+def test_decoder_on_raw_gives_a_bare_ciphered_frame_as_sent():
+    """Luxembourg's bare general-glo-ciphered P1: the frame as sent (still
+    encrypted, copied before decryption in place), only once its tag
+    checks; with a wrong key, nothing."""
+    import random
+
+    import bingen
+    import hanport
+    rng = random.Random(14)
+    keys = bingen.Keys(rng)
+    msgs = [bingen.random_message(rng, keys, lux=True) for _ in range(2)]
+    got = []
+    d = hanport.Decoder(keys.ek, keys.ak)
+    d.on_raw = got.append
+    assert len(d.feed(msgs[0].data + msgs[1].data)) == 2
+    assert [bytes(g) for g in got] == [msgs[0].data, msgs[1].data]
+    wrong = []
+    d = hanport.Decoder(bytes(16), keys.ak)
+    d.on_raw = wrong.append
+    assert d.feed(msgs[0].data) == [] and wrong == []
