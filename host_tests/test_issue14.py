@@ -427,3 +427,22 @@ def test_decoder_on_raw_gives_a_bare_ciphered_frame_as_sent():
     d = hanport.Decoder(bytes(16), keys.ak)
     d.on_raw = wrong.append
     assert d.feed(msgs[0].data) == [] and wrong == []
+
+
+def test_setup_form_has_the_homewizard_switch(tmp_path):
+    """One switch on the setup page: off by default, on after the form
+    says so, and the API answers after the reboot."""
+    d = rig.Dongle(tmp_path, raw_config=None)
+    try:
+        page = d.get("/setup")[2].decode()
+        assert '<select id="homewizard" name="homewizard"><option value="0" selected>off</option>' in page
+        form = "wifi_ssid=home&board=unix&meter_serial=auto&admin_password=admin-pass-1&homewizard=1"
+        status, _, body = d.get("/setup", "POST", form, {"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 200, body
+        d.proc.wait(10)
+        assert json.loads((d.dir / "config.json").read_text())["homewizard"] is True
+        d.start()
+        assert '<option value="1" selected>on</option>' in d.get("/setup")[2].decode()
+        assert d.json("/api")[1]["product_type"] == "HWE-P1"
+    finally:
+        d.stop()
