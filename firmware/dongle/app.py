@@ -87,27 +87,6 @@ class App:
         if self.telegrams:
             self.telegrams.send(frame)
 
-    def _new_ap_password(self):
-        """A random WPA2 password for the setup network, kept in config.json
-        and shown on the USB console (never in the status log or online).
-        `make deploy` sets one and prints it; this is for boards set up by
-        hand."""
-        import os
-        alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
-        pw = "".join(alphabet[b % len(alphabet)] for b in os.urandom(12))
-        self.cfg["setup"]["ap_password"] = pw
-        from . import config
-        try:
-            saved, _ = config.load()
-            saved["setup"]["ap_password"] = pw
-            config.save(saved)
-        except OSError:
-            pass
-        log.set_secrets(config.secrets(self.cfg))
-        unload("config")
-        print("setup network password: " + pw)
-        return pw
-
     def reboot_soon(self):
         self._reboot_at = time.ticks_add(time.ticks_ms(), 1000)
 
@@ -147,7 +126,11 @@ class App:
             want_ap = ap_mode == "on" or (ap_mode == "auto" and (
                 not ssid or (not up and self.uptime_s() > grace)))
             if want_ap and not self.wifi.ap_active():
-                ap_pw = c["setup"]["ap_password"] or self._new_ap_password()
+                ap_pw = c["setup"]["ap_password"]
+                if not ap_pw:
+                    from . import config
+                    ap_pw = config.new_ap_password(c)
+                    unload("config")
                 self.wifi.start_ap("HAN-setup-" + self.short_id, ap_pw)
                 log.log("wifi: setup network HAN-setup-%s open (WPA2)" % self.short_id)
             elif not want_ap and self.wifi.ap_active() and up:

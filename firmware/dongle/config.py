@@ -204,3 +204,23 @@ def secrets(cfg):
         if d:
             out.append(d)
     return out
+
+
+def new_ap_password(cfg):
+    """A random WPA2 password for the setup network, kept in config.json
+    (and in cfg) and shown on the USB console, never in the status log or
+    online. `make deploy` sets one and prints it; this is for boards set up
+    by hand."""
+    from . import log
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    pw = "".join(alphabet[b % len(alphabet)] for b in os.urandom(12))
+    cfg["setup"]["ap_password"] = pw
+    try:
+        saved, _ = load()
+        saved["setup"]["ap_password"] = pw
+        save(saved)
+    except OSError:
+        pass
+    log.set_secrets(secrets(cfg))
+    print("setup network password: " + pw)
+    return pw

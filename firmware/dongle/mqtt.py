@@ -9,7 +9,7 @@ import time
 import umqtt.simple as simple
 from hanport import fields
 
-from . import jsonw, log, spare, unload
+from . import log, spare, unload
 
 TIMEOUT_S = 1
 BACKOFF_MAX_S = 60
@@ -33,19 +33,6 @@ class _TimeoutSockets:
 
     def getaddrinfo(self, *args):
         return self._m.getaddrinfo(*args)
-
-
-class _Tls:
-    """Old umqtt.simple (PyPI 1.3.4) wraps with `ussl.wrap_socket(sock,
-    **ssl_params)`, newer ones call `ssl.wrap_socket(sock, server_hostname=)`
-    on what they are given: one object serves both, verifying with our CA."""
-
-    def __init__(self, ctx, host):
-        self.ctx = ctx
-        self.host = host
-
-    def wrap_socket(self, sock, **kw):
-        return self.ctx.wrap_socket(sock, server_hostname=self.host)
 
 
 class Mqtt:
@@ -110,7 +97,7 @@ class Mqtt:
         if m["tls"]:
             from . import pem
             try:
-                ssl = _Tls(pem.tls_context(m["ca"]), m["host"])
+                ssl = pem.Tls(pem.tls_context(m["ca"]), m["host"])
             finally:
                 unload("pem")
             sys.modules["ussl"] = ssl
@@ -230,7 +217,9 @@ class Mqtt:
                     self._announce()
                 if self.ledger is not None and st.reading is not None and (
                         last_energy is None or time.ticks_diff(now, last_energy) >= ENERGY_EVERY_S * 1000):
+                    from . import jsonw           # (once a minute: not kept loaded)
                     c.publish(self.t_energy, jsonw.view(self.ledger.summary()))
+                    unload("jsonw")
                     last_energy = now
                 c.check_msg()                       # HA status, PINGRESP; raises when closed
                 self._timeout()                     # check_msg leaves it blocking

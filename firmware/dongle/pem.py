@@ -8,6 +8,19 @@ _BEGIN = b"-----BEGIN CERTIFICATE-----"
 _END = b"-----END CERTIFICATE-----"
 
 
+class Tls:
+    """Old umqtt.simple (PyPI 1.3.4) wraps with `ussl.wrap_socket(sock,
+    **ssl_params)`, newer ones call `ssl.wrap_socket(sock, server_hostname=)`
+    on what they are given: one object serves both, verifying with our CA."""
+
+    def __init__(self, ctx, host):
+        self.ctx = ctx
+        self.host = host
+
+    def wrap_socket(self, sock, **kw):
+        return self.ctx.wrap_socket(sock, server_hostname=self.host)
+
+
 def tls_context(ca_path):
     """An SSL context that accepts only a server whose certificate chains to
     a certificate of the CA file; the caller passes server_hostname to
