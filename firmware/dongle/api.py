@@ -65,6 +65,7 @@ def status(app):
         "platform": platform.NAME,
         "device_id": app.device_id,
         "name": app.name,
+        "hostname": app.hostname,
         "board": app.cfg["board"],
         "uptime_s": app.uptime_s(),
         "free_mem": gc.mem_free(),
@@ -82,12 +83,21 @@ def status(app):
         "mqtt": app.mqtt.status(),
         "http": dict(app.http.status(), misdirected=app.web.misdirected, cross_site=app.web.cross_site),
         "ntp": app.ntp_ok,
+        "mdns": mdns_status(app.mdns),
         "watchdog": {"timeout_ms": app.WDT_TIMEOUT_MS, "feeds": wdt.feeds if wdt else 0},
         "led": {"on": app.led.on, "changes": app.led.changes},
         "task_restarts": app.restarts,
         "energy": app.ledger.summary(),
         "log": log.recent(),
     }
+
+
+def mdns_status(m):
+    """The responder's counters; None when config mdns is off, or why it
+    does not run."""
+    if m is None or isinstance(m, str):
+        return m and {"error": m}
+    return m.status()
 
 
 def handle(app, path):
