@@ -97,7 +97,8 @@ def mdns_status(m):
     does not run."""
     if m is None or isinstance(m, str):
         return m and {"error": m}
-    return m.status()
+    return {"name": m.host, "services": m.types, "queries": m.queries, "answered": m.answered,
+            "malformed": m.malformed, "ignored": m.ignored, "send_errors": m.send_errors}
 
 
 def handle(app, path):

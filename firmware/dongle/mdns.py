@@ -68,27 +68,6 @@ def read_name(p, i):
     return ".".join(labels), (i if end is None else end)
 
 
-def questions(p):
-    """(id, [(name, type)], end of the question section) of a query;
-    None for a response (ignored). Raises on a malformed packet."""
-    if len(p) < 12:
-        raise ValueError("short")
-    qid, flags, qd = struct.unpack_from(">HHH", p, 0)
-    if flags & 0x8000:
-        return None
-    if flags & 0x7800 or qd > 16:              # not a standard query
-        raise ValueError("opcode or count")
-    out = []
-    i = 12
-    for _ in range(qd):
-        name, i = read_name(p, i)
-        if i + 4 > len(p):
-            raise ValueError("short question")
-        out.append((name, (p[i] << 8) | p[i + 1]))
-        i += 4
-    return qid, out, i
-
-
 def services(app):
     """What the dongle offers: its page, and the HomeWizard-compatible API
     (config homewizard) with the TXT keys Home Assistant's HomeWizard
@@ -102,25 +81,27 @@ def services(app):
     return out
 
 
-def rr(name, rtype, ttl, rdata, flush):
-    return wire(name) + struct.pack(">HHIH", rtype, 1 | (FLUSH if flush else 0), ttl, len(rdata)) + rdata
-
-
 class Responder:
     def __init__(self, hostname, wifi, services):
-        """services: (type such as "_http._tcp", port, [b"key=value", ...])."""
-        self.host = hostname.lower() + ".local"
-        self.label = hostname
+        """services: (type such as "_http._tcp", port, [b"key=value", ...]).
+        The records: (name, type, TTL, rdata, the name whose records go
+        along as additionals); the A record is made per answer (the address
+        may change)."""
+        self.host = host = hostname.lower() + ".local"
         self.wifi = wifi
-        self.services = services
+        self.types = []
+        self.records = t = []
+        for stype, port, txt in services:
+            full = stype + ".local"
+            inst = hostname.lower() + "." + full
+            self.types.append(stype)
+            t.append((SERVICES, PTR, TTL_OTHER, wire(full), None))
+            t.append((full, PTR, TTL_OTHER, wire(inst), inst))
+            t.append((inst, SRV, TTL_HOST, struct.pack(">HHH", 0, 0, port) + wire(host), host))
+            t.append((inst, TXT, TTL_OTHER, b"".join(bytes((len(x),)) + x for x in txt), None))
         self.queries = self.answered = self.malformed = self.ignored = self.send_errors = 0
         self.sock = None
         self.iface = platform.MDNS_IFACE
-
-    def status(self):
-        return {"name": self.host, "services": [s[0] for s in self.services], "queries": self.queries,
-                "answered": self.answered, "malformed": self.malformed, "ignored": self.ignored,
-                "send_errors": self.send_errors}
 
     def _open(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -128,7 +109,7 @@ class Responder:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(socket.getaddrinfo("0.0.0.0", PORT)[0][-1])
             iface = bytes(int(x) for x in (self.iface or "0.0.0.0").split("."))
-            s.setsockopt(0, socket.IP_ADD_MEMBERSHIP, bytes(int(x) for x in GROUP.split(".")) + iface)
+            s.setsockopt(0, socket.IP_ADD_MEMBERSHIP, bytes((224, 0, 0, 251)) + iface)
             if self.iface:
                 s.setsockopt(0, IP_MULTICAST_IF, iface)
         except OSError:
@@ -138,65 +119,40 @@ class Responder:
         self.sock = s
         self.group = socket.getaddrinfo(GROUP, PORT)[0][-1]
 
-    def _records(self, qname, qtype, ttl_scale):
-        """(answers, additionals) for one question, as (key, bytes) pairs."""
-        an, ad = [], []
+    def response(self, qs, legacy=False, qid=0, echo=b""):
+        """The response packet to questions qs ((name, type) pairs), or
+        None when none is ours. A legacy unicast answer carries the query's
+        id, echoes its question section (echo: the query's bytes from 12
+        on, so its compression pointers still point right), TTLs of at most
+        10 s and no cache-flush bits."""
         ip = self.wifi.ip()
-
-        def a_rec():
-            if ip:
-                return ("A", rr(self.host, A, min(TTL_HOST, ttl_scale), bytes(int(x) for x in ip.split(".")),
-                               ttl_scale > TTL_LEGACY))
-        flush = ttl_scale > TTL_LEGACY
-        for stype, port, txt in self.services:
-            full = stype + ".local"
-            inst = self.label + "." + full
-            srv = ("S" + stype, rr(inst, SRV, min(TTL_HOST, ttl_scale), struct.pack(">HHH", 0, 0, port) +
-                                   wire(self.host), flush))
-            txr = ("T" + stype, rr(inst, TXT, min(TTL_OTHER, ttl_scale),
-                                   b"".join(bytes((len(t),)) + t for t in txt), flush))
-            if qname == SERVICES and qtype in (PTR, ANY):
-                an.append(("D" + stype, rr(SERVICES, PTR, min(TTL_OTHER, ttl_scale), wire(full), False)))
-            elif qname == full and qtype in (PTR, ANY):
-                an.append(("P" + stype, rr(full, PTR, min(TTL_OTHER, ttl_scale), wire(inst), False)))
-                ad += [srv, txr, a_rec()]
-            elif qname == inst.lower():
-                if qtype in (SRV, ANY):
-                    an.append(srv)
-                    ad.append(a_rec())
-                if qtype in (TXT, ANY):
-                    an.append(txr)
-        if qname == self.host and qtype in (A, ANY):
-            an.append(a_rec())
-        return an, ad
-
-    def response(self, qs, ttl_scale=TTL_OTHER, qid=0, echo=b""):
-        """The response packet to questions qs, or None when none is ours.
-        A legacy unicast answer (ttl_scale TTL_LEGACY) carries the query's
-        id and echoes its question section (echo: the query's bytes from 12
-        on, so its compression pointers still point right)."""
-        an, ad = [], []
+        t = self.records + ([(self.host, A, TTL_HOST, bytes(int(x) for x in ip.split(".")), None)]
+                            if ip else [])
+        out = []
         for qname, qtype in qs:
-            a, b = self._records(qname, qtype & 0x7FFF, ttl_scale)
-            an += a
-            ad += b
-        seen = set()
-        parts = [[], []]
-        for n, recs in enumerate((an, ad)):
-            for r in recs:
-                if r is not None and r[0] not in seen:
-                    seen.add(r[0])
-                    parts[n].append(r[1])
-        if not parts[0]:
+            qtype &= 0x7FFF
+            for r in t:
+                if r[0] == qname and qtype in (r[1], ANY) and r not in out:
+                    out.append(r)
+        n = len(out)
+        if not n:
             return None
-        head = struct.pack(">HHHHHH", qid, 0x8400, len(qs) if echo else 0, len(parts[0]), 0, len(parts[1]))
-        return head + echo + b"".join(parts[0]) + b"".join(parts[1])
-
-    def announcement(self):
-        qs = [(SERVICES, PTR)]
-        for stype, _, _ in self.services:
-            qs.append((stype + ".local", PTR))
-        return self.response(qs)
+        k = 0
+        while k < len(out):                # PTR: its SRV and TXT; SRV: the A record
+            r = out[k]
+            k += 1
+            if r[4]:
+                for x in t:
+                    if x[0] == r[4] and x not in out:
+                        out.append(x)
+        b = bytearray(struct.pack(">HHHHHH", qid, 0x8400, len(qs) if echo else 0, n, 0, len(out) - n))
+        b += echo
+        for name, rtype, ttl, rdata, _ in out:
+            b += wire(name)
+            b += struct.pack(">HHIH", rtype, 1 if legacy or rtype == PTR else 1 | FLUSH,
+                             min(ttl, TTL_LEGACY) if legacy else ttl, len(rdata))
+            b += rdata
+        return b
 
     def _send(self, data, addr):
         try:
@@ -216,16 +172,27 @@ class Responder:
             self.ignored += 1              # (the virtual dongle answers loopback only)
             return
         try:
-            q = questions(p)
+            if len(p) < 12:
+                raise ValueError("short")
+            qid, flags, qd = struct.unpack_from(">HHH", p, 0)
+            if flags & 0x8000:
+                return                     # a response: someone else's
+            if flags & 0x7800 or qd > 16:  # not a standard query
+                raise ValueError("opcode or count")
+            qs = []
+            i = 12
+            for _ in range(qd):
+                name, i = read_name(p, i)
+                if i + 4 > len(p):
+                    raise ValueError("short question")
+                qs.append((name, (p[i] << 8) | p[i + 1]))
+                i += 4
         except (IndexError, ValueError, UnicodeError):
             self.malformed += 1
             return
-        if q is None:
-            return                         # a response: someone else's
         self.queries += 1
-        qid, qs, end = q
         if port != PORT:                   # legacy unicast: to the sender, question echoed
-            r = self.response(qs, TTL_LEGACY, qid, bytes(p[12:end]))
+            r = self.response(qs, True, qid, bytes(p[12:i]))
             if r:
                 self._send(r, addr)
             return
@@ -242,7 +209,7 @@ class Responder:
         s = self.sock
         try:
             for _ in range(2):
-                self._send(self.announcement(), self.group)
+                self._send(self.response([(r[0], PTR) for r in self.records if r[1] == PTR]), self.group)
                 await asyncio.sleep(1)
             while True:
                 await _readable(s)
