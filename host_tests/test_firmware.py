@@ -98,7 +98,8 @@ def test_p1_reading_over_http_and_mqtt_with_discovery(rig):
             assert ha_schema.check(c) == [], (key, c)
             assert c["def_ent_id"] == "sensor.hanport_%s_%s" % (d.device_id[-6:], key)
             assert c["o"] == {"name": "hanport", "sw": c["dev"]["sw"],
-                              "url": "http://hanport-%s.local/" % d.device_id[-6:]}
+                              "url": "http://hanport-%s.local:%d/" % (d.device_id[-6:], d.http_port)}
+            assert c["exp_aft"] == (180 if key in energy_keys else 60)
         assert configs["month_import_kwh"][0]["stat_t"] == base + "/energy"
         summary = wait_until(lambda: sub.last_json(base + "/energy"), what="the energy summary")
         assert summary["ready"] is True

@@ -188,6 +188,7 @@ def test_make_demo_prints_urls_serves_publishes_and_stops_on_ctrl_c(tmp_path):
         text = "".join(lines)
         assert "page        http://127.0.0.1:%d/" % http_port in text, text
         assert "MQTT        127.0.0.1:%d" % broker.port in text, text
+        assert "mDNS name   http://hanport-%s.local:%d/" % ("demo0a1b2c3d"[-6:], http_port) in text, text
         # a Kaifa list 1 frame carries power only: the list id comes with the
         # first list 2 frame (every 2 s at DEMO_SPEED=5), whichever came first
         reading = wait_until(lambda: with_list(reading_or_none(http_port)), 60, 0.2,

@@ -394,6 +394,7 @@ def test_page_in_browser(tmp_path, browser):
         assert p["status"]["frames.frames_ok"] == [status["frames"]["frames_ok"]]
         assert p["status"]["frames.errors"] == ["0"] and p["status"]["last_error"] == ["none"]
         assert p["status"]["firmware"] == [status["firmware"]]
+        assert p["status"]["hostname"] == [status["hostname"]]          # its name on the network
         assert p["status"]["serial.bytes"] == [status["serial"]["bytes"]]
         e = status["energy"]
         assert e["ready"] is True

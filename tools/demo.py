@@ -109,6 +109,30 @@ class Demo:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
 
+    def name(self):
+        """The dongle's hostname and what its mDNS responder does, from
+        /api/status."""
+        import urllib.request
+        host, mdns = "hanport-" + DEVICE_ID[-6:], "(mDNS: no status yet)"
+        for _ in range(20):
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/api/status" % self.args.http_port, timeout=2) as r:
+                    st = json.load(r)
+            except (OSError, ValueError):
+                time.sleep(0.25)
+                continue
+            host = st.get("hostname") or host
+            m = st.get("mdns")
+            if m is None:
+                mdns = "(mDNS off)"
+            elif m.get("error"):
+                mdns = "(mDNS: %s)" % m["error"]
+            else:
+                mdns = ("(mDNS on this PC's loopback interface only: "
+                        "dig -p 5353 @127.0.0.1 _http._tcp.local PTR)")
+            break
+        return host, mdns
+
     def run(self):
         a = self.args
         if not port_free(a.http_port):
@@ -157,6 +181,8 @@ class Demo:
         print("  Prometheus  %s/metrics" % base)
         print("  HomeWizard  %s/api (compatible local API v1: %s/api/v1/data)" % (base, base))
         print("  telegram  tcp://127.0.0.1:%d (every frame as the meter sent it)" % telegram_port)
+        host, mdns = self.name()
+        print("  mDNS name   http://%s.local:%d/ %s" % (host, a.http_port, mdns))
         if mqtt:
             print("  MQTT        %s:%d, topics %s/# (e.g. mosquitto_sub -h %s -p %d -t 'han/#' -v)"
                   % (mqtt[0], mqtt[1], "han/" + DEVICE_ID[-6:], mqtt[0], mqtt[1]))

@@ -65,6 +65,7 @@ def status(app):
         "platform": platform.NAME,
         "device_id": app.device_id,
         "name": app.name,
+        "hostname": app.hostname,
         "board": app.cfg["board"],
         "uptime_s": app.uptime_s(),
         "free_mem": gc.mem_free(),
@@ -85,12 +86,22 @@ def status(app):
                        "refused": app.web.hw_refused},
         "telegram_server": app.telegrams.status() if app.telegrams else {"port": 0},
         "ntp": app.ntp_ok,
+        "mdns": mdns_status(app.mdns),
         "watchdog": {"timeout_ms": app.WDT_TIMEOUT_MS, "feeds": wdt.feeds if wdt else 0},
         "led": {"on": app.led.on, "changes": app.led.changes},
         "task_restarts": app.restarts,
         "energy": app.ledger.summary(),
         "log": log.recent(),
     }
+
+
+def mdns_status(m):
+    """The responder's counters; None when config mdns is off, or why it
+    does not run."""
+    if m is None or isinstance(m, str):
+        return m and {"error": m}
+    return {"name": m.host, "services": m.types, "queries": m.queries, "answered": m.answered,
+            "malformed": m.malformed, "ignored": m.ignored, "send_errors": m.send_errors}
 
 
 def handle(app, path):

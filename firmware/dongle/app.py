@@ -42,6 +42,8 @@ class App:
         self.short_id = self.device_id[-6:]
         self.name = self.cfg["name"] or "HAN " + self.short_id
         self.state = State()
+        self.hostname = self.cfg["hostname"] or "hanport-" + self.short_id
+        platform.set_hostname(self.hostname)      # before Wi-Fi: DHCP and mDNS use it
         self.wifi = platform.Wifi()
         self.led = platform.Led(self.board["led"], self.board["led_active_low"])
         self.wdt = None
@@ -51,7 +53,6 @@ class App:
         self.ledger = Ledger(self.cfg)
         self.mqtt = Mqtt(self.cfg, self.short_id, self.name, VERSION, self.state, self.wifi,
                          self.ledger)
-        self.hostname = self.cfg["hostname"] or "hanport-" + self.short_id
         self.web = Web(self, self.hostname, self.cfg["http"]["hosts"])
         self.http = Server(self.web.handle, log.log)
         # issue 14, each off by default: the last P1 telegram for the
@@ -64,6 +65,8 @@ class App:
         if self.cfg["homewizard"] or self.telegrams:
             self.meter.decoder.on_raw = self._raw
         self.ntp_ok = False
+        self.mdns = None            # mdns.py's responder while it runs, or why it does not
+        self.http_port = 0
         self._reboot_at = None
         self.heap_used = self.heap_peak = 0     # live heap after a collection
         for p in self.problems:
@@ -165,7 +168,7 @@ class App:
 
     async def run(self):
         log.log("hanport %s on %s, board %s, id %s" % (VERSION, platform.NAME, self.cfg["board"], self.device_id))
-        port = platform.http_port(self.cfg["http"]["port"])
+        port = self.http_port = platform.http_port(self.cfg["http"]["port"])
         await self.http.start(port, platform.HTTP_BIND, platform.SNDBUF)
         log.log("http: listening on port %d" % port)
         tasks = [
@@ -177,8 +180,26 @@ class App:
         ]
         if self.telegrams:
             tasks.append(asyncio.create_task(self.supervise("telegram", self.telegrams.run)))
+        if self.cfg["mdns"]:
+            tasks.append(asyncio.create_task(self.supervise("mdns", self.mdns_task)))
         await asyncio.gather(*tasks)
 
+
+    async def mdns_task(self):
+        """The mDNS responder, loaded only when config mdns is on. A port
+        it cannot have (the ESP32 firmware's own responder holds 5353) is
+        reported once and the module let go."""
+        from . import mdns
+        try:
+            self.mdns = mdns.Responder(self.hostname, self.wifi, mdns.services(self))
+            await self.mdns.run()
+        except OSError as e:
+            self.mdns = "UDP %d taken (%s): services not announced" % (mdns.PORT, e)
+            log.log("mdns: " + self.mdns)
+            mdns = None
+            unload("mdns")
+            while True:
+                await asyncio.sleep(3600)
 
     def shutdown(self):
         """Before a reboot or stop: keep what the flash must keep."""

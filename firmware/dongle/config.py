@@ -12,6 +12,7 @@ DEFAULTS = {
     "board": "esp32-devkitc",      # a file name in boards/ (without .json)
     "name": "",                    # shown in Home Assistant; "" = "HAN <id>"
     "hostname": "",                # its name on the network; "" = "hanport-<last 6 of the id>"
+    "mdns": True,                  # announce the page (and the HomeWizard API) over mDNS
     "admin_password": "",          # needed to change settings over the network
     "wifi": {"ssid": "", "password": ""},
     "setup": {

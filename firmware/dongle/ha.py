@@ -7,6 +7,20 @@ import json
 
 from hanport import fields
 
+# expire_after: every meter read sends a message at least every 10 s (P1
+# every 10 s or faster; DLMS list 1 every 2-2.5 s, list 2 every 10 s) and
+# every reading republishes the whole state, so 60 s without one is six
+# messages missed: the meter has fallen silent and its sensors go
+# unavailable. With mqtt.min_interval_s longer than 20 s, 3 intervals.
+# The energy accounts are published every 60 s while readings come:
+# 3 of those.
+EXPIRE_S = 60
+ENERGY_EXPIRE_S = 180
+
+
+def expire_s(min_interval_s):
+    return max(EXPIRE_S, 3 * min_interval_s)
+
 # unit family -> (device_class, state_class, unit)
 _CLASS = {
     fields.W: ("power", "measurement", "W"),
@@ -40,7 +54,7 @@ def title(name):
     return text[:1].upper() + text[1:]
 
 
-def sensor(i, device_id, base, prefix, device):
+def sensor(i, device_id, base, prefix, device, expire=EXPIRE_S):
     """(topic, payload) of field i's discovery config."""
     name = fields.FIELDS[i]
     cls = _SPECIAL.get(name) or _CLASS.get(fields.FAMILY[i], (None, "measurement", None))
@@ -52,6 +66,7 @@ def sensor(i, device_id, base, prefix, device):
         "stat_t": base + "/state",
         "val_tpl": "{{ value_json['values']['%s'] }}" % name,
         "avty_t": base + "/status",
+        "exp_aft": expire,
         "dev": device,
         "o": origin(device),
     }
@@ -100,8 +115,8 @@ def energy_sensor(row, device_id, base, prefix, device):
     key, name, dev_cla, stat_cla, unit = row
     uid = "hanport_%s_%s" % (device_id, key)
     cfg = {"name": name, "uniq_id": uid, "def_ent_id": "sensor." + uid, "stat_t": base + "/energy",
-           "val_tpl": "{{ value_json['%s'] }}" % key, "avty_t": base + "/status", "dev": device,
-           "o": origin(device)}
+           "val_tpl": "{{ value_json['%s'] }}" % key, "avty_t": base + "/status",
+           "exp_aft": ENERGY_EXPIRE_S, "dev": device, "o": origin(device)}
     if dev_cla:
         cfg["dev_cla"] = dev_cla
     if stat_cla:

@@ -9,7 +9,7 @@ import time
 import umqtt.simple as simple
 from hanport import fields
 
-from . import log, spare, unload
+from . import log, platform, spare, unload
 
 TIMEOUT_S = 1
 BACKOFF_MAX_S = 60
@@ -43,7 +43,9 @@ class Mqtt:
         self.name = name
         self.version = version
         host = cfg["hostname"] or "hanport-" + device_id
-        self.url = "http://%s/" % (host if "." in host else host + ".local")   # (discovery)
+        port = platform.http_port(cfg["http"]["port"])
+        self.url = "http://%s%s/" % (host if "." in host else host + ".local",
+                                     ":%d" % port if port != 80 else "")      # (discovery)
         self.state = state
         self.wifi = wifi
         self.enabled = bool(m["host"])
@@ -174,8 +176,8 @@ class Mqtt:
             if st.reading.m[i] is not None and not self._announced[i]:
                 if dev is None:
                     dev = ha.device(self.device_id, self.name, st.reading, self.version, self.url)
-                topic, payload = ha.sensor(i, self.device_id, self.base,
-                                           self.m["discovery_prefix"], dev)
+                topic, payload = ha.sensor(i, self.device_id, self.base, self.m["discovery_prefix"], dev,
+                                           ha.expire_s(self.m["min_interval_s"]))
                 self.client.publish(topic.encode(), payload.encode(), retain=True)
                 self._announced[i] = 1
         if self.ledger is not None and not self._energy_announced:
@@ -215,7 +217,8 @@ class Mqtt:
                     last_seq, last_pub = st.seq, now
                 elif self._reannounce:
                     self._announce()
-                if self.ledger is not None and st.reading is not None and (
+                # (only while readings come: the accounts' sensors expire when the meter is silent)
+                if self.ledger is not None and st.reading is not None and st.age_s() < ENERGY_EVERY_S and (
                         last_energy is None or time.ticks_diff(now, last_energy) >= ENERGY_EVERY_S * 1000):
                     from . import jsonw           # (once a minute: not kept loaded)
                     c.publish(self.t_energy, jsonw.view(self.ledger.summary()))

@@ -130,10 +130,12 @@ def apply_form(cfg, f):
     return new, problems + bad
 
 
-def saved():
+def saved(host):
+    host = esc(host) + ".local"
     return (_HEAD % "Saved" + "<h1>Saved</h1><p>The dongle reboots with the new settings. "
-            "It joins your Wi-Fi within a minute; find it there, or on its setup network "
-            "again if it cannot connect.</p></body></html>")
+            "It joins your Wi-Fi within a minute; find it there at "
+            '<a href="http://%s/">http://%s/</a> (or by its address in your router\'s list), '
+            "or on its setup network again if it cannot connect.</p></body></html>" % (host, host))
 
 
 def unquote(s):
@@ -255,4 +257,4 @@ def handle(web, req):
     config.save(new)
     log.log("setup: new configuration saved, rebooting")
     app.reboot_soon()
-    return 200, HTML, saved(), None
+    return 200, HTML, saved(new["hostname"] or "hanport-" + app.short_id), None

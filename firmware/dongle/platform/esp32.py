@@ -40,6 +40,15 @@ def utc_seconds():
     return time.time() + days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
 
 
+def set_hostname(name):
+    """Before Wi-Fi is up: DHCP sends it, and the firmware's own mDNS
+    responder answers <name>.local with it."""
+    try:
+        network.hostname(name)
+    except (AttributeError, ValueError, OSError):   # (before MicroPython 1.20: no hostname())
+        pass
+
+
 def ntp_sync(host):
     try:
         import ntptime
@@ -177,7 +186,8 @@ def http_port(configured):
     return configured
 
 
-HTTP_BIND = "0.0.0.0"     # every interface: the home network and the setup network
+HTTP_BIND = "0.0.0.0"
+MDNS_IFACE = None         # mdns.py: the group on the default interface     # every interface: the home network and the setup network
 SNDBUF = None             # lwIP's own send buffer
 
 

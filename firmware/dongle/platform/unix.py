@@ -36,6 +36,10 @@ def reset_cause():
     return os.getenv("HANPORT_RESET_CAUSE") or "power_on"
 
 
+def set_hostname(name):
+    pass             # the PC keeps its own name; mdns.py answers for the dongle's
+
+
 def ntp_sync(host):
     return True      # the PC keeps its own time
 
@@ -173,6 +177,9 @@ class RequestPin:
 # demo on a PC is not for the LAN); its sockets get a board's small send
 # buffer, so a slow client fills it as on lwIP.
 HTTP_BIND = os.getenv("HANPORT_HTTP_BIND") or "127.0.0.1"
+# mDNS (mdns.py) on the loopback interface only: the group joined there,
+# multicast sent there, loopback senders answered; never the PC's LAN
+MDNS_IFACE = "127.0.0.1"
 SNDBUF = int(os.getenv("HANPORT_SNDBUF") or 2304)
 
 
