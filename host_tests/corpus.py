@@ -34,6 +34,18 @@ def params(fmt=None, broken=None):
     return [pytest.param(r, id=r["file"]) for r in sel]
 
 
+def keys(row):
+    """(key, auth key) as hex, each None when absent, from the manifest's
+    encryption_key column ("-", a key, or "EK=...;AK=...")."""
+    k = row["encryption_key"]
+    if k == "-":
+        return None, None
+    if k.startswith("EK="):
+        parts = dict(p.split("=", 1) for p in k.split(";"))
+        return parts["EK"], parts.get("AK")
+    return k, None
+
+
 def data(row):
     raw = (CORPUS / row["file"]).read_bytes()
     if row["file"].endswith(".hex"):

@@ -19,19 +19,11 @@ APDU for decode_apdu), hex or text, keys, and what the decoder must report:
 the whole reading (identity, time, every value, "other"), and the counters
 that are not zero.
 """
+from encoders.p1 import crc16_arc
 
 
 def _hex(s):
     return bytes.fromhex("".join(s.split()))
-
-
-def _crc_arc(data):
-    crc = 0
-    for c in data:
-        crc ^= c
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
 
 
 CAPTURES = []
@@ -442,7 +434,7 @@ capture("easymeter_de_q3d", "basvdlei/gotsmart issue #7", "feed", EASYMETER, rea
 # over the byte), which dsmr_parser accepts. Taken, the control byte
 # dropped from the model.
 _ctl = KAMSTRUP_DSMR22.replace(b"/KMP5 ", b"/KMP5\x02", 1).rstrip(b"\r\n")
-CONTROL_BYTE_CRC = _ctl + ("%04X\r\n" % _crc_arc(_ctl)).encode()
+CONTROL_BYTE_CRC = _ctl + ("%04X\r\n" % crc16_arc(_ctl)).encode()
 capture("p1_control_byte_in_ident_derived", "derived from testDSMR22Telegram2 (0x02 + CRC)", "feed",
         CONTROL_BYTE_CRC, reading(
             "p1", "KMP", "ZABF00151772711", "ZABF001551772711", None, None, None,

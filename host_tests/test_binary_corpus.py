@@ -52,18 +52,8 @@ MULTIPLIERS = {
 }
 
 
-def keys_of(row):
-    k = row["encryption_key"]
-    if k == "-":
-        return None, None
-    if k.startswith("EK="):
-        parts = dict(p.split("=", 1) for p in k.split(";"))
-        return parts["EK"], parts["AK"]
-    return k, None
-
-
 def decode(row, chunk=None):
-    key, auth = keys_of(row)
+    key, auth = corpus.keys(row)
     dec = hanport.Decoder(key, auth, MULTIPLIERS.get(row["file"]))
     data = corpus.data(row)
     if row["format"] == "dlms-raw":
@@ -192,7 +182,7 @@ def test_wrong_key_is_an_auth_failure_not_garbage():
     if not corpus.available():
         pytest.skip(corpus.MISSING)
     row = [r for r in corpus.rows() if r["file"] == "hdlc_at_landisgyr_e450_enc_01.hex"][0]
-    key, auth = keys_of(row)
+    key, auth = corpus.keys(row)
     dec = hanport.Decoder("00" * 16, auth)
     assert dec.feed(corpus.data(row)) == [] and dec.auth_failures == 1
 

@@ -57,19 +57,8 @@ def run(*args, stdin=None, timeout=30):
                           capture_output=True, timeout=timeout)
 
 
-def keys_of(row):
-    """(key, auth key) from the manifest's encryption_key column."""
-    k = row["encryption_key"]
-    if k == "-":
-        return None, None
-    if k.startswith("EK="):
-        parts = dict(p.split("=", 1) for p in k.split(";"))
-        return parts["EK"], parts.get("AK")
-    return k, None
-
-
 def cli_args(row):
-    key, auth = keys_of(row)
+    key, auth = corpus.keys(row)
     args = []
     if key:
         args += ["--key", key]
@@ -81,7 +70,7 @@ def cli_args(row):
 
 
 def in_process(row):
-    key, auth = keys_of(row)
+    key, auth = corpus.keys(row)
     dec = hanport.Decoder(key, auth, MULTIPLIERS.get(row["file"]))
     data = corpus.data(row)
     readings = dec.decode_apdu(data) if row["format"] == "dlms-raw" else dec.feed(data)
@@ -130,7 +119,7 @@ def test_wrong_key_is_named():
     if not corpus.available():
         pytest.skip(corpus.MISSING)
     row = [r for r in corpus.rows() if r["file"] == "hdlc_at_landisgyr_e450_enc_01.hex"][0]
-    _, auth = keys_of(row)
+    _, auth = corpus.keys(row)
     proc = run("--key", "00" * 16, "--auth-key", auth, corpus.CORPUS / row["file"])
     assert proc.returncode == 1
     assert err_lines(proc) == ["wrong key: 1 frames failed authentication"]
@@ -300,6 +289,6 @@ def test_first_segment_alone_is_a_truncated_message(tmp_path):
     f = tmp_path / "seg1.hex"
     f.write_text(first)
     row = [r for r in corpus.rows() if r["file"] == name][0]
-    proc = run("--key", keys_of(row)[0], f)
+    proc = run("--key", corpus.keys(row)[0], f)
     assert proc.returncode == 1
     assert len(err_lines(proc)) == 1 and TRUNCATED_MSG in err_lines(proc)[0]

@@ -28,13 +28,7 @@ def case_file(tmp_path):
 
     for row in corpus.rows():
         data = corpus.data(row)
-        ek = ak = "-"
-        k = row["encryption_key"]
-        if k.startswith("EK="):
-            parts = dict(p.split("=", 1) for p in k.split(";"))
-            ek, ak = parts["EK"], parts["AK"]
-        elif k != "-":
-            ek = k
+        ek, ak = (k or "-" for k in corpus.keys(row))
         if row["format"] == "dlms-raw":
             lines.append("CASE %s %s voltage=0.01" % (ek, ak))
             lines.append("APDU " + data.hex())

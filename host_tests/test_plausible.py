@@ -94,13 +94,7 @@ def values(readings):
 
 
 def corpus_readings(row, multipliers=True):
-    ek, ak = None, None
-    k = row["encryption_key"]
-    if k.startswith("EK="):
-        parts = dict(p.split("=", 1) for p in k.split(";"))
-        ek, ak = parts["EK"], parts["AK"]
-    elif k != "-":
-        ek = k
+    ek, ak = corpus.keys(row)
     mult = MULTIPLIERS.get(row["file"]) if multipliers else None
     dec = hanport.Decoder(ek, ak, mult)
     data = corpus.data(row)
