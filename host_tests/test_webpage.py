@@ -289,7 +289,7 @@ st = State()
 with open("telegram.bin", "rb") as f:
     for r in Decoder().feed(f.read()):
         st.update(r)
-doc, _ = st.document()
+doc = b"".join(st.document()[:-1])
 sys.stdout.write(str(doc + b', "age_s": 47}', "utf-8") + "\\n")
 
 with open("energy.json", "w") as f:                 # damaged

@@ -6,8 +6,6 @@ import gc
 import sys
 import time
 
-from hanport import jsonout
-
 from . import VERSION, log, platform, spare, unload
 from .http import Server
 from .ledger import Ledger
@@ -19,7 +17,6 @@ from .web import Web
 # collect after this many bytes: garbage stays packed low in the heap, so
 # long-lived objects are not scattered among it (fragmentation)
 GC_EVERY = 8192
-JSON_BUFFER = 1024         # the reading's JSON (about 900 bytes for a P1 meter); grows for more
 WIFI_GRACE_S = 300         # no Wi-Fi this long after boot: open the setup network
 RESTART_DELAY_S = 2
 
@@ -29,7 +26,6 @@ class App:
 
     def __init__(self):
         self.boot_ms = time.ticks_ms()
-        jsonout.reserve(JSON_BUFFER)
         gc.threshold(GC_EVERY)
         from . import boards, config
         self.cfg, self.problems = config.load()

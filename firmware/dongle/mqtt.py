@@ -211,8 +211,7 @@ class Mqtt:
                 if st.seq != last_seq and st.reading is not None and \
                         (last_seq < 0 or time.ticks_diff(now, last_pub) >= interval):
                     self._announce()
-                    doc, age = st.document()
-                    c.publish(self.t_state, doc + age)
+                    c.publish(self.t_state, b"".join(st.document()))
                     self.published += 1
                     last_seq, last_pub = st.seq, now
                 elif self._reannounce:
@@ -221,7 +220,7 @@ class Mqtt:
                 if self.ledger is not None and st.reading is not None and st.age_s() < ENERGY_EVERY_S and (
                         last_energy is None or time.ticks_diff(now, last_energy) >= ENERGY_EVERY_S * 1000):
                     from . import jsonw           # (once a minute: not kept loaded)
-                    c.publish(self.t_energy, jsonw.view(self.ledger.summary()))
+                    c.publish(self.t_energy, b"".join(jsonw.document(self.ledger.summary())))
                     unload("jsonw")
                     last_energy = now
                 c.check_msg()                       # HA status, PINGRESP; raises when closed

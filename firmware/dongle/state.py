@@ -53,13 +53,14 @@ class State:
 
     def document(self):
         """The merged reading as /api/reading and <base>/state serve it, or
-        None before the first frame: (JSON of the reading without its
-        closing brace, made once per frame and never changed: a slow client
-        keeps the one it was given; its age: b', "age_s": N}')."""
+        None before the first frame: a tuple of bytes pieces, the JSON of the
+        reading without its closing brace (made once per frame and never
+        changed: a slow client keeps the one it was given; in 256-byte
+        pieces, no block of its size) and last its age, b', "age_s": N}'."""
         if self.reading is None:
             return None
         if self._doc_seq != self.seq:
             self._doc = None                    # (its room, for the new one)
-            self._doc = bytes(self.reading.write_json(jsonout.shared(), False).view())
+            self._doc = self.reading.write_json(jsonout.JsonPieces(), False).pieces()
             self._doc_seq = self.seq
-        return self._doc, b', "age_s": %d}' % self.age_s()
+        return self._doc + (b', "age_s": %d}' % self.age_s(),)

@@ -101,6 +101,34 @@ class JsonOut:
         return str(self.view(), "utf-8")
 
 
+class JsonPieces(JsonOut):
+    """JSON written in pieces of PIECE bytes, each kept as bytes of its
+    own: a document of any size costs its size in small blocks, never one
+    block of it (or, growing, of twice it) that a fragmented heap may not
+    have."""
+    PIECE = 256
+
+    def __init__(self):
+        JsonOut.__init__(self, self.PIECE)
+        self.parts = []
+
+    def _room(self, k):
+        if self.n + k > len(self.buf):
+            self._flush()
+            if k > len(self.buf):
+                self.buf = bytearray(k)
+
+    def _flush(self):
+        if self.n:
+            self.parts.append(bytes(memoryview(self.buf)[:self.n]))
+            self.n = 0
+
+    def pieces(self):
+        """The whole document, as a tuple of bytes (http.py sends these)."""
+        self._flush()
+        return tuple(self.parts)
+
+
 def _escape(ch):
     if " " <= ch <= "~" and ch != '"' and ch != "\\":
         return ch
