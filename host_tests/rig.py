@@ -358,4 +358,9 @@ class Session:
             self._stop.set()
             t.join(5)
         time.sleep(1.5)                 # the last frame decoded, a heap figure after it
-        return self.d.status()
+        for _ in range(20):             # (503 while the heap is short: asked again)
+            code, st = self.d.json("/api/status")
+            if code == 200:
+                return st
+            time.sleep(0.5)
+        raise AssertionError("/api/status answered %d for 10 s: %s" % (code, st))

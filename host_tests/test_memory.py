@@ -157,10 +157,11 @@ def test_firmware_session_fits_its_heap(tmp_path, bundle, make):
 # bundle compiled for it, with a burst of hostile clients half way. These
 # are the board's figures. The budget a plain ESP32 gives the firmware is
 # 96 KB (README, "Performance"); these heaps are what the firmware needs
-# today (measured peaks with the burst: P1 about 108 KB, Aidon about 116 KB,
-# encrypted Kamstrup about 125 KB), held here so
+# today (measured peaks with the burst and mDNS on: P1 about 113 KB, Aidon about 121 KB,
+# encrypted Kamstrup about 129 KB), held here so
 # that nothing grows unnoticed while it is cut down to that.
 HEAP32 = {"p1": 128 * 1024, "aidon": 136 * 1024, "kamstrup-gcm": 144 * 1024}
+FEATURES32 = 8 * 1024       # the HomeWizard API and the telegram port on, beside mDNS
 KEY = "00112233445566778899aabbccddeeff"
 BURST_OUTCOMES = {"200", "400", "404", "408", "414", "431", "503"}
 
@@ -227,7 +228,8 @@ def session32(tmp_path, bundle32, make, features=False):
            "mqtt": {"host": "127.0.0.1", "port": broker.port}}
     if features:
         cfg.update(homewizard=True, telegram_server=rig.free_port())
-    d = rig.Dongle(tmp_path, cfg, heapsize=HEAP32[make], lib=lib, bits=32)
+    heap = HEAP32[make] + (FEATURES32 if features else 0)
+    d = rig.Dongle(tmp_path, cfg, heapsize=heap, lib=lib, bits=32)
     sub = rig.Subscriber(broker.port, "han/#")
     outcomes = []
     extra = Issue14Clients(d, cfg["telegram_server"], make) if features else None
@@ -243,7 +245,7 @@ def session32(tmp_path, bundle32, make, features=False):
         log = d.log()
         print("%s (32-bit%s): %d messages, heap peak %d bytes of %d, polls %s, burst %s" % (
             make, ", homewizard and telegram port on" if features else "", s.sent, st["heap"]["peak"],
-            HEAP32[make], s.poll_status, {k: outcomes.count(k) for k in set(outcomes)}))
+            heap, s.poll_status, {k: outcomes.count(k) for k in set(outcomes)}))
         if extra:
             extra.check(st)
         assert "MemoryError" not in log and "Traceback" not in log, log[-3000:]
