@@ -101,11 +101,12 @@ def test_long_mixed_stream_does_not_grow_the_heap(tmp_path):
 
 # The firmware's heap on this 64-bit build, from make build's .mpy bundle
 # with the bytecode in the heap as on a stock ESP32 (its .mpy files load
-# into RAM). Measured minimum for the session below: P1 about 168 KB, Aidon
-# (DLMS stack) about 192 KB; the budgets keep some room. Figures and the
-# 32-bit estimate: README, "Performance".
+# into RAM). Not the board's figures (every object is twice its ESP32 size
+# here): those are the 32-bit sessions below. The budgets have room for the
+# mDNS responder (on by default; about 10 KB here, 5 KB on 32 bits) beside
+# the soak's hostile clients (tools/soak.py uses these).
 SESSION_S = 40
-HEAP = {"p1": 186 * 1024, "aidon": 214 * 1024}
+HEAP = {"p1": 196 * 1024, "aidon": 224 * 1024}
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +161,7 @@ def test_firmware_session_fits_its_heap(tmp_path, bundle, make):
 # today (measured peaks with the burst and mDNS on: P1 about 113 KB, Aidon about 121 KB,
 # encrypted Kamstrup about 129 KB), held here so
 # that nothing grows unnoticed while it is cut down to that.
-HEAP32 = {"p1": 128 * 1024, "aidon": 136 * 1024, "kamstrup-gcm": 144 * 1024}
+HEAP32 = {"p1": 128 * 1024, "aidon": 136 * 1024, "kamstrup-gcm": 152 * 1024}
 FEATURES32 = 8 * 1024       # the HomeWizard API and the telegram port on, beside mDNS
 KEY = "00112233445566778899aabbccddeeff"
 BURST_OUTCOMES = {"200", "400", "404", "408", "414", "431", "503"}
