@@ -56,20 +56,24 @@ def error_body(status, message, **extra):
     return json.dumps(d)
 
 
-# a whole response, made once: saying the heap is short must not need heap
+# whole responses, made once: saying the heap is short must not need heap
+_HEAD503 = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" \
+           b"Connection: close\r\nCache-Control: no-store\r\nRetry-After: 2\r\n\r\n%s"
 _LOW = b'{"error": "busy: low on memory, try again", "status": 503}'
-_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" \
-        b"Connection: close\r\nCache-Control: no-store\r\nRetry-After: 2\r\n\r\n%s" % (len(_LOW), _LOW)
+_BUSY = _HEAD503 % (len(_LOW), _LOW)
+_MANY = b'{"error": "busy: %d connections from this address already, try again", "status": 503}' % MAX_PER_PEER
+_CROWDED = _HEAD503 % (len(_MANY), _MANY)
+del _HEAD503, _LOW, _MANY
 _SINK = bytearray(256)      # what a refused client still sends, read and dropped
 
 
-def _refuse(sock):
-    """Answer _BUSY on the socket, read and drop what the client sent
-    already, close: no heap, no waiting (on a short heap even the task that
-    waits for a slow client may not fit). The answer is small enough for any
-    socket's send buffer."""
+def _refuse(sock, answer=_BUSY):
+    """Answer (a whole static response: _BUSY, _CROWDED) on the socket,
+    read and drop what the client sent already, close: no heap, no waiting
+    (on a short heap even the task that waits for a slow client may not
+    fit). The answer is small enough for any socket's send buffer."""
     try:
-        sock.write(_BUSY)
+        sock.write(answer)
         for _ in range(64):
             if not sock.readinto(_SINK):
                 break
@@ -220,7 +224,7 @@ class Server:
                 held = self._peers.get(peer, 0)
                 if held >= MAX_PER_PEER:
                     self.refused += 1
-                    _refuse(c)              # (Retry-After: 2)
+                    _refuse(c, _CROWDED)    # (Retry-After: 2)
                     continue
                 self._peers[peer] = held + 1
                 self._open += 1
@@ -238,8 +242,10 @@ class Server:
         self.active += 1
         try:
             busy = False
+            unread = True               # the request may not all be read: a 4xx drains it first
             try:
                 req = await asyncio.wait_for(self._request(stream, peer), TIMEOUT_S)
+                unread = False
                 if await self._room():
                     status, ctype, body, extra = self.handler(req)
                 else:
@@ -259,7 +265,7 @@ class Server:
                 self.errors += 1
                 self.log("http: %s: %s" % (type(e).__name__, e))
                 status, ctype, body, extra = 500, "application/json", error_body(500, "internal error"), None
-            if busy or not await self._send(sock, status, ctype, body, extra):
+            if busy or not await self._send(sock, status, ctype, body, extra, unread):
                 _refuse(sock)           # (not through _send: calling it takes heap)
                 self.refused += 1
                 self.short += 1
@@ -307,7 +313,7 @@ class Server:
             body = b""
         return Request(method, path, query, headers, body, peer)
 
-    async def _send(self, sock, status, ctype, body, extra):
+    async def _send(self, sock, status, ctype, body, extra, unread=False):
         """The response; False when the heap had no room for it before its
         first byte (the caller sends the static 503 instead)."""
         f = None
@@ -360,7 +366,7 @@ class Server:
             else:
                 for part in body:
                     await _put(sock, part, deadline)
-            if status >= 400:
+            if unread:
                 # a refused request may still be arriving: closing on unread
                 # bytes resets the connection before the client reads why
                 await self._discard(sock, time.ticks_add(time.ticks_ms(), 500))
