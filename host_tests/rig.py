@@ -296,16 +296,18 @@ class Dongle:
 def bundle(out, arch="x64"):
     """make build's output for the virtual dongle (native code for arch:
     x64, or x86 for the 32-bit build) in out/build, with umqtt.simple
-    compiled next to it (loaded into the heap like our own modules), and
+    compiled next to it for x64 (loaded into the heap like our own modules;
+    the 32-bit build has it frozen, as stock ESP32 firmware has), and
     out/rom.img: its lib/ as a ROMFS image made by mpremote. Returns (lib
     folder, image path)."""
     import build
     out = pathlib.Path(out)
     dst = out / "build"
     build.build("unix", str(dst), arch)
-    (dst / "lib" / "umqtt").mkdir(exist_ok=True)
-    subprocess.run([build.mpy_cross(), "-O3", "-march=" + arch, "-o", str(dst / "lib" / "umqtt" / "simple.mpy"),
-                    str(MPLIB / "umqtt" / "simple.py")], check=True)
+    if arch != "x86":       # (the 32-bit build freezes it, as stock ESP32 firmware does)
+        (dst / "lib" / "umqtt").mkdir(exist_ok=True)
+        subprocess.run([build.mpy_cross(), "-O3", "-march=" + arch, "-o", str(dst / "lib" / "umqtt" / "simple.mpy"),
+                        str(MPLIB / "umqtt" / "simple.py")], check=True)
     shutil.copytree(dst / "lib", out / "rom" / "lib")
     img = out / "rom.img"
     mpremote = pathlib.Path(mpy.micropython()).parent / "mpremote"

@@ -58,8 +58,11 @@ def waiting_hint(app):
 
 
 def status(app):
+    """(The parts' counters are read here, not by methods of theirs: this
+    module is in RAM only while it answers.)"""
     dec = app.meter.decoder
     wdt = app.wdt
+    meter, mqtt, http = app.meter, app.mqtt, app.http
     return {
         "firmware": VERSION,
         "platform": platform.NAME,
@@ -70,18 +73,23 @@ def status(app):
         "uptime_s": app.uptime_s(),
         "free_mem": gc.mem_free(),
         "heap": {"used": app.heap_used, "peak": app.heap_peak, "free": gc.mem_free(),
-                 "spare": spare.status()},
+                 "spare": {"bytes": spare.SIZE if spare.block is not None else 0, "spent": spare.spent}},
         "reset_cause": platform.reset_cause(),
         "config": {"ok": not app.problems, "problems": app.problems,
                    "configured": not app.unconfigured()},
-        "serial": app.meter.status(),
+        "serial": {"setting": meter.setting(), "searching": meter.searching, "auto": meter.auto,
+                   "bytes": meter.bytes, "out_of_memory": meter.out_of_memory},
         "frames": dec.stats(),
         "last_error": diagnosis(app) or dec.last_error,
         "last_frame_age_s": app.state.age_s(),
         "wifi": {"connected": app.wifi.connected(), "rssi": app.wifi.rssi(),
                  "ip": app.wifi.ip(), "setup_ap": app.wifi.ap_active()},
-        "mqtt": app.mqtt.status(),
-        "http": dict(app.http.status(), misdirected=app.web.misdirected, cross_site=app.web.cross_site),
+        "mqtt": {"enabled": mqtt.enabled, "broker": mqtt.m["host"] or None, "connected": mqtt.connected,
+                 "published": mqtt.published, "failed": mqtt.failed, "connects": mqtt.connects,
+                 "last_error": mqtt.last_error, "base_topic": mqtt.base},
+        "http": {"served": http.served, "refused": http.refused, "errors": http.errors, "active": http.active,
+                 "short_of_memory": http.short, "misdirected": app.web.misdirected,
+                 "cross_site": app.web.cross_site},
         "homewizard": {"on": app.cfg["homewizard"], "served": app.web.hw_served,
                        "refused": app.web.hw_refused},
         "telegram_server": app.telegrams.status() if app.telegrams else {"port": 0},

@@ -124,3 +124,31 @@ def energy_sensor(row, device_id, base, prefix, device):
     if unit:
         cfg["unit_of_meas"] = unit
     return "%s/sensor/%s/%s/config" % (prefix, device_id, key), json.dumps(cfg)
+
+
+def announce(mq):
+    """The configs _announce found missing, published through mq (an
+    mqtt.Mqtt): every field the reading has and was not announced, the
+    energy accounts once per connection."""
+    st = mq.state
+    if mq.reannounce:
+        mq.reannounce = False
+        mq.energy_announced = False
+        for i in range(fields.COUNT):
+            mq.announced[i] = 0
+    dev = None
+    for i in range(fields.COUNT):
+        if st.reading.m[i] is not None and not mq.announced[i]:
+            if dev is None:
+                dev = device(mq.device_id, mq.name, st.reading, mq.version, mq.url)
+            topic, payload = sensor(i, mq.device_id, mq.base, mq.m["discovery_prefix"], dev,
+                                    expire_s(mq.m["min_interval_s"]))
+            mq.client.publish(topic.encode(), payload.encode(), retain=True)
+            mq.announced[i] = 1
+    if mq.ledger is not None and not mq.energy_announced:
+        if dev is None:
+            dev = device(mq.device_id, mq.name, st.reading, mq.version, mq.url)
+        for row in ENERGY:
+            topic, payload = energy_sensor(row, mq.device_id, mq.base, mq.m["discovery_prefix"], dev)
+            mq.client.publish(topic.encode(), payload.encode(), retain=True)
+        mq.energy_announced = True

@@ -233,10 +233,6 @@ class Server:
                 self.errors += 1
                 _refuse(c)
 
-    def status(self):
-        return {"served": self.served, "refused": self.refused, "errors": self.errors,
-                "active": self.active, "short_of_memory": self.short}
-
     async def _client(self, stream, peer):
         sock = stream.s
         self.active += 1

@@ -64,22 +64,26 @@ class Meter:
         await self.apply()
         buf = bytearray(512)
         while True:
-            n = await self.serial.readinto(buf)
-            self.bytes += n
-            spare.ensure()
-            try:
-                for r in self.decoder.feed(buf, n):
-                    if self.state.reading is None:
-                        self.decoder.last_error = None  # what went before the first frame is past
-                    self.state.update(r)
-                    if self.on_frame:
-                        self.on_frame(r)
-            except MemoryError:
-                # (spare.py is there so that this does not happen) the
-                # frame is lost, the line stays open
-                self.decoder.reset()
-                self.out_of_memory += 1
-                log.log("meter: a frame lost: MemoryError")
+            self._feed(buf, await self.serial.readinto(buf))
+
+    def _feed(self, buf, n):
+        """(A plain call: a coroutine's frame is in the heap and would keep
+        the last readings it handled alive while it waits.)"""
+        self.bytes += n
+        spare.ensure()
+        try:
+            for r in self.decoder.feed(buf, n):
+                if self.state.reading is None:
+                    self.decoder.last_error = None  # what went before the first frame is past
+                self.state.update(r)
+                if self.on_frame:
+                    self.on_frame(r)
+        except MemoryError:
+            # (spare.py is there so that this does not happen) the
+            # frame is lost, the line stays open
+            self.decoder.reset()
+            self.out_of_memory += 1
+            log.log("meter: a frame lost: MemoryError")
 
     def recognised(self):
         """Frames whose link checks passed (HCS/FCS), read or not: an
@@ -128,8 +132,3 @@ class Meter:
         except OSError as e:
             log.log("meter: could not store the serial setting: %s" % e)
         unload("config")
-
-    def status(self):
-        return {"setting": self.setting(), "searching": self.searching,
-                "auto": self.auto, "bytes": self.bytes,
-                "out_of_memory": self.out_of_memory}

@@ -60,15 +60,14 @@ class Mqtt:
         self.connects = 0
         self.last_error = None
         self.ledger = ledger
-        self._announced = bytearray(fields.COUNT)
-        self._energy_announced = False
-        self._reannounce = False
-
-    def status(self):
-        return {"enabled": self.enabled, "broker": self.m["host"] or None,
-                "connected": self.connected, "published": self.published,
-                "failed": self.failed, "connects": self.connects,
-                "last_error": self.last_error, "base_topic": self.base}
+        # Home Assistant discovery (ha.announce): per field, its config
+        # sent on this connection; the energy accounts' sent; all again
+        self.announced = bytearray(fields.COUNT)
+        self.energy_announced = False
+        self.reannounce = False
+        self._last_seq = -1             # state published last (_round)
+        self._last_pub = self._last_ping = 0
+        self._last_energy = None
 
     async def run(self):
         backoff = 1
@@ -122,8 +121,8 @@ class Mqtt:
             c.subscribe(HA_STATUS.encode())
             self._timeout()
         for i in range(fields.COUNT):
-            self._announced[i] = 0
-        self._energy_announced = False
+            self.announced[i] = 0
+        self.energy_announced = False
 
     def _timeout(self):
         """A short timeout on the connection again. A TLS socket has no
@@ -144,7 +143,7 @@ class Mqtt:
 
     def _message(self, topic, msg):
         if topic == HA_STATUS.encode() and msg == b"online":
-            self._reannounce = True      # Home Assistant restarted
+            self.reannounce = True      # Home Assistant restarted
 
     def _announce(self):
         """Home Assistant discovery for fields not yet announced. Its module
@@ -152,84 +151,66 @@ class Mqtt:
         st = self.state
         if not self.m["discovery"] or st.reading is None:
             return
-        todo = self._reannounce or (self.ledger is not None and not self._energy_announced)
+        todo = self.reannounce or (self.ledger is not None and not self.energy_announced)
         for i in range(fields.COUNT):
-            if st.reading.m[i] is not None and not self._announced[i]:
+            if st.reading.m[i] is not None and not self.announced[i]:
                 todo = True
         if not todo:
             return
         from . import ha
         try:
-            self._announce_with(ha)
+            ha.announce(self)
         finally:
             unload("ha")
-
-    def _announce_with(self, ha):
-        st = self.state
-        if self._reannounce:
-            self._reannounce = False
-            self._energy_announced = False
-            for i in range(fields.COUNT):
-                self._announced[i] = 0
-        dev = None
-        for i in range(fields.COUNT):
-            if st.reading.m[i] is not None and not self._announced[i]:
-                if dev is None:
-                    dev = ha.device(self.device_id, self.name, st.reading, self.version, self.url)
-                topic, payload = ha.sensor(i, self.device_id, self.base, self.m["discovery_prefix"], dev,
-                                           ha.expire_s(self.m["min_interval_s"]))
-                self.client.publish(topic.encode(), payload.encode(), retain=True)
-                self._announced[i] = 1
-        if self.ledger is not None and not self._energy_announced:
-            if dev is None:
-                dev = ha.device(self.device_id, self.name, st.reading, self.version, self.url)
-            for row in ha.ENERGY:
-                topic, payload = ha.energy_sensor(row, self.device_id, self.base,
-                                                  self.m["discovery_prefix"], dev)
-                self.client.publish(topic.encode(), payload.encode(), retain=True)
-            self._energy_announced = True
 
     async def _session(self):
         """Publishes a reading when it arrives: waits on the state's event,
         which State.update sets; a ticker sets it too every TICK_MS, for
         check_msg, pings, the energy summary and a reading held back by
-        min_interval_s. (Not asyncio.wait_for: a task per wait.)"""
-        c = self.client
+        min_interval_s. (Not asyncio.wait_for: a task per wait.) The work
+        of a round is _round()'s, a plain call: a coroutine's frame lives
+        in the heap, and what its stack held last (a message, the energy
+        summary with the module that made it) stays reachable from there
+        while it waits."""
         st = self.state
-        last_seq = -1
-        last_pub = last_ping = time.ticks_ms()
-        last_energy = None
-        interval = self.m["min_interval_s"] * 1000
-        ping_every = max(self.m["keepalive_s"], 2) * 500
+        self._last_seq = -1
+        self._last_pub = self._last_ping = time.ticks_ms()
+        self._last_energy = None
         ticker = asyncio.create_task(_tick(st.changed))
         try:
             while True:
                 await st.changed.wait()
                 st.changed.clear()
-                spare.ensure()
-                now = time.ticks_ms()
-                if st.seq != last_seq and st.reading is not None and \
-                        (last_seq < 0 or time.ticks_diff(now, last_pub) >= interval):
-                    self._announce()
-                    c.publish(self.t_state, b"".join(st.document()))
-                    self.published += 1
-                    last_seq, last_pub = st.seq, now
-                elif self._reannounce:
-                    self._announce()
-                # (only while readings come: the accounts' sensors expire when the meter is silent)
-                if self.ledger is not None and st.reading is not None and st.age_s() < ENERGY_EVERY_S and (
-                        last_energy is None or time.ticks_diff(now, last_energy) >= ENERGY_EVERY_S * 1000):
-                    from . import jsonw           # (once a minute: not kept loaded)
-                    c.publish(self.t_energy, b"".join(jsonw.document(self.ledger.summary())))
-                    unload("jsonw")
-                    last_energy = now
-                c.check_msg()                       # HA status, PINGRESP; raises when closed
-                self._timeout()                     # check_msg leaves it blocking
-                if time.ticks_diff(now, last_ping) >= ping_every:
-                    c.ping()
-                    last_ping = now
+                self._round()
         finally:
             ticker.cancel()
+
+    def _round(self):
+        c = self.client
+        st = self.state
+        spare.ensure()
+        now = time.ticks_ms()
+        if st.seq != self._last_seq and st.reading is not None and (
+                self._last_seq < 0 or time.ticks_diff(now, self._last_pub) >= self.m["min_interval_s"] * 1000):
+            self._announce()
+            c.publish(self.t_state, b"".join(st.document()))
+            self.published += 1
+            self._last_seq, self._last_pub = st.seq, now
+        elif self.reannounce:
+            self._announce()
+        # (only while readings come: the accounts' sensors expire when the meter is silent)
+        last = self._last_energy
+        if self.ledger is not None and st.reading is not None and st.age_s() < ENERGY_EVERY_S and (
+                last is None or time.ticks_diff(now, last) >= ENERGY_EVERY_S * 1000):
+            from . import jsonw           # (once a minute: not kept loaded)
+            c.publish(self.t_energy, b"".join(jsonw.document(self.ledger.summary())))
+            unload("jsonw")
+            self._last_energy = now
+        c.check_msg()                       # HA status, PINGRESP; raises when closed
+        self._timeout()                     # check_msg leaves it blocking
+        if time.ticks_diff(now, self._last_ping) >= max(self.m["keepalive_s"], 2) * 500:
+            c.ping()
+            self._last_ping = now
 
 
 TICK_MS = 250

@@ -9,31 +9,28 @@ import gc
 from . import KB, room
 
 SIZE = 4 * KB      # a frame decoded, its reading stored and published, with margin
-_block = bytearray(SIZE)
+block = bytearray(SIZE)     # None while let go
 spent = 0          # times let go
 
 
 def ensure():
     """Before meter or MQTT work: SIZE free, letting the block go if that
     is what it takes. No allocation while the heap has room."""
-    global _block, spent
-    if room(SIZE) or _block is None:
+    global block, spent
+    if room(SIZE) or block is None:
         return
-    _block = None       # (garbage now: the next allocation that needs it collects it)
+    block = None       # (garbage now: the next allocation that needs it collects it)
     spent += 1
 
 
 def held():
     """The block is held, taking it back first if there is room for it and
     SIZE beside it."""
-    global _block
-    if _block is None and gc.mem_free() >= 2 * SIZE:
+    global block
+    if block is None and gc.mem_free() >= 2 * SIZE:
         try:
-            _block = bytearray(SIZE)
+            block = bytearray(SIZE)
         except MemoryError:
             pass
-    return _block is not None
+    return block is not None
 
-
-def status():
-    return {"bytes": SIZE if _block is not None else 0, "spent": spent}

@@ -63,7 +63,7 @@ class Web:
             from . import api
             return api.handle(self.app, req.path)
         finally:
-            unload("api", "pages", "config")
+            unload("api", "pages", "config", "jsonw")
 
     def homewizard(self, req):
         """The HomeWizard-compatible API (config homewizard): homewizard.py,

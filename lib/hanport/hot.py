@@ -4,41 +4,34 @@
 # allocation) replaces the per-byte ones, on CPython a version built on
 # C-level builtins replaces them all.
 # Tests check all of them give the same answers.
-import array
 import sys
 
 MICROPYTHON = sys.implementation.name == "micropython"
 
 
-def _table(poly):
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ poly if c & 1 else c >> 1
-        t.append(c)
-    return array.array("H", t)
-
-
-ARC_TABLE = _table(0xA001)    # CRC-16/ARC, P1: poly 0x8005 reflected, init 0
-X25_TABLE = _table(0x8408)    # CRC-16/X.25, HDLC: poly 0x1021 reflected, init/xor 0xFFFF
+# The CRCs bit by bit: no 256-entry tables, which would sit in a board's
+# RAM (hot_cpython.py builds the one it needs on a PC).
+ARC_POLY = 0xA001     # CRC-16/ARC, P1: poly 0x8005 reflected, init 0
+X25_POLY = 0x8408     # CRC-16/X.25, HDLC: poly 0x1021 reflected, init/xor 0xFFFF
 
 
 def crc_arc(buf, start, end):
     """CRC-16/ARC of buf[start:end]."""
-    t = ARC_TABLE
     crc = 0
     for i in range(start, end):
-        crc = (crc >> 8) ^ t[(crc ^ buf[i]) & 0xFF]
+        crc ^= buf[i]
+        for _ in range(8):
+            crc = (crc >> 1) ^ ARC_POLY if crc & 1 else crc >> 1
     return crc
 
 
 def crc_x25(buf, start, end):
     """CRC-16/X.25 of buf[start:end] (HDLC sends it low byte first)."""
-    t = X25_TABLE
     crc = 0xFFFF
     for i in range(start, end):
-        crc = (crc >> 8) ^ t[(crc ^ buf[i]) & 0xFF]
+        crc ^= buf[i]
+        for _ in range(8):
+            crc = (crc >> 1) ^ X25_POLY if crc & 1 else crc >> 1
     return crc ^ 0xFFFF
 
 

@@ -12,6 +12,17 @@ from . import hot, obis
 # one big integer: CRC bit j is the parity of the bits at the positions
 # that flip bit j, so 16 ANDs and bit counts in C replace a loop over the
 # bytes (about 5 against 26 us per Swedish telegram).
+def _table(poly):
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ poly if c & 1 else c >> 1
+        t.append(c)
+    return t
+
+
+_ARC_TABLE = _table(hot.ARC_POLY)
 _arc_masks = []    # per CRC bit: the positions, from the end, that flip it
 _arc_len = 0       # bytes the masks cover; grown when a longer text comes
 
@@ -19,7 +30,7 @@ _arc_len = 0       # bytes the masks cover; grown when a longer text comes
 def _grow_arc(n):
     global _arc_masks, _arc_len
     size = max(n, 2 * _arc_len, 1024)
-    t = hot.ARC_TABLE
+    t = _ARC_TABLE
     cols = [bytearray(size) for _ in range(16)]
     shares = [t[1 << b] for b in range(8)]     # CRC of each single bit, last byte
     for i in range(size - 1, -1, -1):           # byte i of the mask, from the end

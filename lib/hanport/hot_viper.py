@@ -1,22 +1,26 @@
 # Viper (native code) versions of hot.py's per-byte loops for MicroPython
-# (CRCs, the P1 text scan): the same answers as the reference, without heap
-# allocation. The per-line ones (obis_key, unit_code) stay plain Python on
+# (CRCs bit by bit, the P1 text scan): the same answers as the reference,
+# without heap allocation or tables. The per-line ones (obis_key, unit_code) stay plain Python on
 # MicroPython: native code sits in RAM on a board, and those run a few
 # dozen times a telegram. Imported by hot.py only on MicroPython; mpy-cross
 # needs -march for this file (make build).
 import micropython
 
-from .hot import ARC_TABLE as _ARC, X25_TABLE as _X25
-
 
 @micropython.viper
 def crc_arc(buf, start: int, end: int) -> int:
     p = ptr8(buf)
-    t = ptr16(_ARC)
     crc = 0
     i = start
     while i < end:
-        crc = (crc >> 8) ^ t[(crc ^ p[i]) & 0xFF]
+        crc ^= p[i]
+        k = 0
+        while k < 8:
+            if crc & 1:
+                crc = (crc >> 1) ^ 0xA001     # hot.ARC_POLY
+            else:
+                crc = crc >> 1
+            k += 1
         i += 1
     return crc
 
@@ -24,11 +28,17 @@ def crc_arc(buf, start: int, end: int) -> int:
 @micropython.viper
 def crc_x25(buf, start: int, end: int) -> int:
     p = ptr8(buf)
-    t = ptr16(_X25)
     crc = 0xFFFF
     i = start
     while i < end:
-        crc = (crc >> 8) ^ t[(crc ^ p[i]) & 0xFF]
+        crc ^= p[i]
+        k = 0
+        while k < 8:
+            if crc & 1:
+                crc = (crc >> 1) ^ 0x8408     # hot.X25_POLY
+            else:
+                crc = crc >> 1
+            k += 1
         i += 1
     return crc ^ 0xFFFF
 
