@@ -41,10 +41,12 @@ def micropython32():
     pytest.skip(why)
 
 
-def run(args, input=None, heapsize=None, timeout=600, cwd=None, bits=64):
+def run(args, input=None, heapsize=None, timeout=600, cwd=None, bits=64, path=None):
+    """MicroPython on args; path: the module folder (the decoder's sources
+    by default; a bundle's lib/ to run .mpy files)."""
     cmd = [micropython(bits)]
     if heapsize:
         cmd += ["-X", "heapsize=%s" % heapsize]
-    env = dict(os.environ, MICROPYPATH=".frozen:" + str(ROOT / "lib"))
+    env = dict(os.environ, MICROPYPATH=".frozen:" + str(path or ROOT / "lib"))
     return subprocess.run(cmd + list(args), input=input, capture_output=True,
                           timeout=timeout, cwd=cwd, env=env)

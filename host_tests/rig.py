@@ -365,4 +365,5 @@ class Session:
             if code == 200:
                 return st
             time.sleep(0.5)
-        raise AssertionError("/api/status answered %d for 10 s: %s" % (code, st))
+        raise AssertionError("/api/status answered %d for 10 s: %s\nthe dongle's log:\n%s"
+                             % (code, st, self.d.log()[-3000:]))

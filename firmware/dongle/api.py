@@ -109,7 +109,8 @@ def mdns_status(m):
     if m is None or isinstance(m, str):
         return m and {"error": m}
     return {"name": m.host, "services": m.types, "queries": m.queries, "answered": m.answered,
-            "malformed": m.malformed, "ignored": m.ignored, "send_errors": m.send_errors}
+            "malformed": m.malformed, "ignored": m.ignored, "send_errors": m.send_errors,
+            "short_of_memory": m.short_of_memory}
 
 
 def handle(app, path):

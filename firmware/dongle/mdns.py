@@ -27,6 +27,8 @@ A, PTR, TXT, SRV, ANY = 1, 12, 16, 33, 255
 FLUSH = 0x8000                 # cache-flush bit: records only we own
 TTL_HOST, TTL_OTHER, TTL_LEGACY = 120, 4500, 10
 IP_MULTICAST_IF = 32           # Linux (the unix port has no constant for it)
+PACKET_MAX = 512               # a query read (longer ones are cut, and malformed); a
+                               # block this size must be free for each one
 SERVICES = "_services._dns-sd._udp.local"
 
 
@@ -100,6 +102,7 @@ class Responder:
             t.append((inst, SRV, TTL_HOST, struct.pack(">HHH", 0, 0, port) + wire(host), host))
             t.append((inst, TXT, TTL_OTHER, b"".join(bytes((len(x),)) + x for x in txt), None))
         self.queries = self.answered = self.malformed = self.ignored = self.send_errors = 0
+        self.short_of_memory = 0       # queries dropped: no room to read or answer (asked again)
         self.sock = None
         self.iface = platform.MDNS_IFACE
 
@@ -200,6 +203,21 @@ class Responder:
         if r:
             self._send(r, self.group)
 
+    def _take(self, s):
+        """Read and answer one packet; False when the heap had no room (the
+        meter and MQTT come first: the query is lost, a querier asks
+        again, the responder stays). A plain call: the packet is not kept
+        in the waiting coroutine's frame."""
+        try:
+            p, addr = s.recvfrom(PACKET_MAX)
+            self.handle(p, addr)
+        except OSError:
+            pass
+        except MemoryError:
+            self.short_of_memory += 1
+            return False
+        return True
+
     async def run(self):
         """Waits for Wi-Fi, opens the socket (OSError when the port is
         taken), announces twice a second apart, then answers."""
@@ -213,11 +231,8 @@ class Responder:
                 await asyncio.sleep(1)
             while True:
                 await _readable(s)
-                try:
-                    p, addr = s.recvfrom(1500)
-                except OSError:
-                    continue
-                self.handle(p, addr)
+                if not self._take(s):
+                    await asyncio.sleep_ms(200)
         finally:
             s.close()
             self.sock = None
