@@ -145,6 +145,31 @@ class Mqtt:
         if topic == HA_STATUS.encode() and msg == b"online":
             self.reannounce = True      # Home Assistant restarted
 
+    def _publish(self, topic, pieces):
+        """A QoS 0 PUBLISH of the pieces' concatenation, written piece by
+        piece: umqtt.simple's publish takes one bytes, and joining a
+        reading's pieces asked the heap for one block of the whole
+        document's size, which a fragmented heap may not have. The bytes
+        on the wire are the same."""
+        size = 2 + len(topic)
+        for piece in pieces:
+            size += len(piece)
+        head = bytearray(7)                 # type, remaining length (up to 4 bytes), topic length
+        head[0] = 0x30                      # PUBLISH, QoS 0, not retained
+        i = 1
+        while size > 0x7F:
+            head[i] = (size & 0x7F) | 0x80
+            size >>= 7
+            i += 1
+        head[i] = size
+        head[i + 1] = len(topic) >> 8
+        head[i + 2] = len(topic) & 0xFF
+        sock = self.client.sock
+        sock.write(head, i + 3)
+        sock.write(topic)
+        for piece in pieces:
+            sock.write(piece)
+
     def _announce(self):
         """Home Assistant discovery for fields not yet announced. Its module
         loads only while there is something to announce."""
@@ -193,7 +218,7 @@ class Mqtt:
         if st.seq != self._last_seq and st.reading is not None and (
                 self._last_seq < 0 or time.ticks_diff(now, self._last_pub) >= self.m["min_interval_s"] * 1000):
             self._announce()
-            c.publish(self.t_state, b"".join(st.document()))
+            self._publish(self.t_state, st.document())
             self.published += 1
             self._last_seq, self._last_pub = st.seq, now
         elif self.reannounce:
@@ -203,7 +228,7 @@ class Mqtt:
         if self.ledger is not None and st.reading is not None and st.age_s() < ENERGY_EVERY_S and (
                 last is None or time.ticks_diff(now, last) >= ENERGY_EVERY_S * 1000):
             from . import jsonw           # (once a minute: not kept loaded)
-            c.publish(self.t_energy, b"".join(jsonw.document(self.ledger.summary())))
+            self._publish(self.t_energy, jsonw.document(self.ledger.summary()))
             unload("jsonw")
             self._last_energy = now
         c.check_msg()                       # HA status, PINGRESP; raises when closed
