@@ -3,7 +3,7 @@
 # frames (Luxembourg), and the APDUs they carry handed to dlms.py. Functions
 # of a Decoder, loaded on its first binary frame: a P1 meter never loads
 # them (heap on a dongle).
-from .decoder import _CIPHER, _DB, _HDLC, _IDLE, _MBUS, _MBUS_START, CAP
+from .decoder import CAP, CIPHER, DB, HDLC, IDLE, MBUS, MBUS_START
 from .hot import crc_x25
 
 
@@ -11,7 +11,7 @@ from .hot import crc_x25
 
 def hdlc_step(d):
     """Called whenever _need bytes are in: format, header, whole frame."""
-    d._cand = _HDLC
+    d._cand = HDLC
     buf, n = d._buf, d._n
     if n == 2:
         length = ((buf[0] & 0x07) << 8) | buf[1]
@@ -43,7 +43,7 @@ def hdlc_step(d):
             return d._reject("fcs_errors", "HDLC header check (HCS) failed")
         d._hlen = hlen
         if length == hlen + 2:   # no information field: nothing to read
-            d._state = _IDLE
+            d._state = IDLE
             return
         if n < length:
             d._need = length
@@ -52,24 +52,24 @@ def hdlc_step(d):
     if crc_x25(buf, 0, length - 2) != fcs:
         d._asm_drop()         # a damaged frame breaks its message
         return d._reject("fcs_errors", "HDLC frame check (FCS) failed", True)
-    d._state = _IDLE
+    d._state = IDLE
     if d.on_raw is not None:
         d.raw(b"\x7e", buf, 0, length, b"\x7e")
     s, e = d._hlen + 2, length - 2
     # only a message's first segment starts with the LLC header
     first = e - s >= 3 and buf[s] == 0xE6 and buf[s + 1] in (0xE6, 0xE7) and buf[s + 2] == 0
-    going = d._asm_kind == _HDLC
+    going = d._asm_kind == HDLC
     if first and going:
         d._asm_drop()
         d._count("malformed", "HDLC segmented message incomplete")
         going = False
     if buf[0] & 0x08:            # segmented: more frames follow
         if first or going:
-            assemble(d, _HDLC, buf, s, e)
+            assemble(d, HDLC, buf, s, e)
         else:
             d._count("malformed", "HDLC segment without the start of its message")
     elif going:                  # the last segment
-        if assemble(d, _HDLC, buf, s, e):
+        if assemble(d, HDLC, buf, s, e):
             apdu(d, d._asm, 0, d._asm_n)
         d._asm_drop()
     else:
@@ -98,11 +98,11 @@ def assemble(d, kind, buf, s, e):
 
 def mbus_step(d):
     """68 L L 68 | C A CI data (L bytes) | checksum 16."""
-    d._cand = _MBUS
+    d._cand = MBUS
     buf, n = d._buf, d._n
     length = buf[1]
     if n == 4:
-        if buf[2] != length or buf[3] != _MBUS_START or length < 3:
+        if buf[2] != length or buf[3] != MBUS_START or length < 3:
             return d._reject(None, None)
         d._need = length + 6
         return
@@ -110,7 +110,7 @@ def mbus_step(d):
         d._asm_drop()
         d._mbus_broken = True     # its later segments: already counted
         return d._reject("mbus_errors", "M-Bus checksum failed", True)
-    d._state = _IDLE
+    d._state = IDLE
     if d.on_raw is not None:
         d.raw(b"", buf, 0, length + 6, b"")
     ci = buf[6]
@@ -120,7 +120,7 @@ def mbus_step(d):
     # DLMS segments: CI low nibble = sequence, bit 4 = last; then STSAP, DTSAP
     seq, last = ci & 0x0F, ci & 0x10
     # (the sequence counts modulo 16: long messages wrap around to 0)
-    if d._asm_kind == _MBUS and seq == d._asm_seq:
+    if d._asm_kind == MBUS and seq == d._asm_seq:
         pass
     elif seq == 0:
         d._asm_drop()
@@ -130,7 +130,7 @@ def mbus_step(d):
             d._count("malformed", "M-Bus segment %d out of sequence" % seq)
         return
     d._mbus_broken = False
-    if not assemble(d, _MBUS, buf, 9, 4 + length):
+    if not assemble(d, MBUS, buf, 9, 4 + length):
         return
     d._asm_seq = (seq + 1) & 0x0F
     if last:
@@ -143,7 +143,7 @@ def mbus_step(d):
 
 def cipher_step(d):
     """DB 08 title(8) BER-length ...: the length decides the end."""
-    d._cand = _CIPHER
+    d._cand = CIPHER
     buf, n = d._buf, d._n
     form = buf[10]
     extra = 0 if form < 0x80 else form & 0x7F
@@ -166,7 +166,7 @@ def cipher_step(d):
     sc = buf[11 + extra]
     if sc & 0xCE or not sc & 0x20:
         return d._reject(None, None)
-    d._state = _IDLE
+    d._state = IDLE
     # a shortened frame swallowed the next one's start: the same
     # meter's next frame begins with the same 10 bytes (DB 08 title).
     # Looked for before the tag check, and before decryption in place
@@ -179,7 +179,7 @@ def cipher_step(d):
     # or only the first bytes of that header, at the very end
     tail = None
     for k in range(max(1, n - 9), n):
-        if buf[k] == _DB and buf[k:n] == buf[0:n - k]:
+        if buf[k] == DB and buf[k:n] == buf[0:n - k]:
             tail = bytes(buf[k:n])
             break
     raw = bytes(buf[0:n]) if d.on_raw is not None else None    # (decryption is in place)

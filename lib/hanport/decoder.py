@@ -5,6 +5,11 @@
 from . import fields
 from .hot import crc_arc, text_end
 
+try:
+    from micropython import const
+except ImportError:           # CPython (every const here is an int)
+    const = int
+
 # Largest telegram or frame held, in bytes: a longer telegram is dropped and
 # counted as oversized. The frame buffer starts at START and doubles when a
 # frame needs it, up to CAP, and never shrinks: it settles at about the
@@ -15,21 +20,28 @@ from .hot import crc_arc, text_end
 CAP = 4096
 START = 1024
 
-_IDLE = 0
-_P1 = 1        # inside a P1 telegram, before '!'
-_P1_CRC = 2    # after '!', reading up to four hex digits
-_HDLC = 3      # after a 0x7E flag: format, addresses, HCS, info, FCS
-_MBUS = 4      # after 0x68: L L 68 C A CI data CS 16
-_CIPHER = 5    # a bare general-glo-ciphering frame (Luxembourg P1)
+# what the bytes being read are: the framing state (binary.py moves
+# through HDLC, MBUS and CIPHER)
+IDLE = const(0)
+_P1 = const(1)        # inside a P1 telegram, before '!'
+_P1_CRC = const(2)    # after '!', reading up to four hex digits
+HDLC = const(3)       # after a 0x7E flag: format, addresses, HCS, info, FCS
+MBUS = const(4)       # after 0x68: L L 68 C A CI data CS 16
+CIPHER = const(5)     # a bare general-glo-ciphering frame (Luxembourg P1)
 
-_SLASH, _BANG, _CR, _LF = 47, 33, 13, 10
-_FLAG, _MBUS_START, _DB = 0x7E, 0x68, 0xDB
+_SLASH = const(47)
+_BANG = const(33)
+_CR = const(13)
+_LF = const(10)
+_FLAG = const(0x7E)
+MBUS_START = const(0x68)
+DB = const(0xDB)      # general-glo-ciphering tag
 _STARTS = (b"/", b"\x7e", b"\x68", b"\xdb")
 # looked for in the bytes of a damaged HDLC/M-Bus frame: not P1 text, and not
 # the bare ciphered frames of Luxembourg meters (which never use HDLC/M-Bus;
 # an encrypted APDU inside the damaged frame would look like one)
 _BINARY_STARTS = (b"\x7e", b"\x68")
-_MAX_RESCAN_DEPTH = 3
+_MAX_RESCAN_DEPTH = const(3)
 
 COUNTERS = ("frames_ok", "crc_errors", "fcs_errors", "mbus_errors", "auth_failures",
             "key_required", "unknown", "malformed", "oversized", "unchecked")
@@ -104,19 +116,19 @@ class Decoder:
         self._buf = bytearray(START)
         self._n = 0
         self._need = 0
-        self._state = _IDLE
+        self._state = IDLE
         self._crc = 0
         self._crc_digits = 0
         self._p1_crc_seen = False
         self._hlen = 0           # HDLC header length (format..control)
         self._asm = None         # multi-frame APDU reassembly (HDLC S bit, M-Bus)
-        self._asm_kind = None    # _HDLC or _MBUS while a message is being assembled
+        self._asm_kind = None    # HDLC or MBUS while a message is being assembled
         self._asm_n = 0
         self._asm_seq = 0
         self._mbus_broken = False    # the message being received lost a segment
         self._depth = 0          # rescans in progress (see _reject)
         self._binary_only = False
-        self._cand = _IDLE       # kind of the binary candidate in the buffer
+        self._cand = IDLE       # kind of the binary candidate in the buffer
         self._out = None
         self._inner = None       # P1 decoder for decrypted Luxembourg text
         # the parsers load on the first frame that needs them: a P1 meter
@@ -146,13 +158,13 @@ class Decoder:
     def reset(self):
         """Forget any partial frame (the line changed: new serial settings,
         a reconnect). Counters and keys stay."""
-        self._state = _IDLE
+        self._state = IDLE
         self._n = 0
         self._asm_drop()
 
     def pending(self):
         """Bytes held of a frame or message not yet complete (0: none)."""
-        n = self._n if self._state != _IDLE else 0
+        n = self._n if self._state != IDLE else 0
         if self._asm_kind is not None:
             n += self._asm_n
         return n
@@ -166,7 +178,7 @@ class Decoder:
 
     def _fail(self, counter, msg):
         self._count(counter, msg)
-        self._state = _IDLE
+        self._state = IDLE
 
     # --- the stream -----------------------------------------------------
 
@@ -184,7 +196,7 @@ class Decoder:
         i = 0
         while i < n:
             st = self._state
-            if st == _IDLE:
+            if st == IDLE:
                 i = self._next_start(data, i, n)
                 if i < 0:
                     break
@@ -197,17 +209,17 @@ class Decoder:
                     self._n = 1
                     self._state = _P1
                 elif c == _FLAG:
-                    self._state = _HDLC
+                    self._state = HDLC
                     self._need = 2
-                elif c == _MBUS_START:
+                elif c == MBUS_START:
                     buf[0] = c
                     self._n = 1
-                    self._state = _MBUS
+                    self._state = MBUS
                     self._need = 4
                 else:
                     buf[0] = c
                     self._n = 1
-                    self._state = _CIPHER
+                    self._state = CIPHER
                     self._need = 11
             elif st == _P1:
                 i = self._p1_text_part(data, mv, i, n)
@@ -228,7 +240,7 @@ class Decoder:
                 else:
                     self._fail("malformed", "P1 telegram: bad character after '!'")
             else:
-                if st == _HDLC and self._n == 0 and data[i] == _FLAG:
+                if st == HDLC and self._n == 0 and data[i] == _FLAG:
                     i += 1          # shared or doubled flags: "7E 7E"
                     continue
                 k = self._n
@@ -242,9 +254,9 @@ class Decoder:
                     if binary is None:
                         from . import binary
                         self._binary = binary
-                    if st == _HDLC:
+                    if st == HDLC:
                         binary.hdlc_step(self)
-                    elif st == _MBUS:
+                    elif st == MBUS:
                         binary.mbus_step(self)
                     else:
                         binary.cipher_step(self)
@@ -266,12 +278,12 @@ class Decoder:
         out), so P1 text inside them is not looked for."""
         if counter is not None:
             self._count(counter, msg)
-        self._state = _IDLE
+        self._state = IDLE
         n = self._n
         if self._depth == _MAX_RESCAN_DEPTH:
             return
         # an HDLC candidate's flag is not in the buffer; others' start byte is
-        back = bytes(self._buf[0 if self._cand == _HDLC else skip:n])
+        back = bytes(self._buf[0 if self._cand == HDLC else skip:n])
         if back:
             was_bin = self._binary_only
             self._depth += 1
@@ -316,7 +328,7 @@ class Decoder:
         return j
 
     def _p1_done(self, has_crc):
-        self._state = _IDLE
+        self._state = IDLE
         buf, n = self._buf, self._n
         if has_crc:
             if crc_arc(buf, 0, n) != self._crc:

@@ -6,7 +6,6 @@ import sys
 from . import axdr, cosem
 from .reading import Reading
 
-LLC = b"\xe6\xe7\x00"
 DATA_NOTIFICATION = 0x0F
 GLO_CIPHERING = 0xDB
 BLOCK_TRANSFER = 0xE0

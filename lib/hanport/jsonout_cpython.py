@@ -1,7 +1,7 @@
 # CPython: jsonout's interface over a list of parts (str() and join are C
 # there, a digit loop is not; allocation costs nothing on a PC).
 from .fmt import decimal
-from .jsonout import JsonOut, _escape
+from .jsonout import _escape
 
 
 class JsonParts:
