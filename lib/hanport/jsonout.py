@@ -155,12 +155,3 @@ def shared():
             _shared = JsonParts()
     return _shared.reset()
 
-
-def reserve(size):
-    """Make the shared buffer `size` bytes now: a dongle calls this first
-    thing, so the buffer sits in one early block instead of growing later
-    into a fragmented heap."""
-    out = shared()
-    if MICROPYTHON and len(out.buf) < size:
-        out.buf = None
-        out.buf = bytearray(size)
