@@ -6,6 +6,14 @@
 from hanport import jsonout
 
 
+class Written:
+    """JSON written already (a document's pieces), put into another
+    document as it is."""
+
+    def __init__(self, pieces):
+        self.pieces = pieces
+
+
 def write(out, obj):
     if obj is None:
         out.raw(b"null")
@@ -37,6 +45,9 @@ def write(out, obj):
             write(out, x)
             first = False
         out.raw(b"]")
+    elif isinstance(obj, Written):
+        for piece in obj.pieces:
+            out.raw(piece)
     elif hasattr(obj, "text"):
         out.raw(obj.text().encode())
     else:

@@ -1,20 +1,24 @@
 # The dongle's HTTP endpoints. What is asked for often stays loaded: the
 # reading (the latest frame's document, made once per frame) and the page
 # (a file streamed from flash). Everything else loads for its request and
-# is let go after it: api.py (status, energy, config, metrics), pages.py
-# (setup form and its answer). Read-only for everyone on the network;
+# is let go after it: status.py (/api/status), api.py (energy, config,
+# metrics), pages.py (setup form and its answer). Read-only for everyone on the network;
 # changing settings needs the admin password (pages.py).
 from . import KB, room, unload
 from .http import FileBody, error_body
 
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"
-# free heap a request that loads a module needs first: api.py (5.7 KB on
-# the 32-bit build: bytecode is no smaller there), its document (/api/status
-# about 3 KB), and the meter's and MQTT's share left after them; pages.py
-# the same (a setup form sent loads the config module too; if that runs
-# out, the request alone is answered 503)
-MODULE_ROOM = 24 * KB
+# free heap a request that loads a module needs first, so that the meter's
+# and MQTT's share is left beside it (if it runs out all the same, the
+# request alone is answered 503). On the 32-bit build, where bytecode is no
+# smaller than on 64 bits: /api/status about 7 KB at its peak (energyview.py
+# 4.5 KB for the energy summary, then status.py 2.7 KB and its 3 KB
+# document), /metrics and /api/config less; the energy report and the
+# setup page more (energyview.py and the month's days; pages.py 9.2 KB and,
+# for a form sent, config.py 5.6 KB).
+MODULE_ROOM = 16 * KB
+LARGE_ROOM = 28 * KB
 
 ROUTES = {"/": ("GET",), "/api/reading": ("GET",), "/api/status": ("GET",), "/api/config": ("GET",),
           "/api/energy": ("GET",), "/metrics": ("GET",), "/setup": ("GET", "POST")}
@@ -56,16 +60,23 @@ class Web:
             page = self.index(req)
             if page:
                 return page
-        if not room(MODULE_ROOM):
+        if not room(LARGE_ROOM if req.path in ("/setup", "/", "/api/energy") else MODULE_ROOM):
             return BUSY
         try:
+            if req.path == "/api/status":
+                # the energy summary first, written out, its module let
+                # go: then the status module (never both in RAM at once)
+                from . import jsonw
+                energy = jsonw.Written(jsonw.document(self.app.ledger.summary()))
+                from . import status
+                return 200, JSON, status.document(self.app, energy), None
             if req.path in ("/setup", "/"):
                 from . import pages
                 return pages.handle(self, req)
             from . import api
             return api.handle(self.app, req.path)
         finally:
-            unload("api", "pages", "config", "jsonw")
+            unload("api", "status", "pages", "config", "jsonw")
 
     def homewizard(self, req):
         """The HomeWizard-compatible API (config homewizard): homewizard.py,
@@ -94,9 +105,9 @@ class Web:
     def reading(self):
         doc = self.app.state.document()
         if doc is None:
-            from . import api
-            hint = api.waiting_hint(self.app)
-            unload("api")
+            from . import status
+            hint = status.waiting_hint(self.app)
+            unload("status")
             return 503, JSON, error_body(503, "no reading yet", hint=hint), {"Retry-After": "10"}
         return 200, JSON, doc, None
 

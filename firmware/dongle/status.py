@@ -1,0 +1,105 @@
+# /api/status and the hint /api/reading gives while no frame decodes:
+# loaded for the request and let go after it (web.py). The energy summary
+# in the status is made before this module loads, by energyview.py, and
+# let go with it (web.py): the two are never in RAM at once.
+import gc
+
+from . import VERSION, jsonw, log, platform, spare
+
+
+def diagnosis(app):
+    """What keeps the meter's frames from readings, steadily (not the
+    last error of the moment), or None: an encrypted meter without its key
+    or with a wrong one, or bytes that frame at no setting."""
+    meter = app.meter
+    d = meter.decoder
+    if d.frames_ok or not meter.bytes:
+        return None
+    if d.auth_failures:
+        return ("wrong key: the meter's frames are encrypted and meter.key or meter.auth_key "
+                "does not open them (%d frames refused)" % d.auth_failures)
+    if d.key_required:
+        return ("encrypted: set the key: the meter encrypts its frames; put the key from the grid "
+                "company in meter.key (setup page or make config)")
+    if d.unknown and app.cfg["meter"]["key"]:
+        return ("wrong key: frames arrive whole but decrypt to nothing known; check meter.key "
+                "(and set meter.auth_key if the grid company gave one)")
+    if meter.searching or meter.recognised():
+        return None
+    import time
+    from .meter import DWELL_S
+    if time.ticks_diff(time.ticks_ms(), meter.since_ms) < DWELL_S * 1000:
+        return None
+    return ("bytes arrive but nothing frames at %s: likely a wrong inversion (meter.invert) "
+            "or speed (meter.serial); or set both to auto" % meter.setting())
+
+
+def waiting_hint(app):
+    meter = app.meter
+    if meter.bytes == 0:
+        return ("no bytes from the meter: is the HAN port activated by the grid company, "
+                "the cable in, the board powered, the RX pin right?")
+    d = diagnosis(app)
+    if d:
+        return d
+    if meter.searching:
+        return "bytes arrive but do not decode yet: trying serial settings (%s)" % meter.setting()
+    return "bytes arrive but no frame decodes: see frames in /api/status (%s)" % (
+        meter.decoder.last_error or "no error yet")
+
+
+def document(app, energy):
+    """/api/status's JSON, in pieces; energy: the energy summary, written
+    already (jsonw.Written). (The parts' counters are read here, not by
+    methods of theirs: this module is in RAM only while it answers.)"""
+    dec = app.meter.decoder
+    wdt = app.wdt
+    meter, mqtt, http = app.meter, app.mqtt, app.http
+    return jsonw.document({
+        "firmware": VERSION,
+        "platform": platform.NAME,
+        "device_id": app.device_id,
+        "name": app.name,
+        "hostname": app.hostname,
+        "board": app.cfg["board"],
+        "uptime_s": app.uptime_s(),
+        "free_mem": gc.mem_free(),
+        "heap": {"used": app.heap_used, "peak": app.heap_peak, "free": gc.mem_free(),
+                 "spare": {"bytes": spare.SIZE if spare.block is not None else 0, "spent": spare.spent}},
+        "reset_cause": platform.reset_cause(),
+        "config": {"ok": not app.problems, "problems": app.problems,
+                   "configured": not app.unconfigured()},
+        "serial": {"setting": meter.setting(), "searching": meter.searching, "auto": meter.auto,
+                   "bytes": meter.bytes, "out_of_memory": meter.out_of_memory},
+        "frames": dec.stats(),
+        "last_error": diagnosis(app) or dec.last_error,
+        "last_frame_age_s": app.state.age_s(),
+        "wifi": {"connected": app.wifi.connected(), "rssi": app.wifi.rssi(),
+                 "ip": app.wifi.ip(), "setup_ap": app.wifi.ap_active()},
+        "mqtt": {"enabled": mqtt.enabled, "broker": mqtt.m["host"] or None, "connected": mqtt.connected,
+                 "published": mqtt.published, "failed": mqtt.failed, "connects": mqtt.connects,
+                 "last_error": mqtt.last_error, "base_topic": mqtt.base},
+        "http": {"served": http.served, "refused": http.refused, "errors": http.errors, "active": http.active,
+                 "short_of_memory": http.short, "misdirected": app.web.misdirected,
+                 "cross_site": app.web.cross_site},
+        "homewizard": {"on": app.cfg["homewizard"], "served": app.web.hw_served,
+                       "refused": app.web.hw_refused},
+        "telegram_server": app.telegrams.status() if app.telegrams else {"port": 0},
+        "ntp": app.ntp_ok,
+        "mdns": mdns_status(app.mdns),
+        "watchdog": {"timeout_ms": app.WDT_TIMEOUT_MS, "feeds": wdt.feeds if wdt else 0},
+        "led": {"on": app.led.on, "changes": app.led.changes},
+        "task_restarts": app.restarts,
+        "energy": energy,
+        "log": log.recent(),
+    })
+
+
+def mdns_status(m):
+    """The responder's counters; None when config mdns is off, or why it
+    does not run."""
+    if m is None or isinstance(m, str):
+        return m and {"error": m}
+    return {"name": m.host, "services": m.types, "queries": m.queries, "answered": m.answered,
+            "malformed": m.malformed, "ignored": m.ignored, "send_errors": m.send_errors,
+            "short_of_memory": m.short_of_memory}
