@@ -407,6 +407,29 @@ def test_decoder_on_raw_gives_each_checked_frame_as_sent():
     assert len(plain.feed(b"".join(stream))) == len(readings)
 
 
+def test_decoder_on_raw_gives_the_longest_telegram_whole():
+    """A telegram of exactly CAP bytes with its CRC is held, decoded and
+    given to on_raw whole (its four CRC digits too); a byte longer is
+    oversized and given to nobody."""
+    import hanport
+    from hanport.hot import REFERENCE
+
+    def telegram(size):
+        head = b"/ELL5\\253833635_A\r\n\r\n1-0:1.8.0(00001234.567*kWh)\r\n0-0:96.13.0("
+        tail = b")\r\n!"
+        text = head + b"41" * ((size - len(head) - len(tail) - 4) // 2) + tail
+        assert len(text) + 4 == size
+        return text + b"%04X\r\n" % REFERENCE["crc_arc"](text, 0, len(text))
+
+    longest, over = telegram(hanport.CAP), telegram(hanport.CAP + 2)
+    got = []
+    d = hanport.Decoder()
+    d.on_raw = got.append
+    readings = d.feed(longest) + d.feed(over) + d.feed(longest)
+    assert len(readings) == 2 and d.oversized == 1
+    assert [bytes(g) for g in got] == [longest, longest]
+
+
 def test_decoder_on_raw_gives_a_bare_ciphered_frame_as_sent():
     """Luxembourg's bare general-glo-ciphered P1: the frame as sent (still
     encrypted, copied before decryption in place), only once its tag

@@ -297,10 +297,10 @@ class Decoder:
     def _p1_text_part(self, data, mv, i, n):
         j = text_end(data, i, n)
         k = self._n
-        if k + (j - i) > CAP - 1:
+        if k + (j - i) > CAP - 5:            # (the '!' and four CRC digits follow)
             self._fail("oversized", "P1 telegram longer than %d bytes" % CAP)
             return j
-        buf = self._hold(k + j - i + 5)      # (and the '!' and the CRC's digits)
+        buf = self._hold(k + j - i + 5)
         buf[k:k + j - i] = mv[i:j]
         self._n = k + j - i
         if j == n:
