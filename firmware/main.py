@@ -1,5 +1,69 @@
 # The dongle application. On a board this file sits in the filesystem's
-# root next to config.json; the modules live in /lib (hanport, dongle).
-import dongle.app
+# root next to config.json; the modules live in /lib (hanport, dongle), or
+# in slots/a/lib or slots/b/lib after an update over Wi-Fi (update.py).
+#
+# This file picks the slot and is never replaced by an update. slot.json
+# names the slot to run ("run") and the one known to work ("good"; "" is
+# /lib). While they differ the new slot is on trial: each boot is counted,
+# and past "boots" boots, or when the slot fails to start, slot.json goes
+# back to the good one. Every change of slot.json is one rename of a whole
+# new file, so a power cut leaves the old pointer or the new one.
+import os
+import sys
 
-dongle.app.main()
+P = "slot.json"
+
+
+def put(s):
+    import json
+    with open(P + ".tmp", "w") as f:
+        f.write(json.dumps(s))
+    try:
+        os.rename(P + ".tmp", P)
+    except OSError:                 # FAT: no rename over a file
+        os.remove(P)
+        os.rename(P + ".tmp", P)
+
+
+def back(s, why):
+    """Roll back to the good slot, saying why, and reboot."""
+    s["bad"], s["bad_version"] = s["run"], s.get("version")
+    s["run"], s["why"], s["version"] = s["good"], why, s.get("from")
+    put(s)
+    print("update: rolled back to %s: %s" % (s["run"] or "lib", why))
+    if sys.platform == "esp32":
+        import machine
+        machine.reset()
+    sys.exit(75)                    # the virtual dongle's "reboot me"
+
+
+try:
+    with open(P) as f:
+        import json
+        s = json.loads(f.read())
+    trial = s["run"] != s["good"]
+except (OSError, ValueError, KeyError, TypeError):
+    s, trial = None, False
+if trial:
+    s["boots"] = s.get("boots", 0) + 1
+    if s["boots"] > s.get("limit", 3):
+        back(s, "not healthy within %d boots" % s.get("limit", 3))
+    put(s)
+t = None
+if s and s["run"]:
+    sys.path.insert(0, "slots/%s/lib" % s["run"])
+try:
+    import dongle.app
+    if s and s["run"]:
+        dongle.SLOT = "slots/%s/" % s["run"]
+    if s and s.get("why") and not trial:
+        dongle.log.log("update: %s was rolled back: %s; %s runs" % (s.get("bad_version"), s["why"], s.get("version")))
+    if trial:
+        import trial as t
+        dongle.app.main(t.watch)
+    else:
+        dongle.app.main()
+except Exception as e:              # (not SystemExit: a reset)
+    if not trial or (t and t.ok):  # (proven already: its own bug, not the update's)
+        raise
+    back(s, "%s at start: %s" % (type(e).__name__, e))

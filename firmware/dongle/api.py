@@ -92,7 +92,18 @@ def status(app):
         "task_restarts": app.restarts,
         "energy": app.ledger.summary(),
         "log": log.recent(),
+        "update": _update(app),
     }
+
+
+def _update(app):
+    """The running version, its slot, the last update's fate (slotinfo.py),
+    and the chip a bundle must be built for."""
+    from . import slotinfo, unload
+    try:
+        return dict(slotinfo.status(), chip=app.board.get("chip"))
+    finally:
+        unload("slotinfo")
 
 
 def mdns_status(m):
@@ -145,6 +156,8 @@ def _metric(name, kind, help_, value, labels=""):
 
 def _lines(facts, frames, values):
     uptime, free, age, searching, wifi_up, rssi, mqtt_up, published, failed = facts
+    from . import BUILD
+    yield _metric("build_info", "gauge", "The running firmware.", 1, '{version="%s",build="%s"}' % (VERSION, BUILD))
     yield _metric("uptime_seconds", "gauge", "Seconds since boot.", uptime)
     yield _metric("free_memory_bytes", "gauge", "Free heap.", free)
     yield "# HELP hanport_frames_total Frames by result.\n# TYPE hanport_frames_total counter\n"

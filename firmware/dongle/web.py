@@ -15,7 +15,8 @@ HTML = "text/html; charset=utf-8"
 MODULE_ROOM = 12 * KB
 
 ROUTES = {"/": ("GET",), "/api/reading": ("GET",), "/api/status": ("GET",), "/api/config": ("GET",),
-          "/api/energy": ("GET",), "/metrics": ("GET",), "/setup": ("GET", "POST")}
+          "/api/energy": ("GET",), "/metrics": ("GET",), "/setup": ("GET", "POST"),
+          "/api/update": ("POST",), "/api/backup": ("GET",), "/api/restore": ("POST",)}
 
 BUSY = 503, JSON, error_body(503, "busy: low on memory, try again"), {"Retry-After": "2"}
 
@@ -56,6 +57,14 @@ class Web:
                 return page
         if not room(MODULE_ROOM):
             return BUSY
+        if req.path in ("/api/update", "/api/backup", "/api/restore"):
+            # (update.py, backup.py: their answers are awaited, and they
+            # let themselves go when done)
+            if req.path == "/api/update":
+                from . import update
+                return update.handle(self, req)
+            from . import backup
+            return backup.handle(self, req)
         try:
             if req.path in ("/setup", "/"):
                 from . import pages
@@ -101,8 +110,9 @@ class Web:
     def index(self, req):
         """The page (www/index.html, gzip-compressed when the browser takes
         it); None when it is not installed (pages.py lists the endpoints)."""
+        from . import SLOT
         gz = "gzip" in req.headers.get("accept-encoding", "")
-        for path in ("www/index.html.gz", "www/index.html"):
+        for path in (SLOT + "www/index.html.gz", SLOT + "www/index.html"):
             if path.endswith(".gz") and not gz:
                 continue
             try:
