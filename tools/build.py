@@ -164,7 +164,7 @@ def mpy_header(out):
     return ver, arch
 
 
-def write_bundle(out, board, boards, chip, build_id, name="hanport.bundle"):
+def write_bundle(out, board, boards, chip, build_id, name="hanport.bundle", ver_text=None):
     """lib/ and www/ of the build in one file (see the module's doc)."""
     import hashlib
     paths = []
@@ -181,7 +181,7 @@ def write_bundle(out, board, boards, chip, build_id, name="hanport.bundle"):
             whole.update(b)
             f.write(b)
         put(("HANPORT-BUNDLE 1\nversion %s\nbuild %s\nboard %s\nboards %s\nchip %s\nmpy %d %d\n\n" % (
-            version(), build_id, board, " ".join(boards), chip, ver, arch)).encode())
+            ver_text or version(), build_id, board, " ".join(boards), chip, ver, arch)).encode())
         for p in paths:
             with open(os.path.join(out, p), "rb") as g:
                 data = g.read()

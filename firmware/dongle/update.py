@@ -141,7 +141,8 @@ class Source:
             if k >= 0:
                 k += self.pos
                 out = bytes(self.mv[self.pos:k])
-                self.sha.update(self.mv[self.pos:k + 1])
+                if out[:4] != b"END ":          # (the hash it carries is of what came before)
+                    self.sha.update(self.mv[self.pos:k + 1])
                 self.pos = k + 1
                 return out
             if self.end - self.pos > 300:
