@@ -479,6 +479,10 @@ def test_backup_and_restore_onto_a_fresh_dongle(tmp_path):
         assert code == 200, ans
         rig.wait_until(lambda: d2.proc.poll() is not None, 10, what="the reboot")
         d2.start()
+        # the meter, moved to the new dongle, goes on (its clock is what the report needs)
+        rig.wait_until(meter2.connected, 15, what="the meter connection")
+        rig.wait_until(lambda: meter2.send(sim.next_frame().data) and d2.json("/api/energy")[1].get("ready"),
+                       15, step=0.5, what="energy ready")
         e2 = d2.json("/api/energy")[1]
         assert e2["months"] == e1["months"]
         assert e2["month"]["top_hours"] == e1["month"]["top_hours"]
