@@ -497,3 +497,54 @@ def test_backup_and_restore_onto_a_fresh_dongle(tmp_path):
         if d2:
             d2.stop()
         meter.close()
+
+
+def test_upload_on_32_bits_inside_the_p1_budget_with_no_frame_lost(tmp_path):
+    """The 32-bit build (the ESP32's object sizes), code loaded into the
+    heap, in test_memory's P1 heap: a bundle streamed in while the meter
+    sends ten messages a second, MQTT publishes them and a client polls:
+    every message decoded, no MemoryError; then a whole good upload."""
+    from test_memory import HEAP32
+    mpy.micropython32()
+    lib, _ = rig.bundle(tmp_path / "b32", "x86")
+    good = (tmp_path / "b32" / "build" / "hanport.bundle").read_bytes()
+    broken = good[:good.rindex(b"END ")] + b"END 56 " + b"0" * 64 + b"\n"     # all of it streamed, then refused
+    broker = rig.Broker(tmp_path)
+    meter = rig.Meter()
+    c = cfg(meter)
+    c["mqtt"] = {"host": "127.0.0.1", "port": broker.port}
+    d = rig.Dongle(tmp_path, c, heapsize=HEAP32["p1"], lib=lib, bits=32)
+    answers = []
+    try:
+        rig.wait_until(meter.connected, 15, what="the dongle to connect to the meter")
+        s = rig.Session(d, meter, SimMeter("p1", start=START))
+
+        def uploads():
+            time.sleep(3)
+            for _ in range(3):
+                t0 = time.time()
+                answers.append(post(d, broken) + (time.time() - t0,))
+                time.sleep(1)
+        t = threading.Thread(target=uploads, daemon=True)
+        t.start()
+        st = s.run(14)
+        t.join(60)
+        log = d.log()
+        print("32-bit: %d messages, heap peak %d bytes of %d; uploads %s" % (
+            s.sent, st["heap"]["peak"], HEAP32["p1"], [(a[0], "%.2f s" % a[2]) for a in answers]))
+        assert "MemoryError" not in log and "Traceback" not in log, log[-3000:]
+        assert len(answers) == 3
+        for code, ans, _ in answers:
+            assert code == 400 and "checksum" in ans["error"], ans
+        assert st["frames"]["frames_ok"] == s.sent                  # no frame lost
+        assert st["task_restarts"] == {} and st["http"]["short_of_memory"] == 0
+        assert st["heap"]["peak"] <= HEAP32["p1"]
+        code, ans = post(d, good)
+        assert code == 200 and ans["slot"] == "a", ans
+        assert json.loads((d.dir / "slot.json").read_text())["run"] == "a"
+        rig.wait_until(lambda: d.proc.poll() is not None, 10, what="the reboot")
+        assert d.proc.returncode == 75
+    finally:
+        d.stop()
+        meter.close()
+        broker.stop()

@@ -340,9 +340,20 @@ def admin(web, req):
     given = req.headers.get("x-admin-password")
     if given is None:
         return 401, JSON, error_body(401, "the admin password is needed (header X-Admin-Password)"), None
-    from . import pages
-    try:
-        denied = pages.may_change(web, given, req.peer)
-    finally:
-        unload("pages")
-    return denied and (denied[0], JSON, error_body(denied[0], denied[1]), None)
+    # pages.may_change's check and lockout (web.fails, web.locked_until:
+    # shared with the setup form), here: pages.py beside this module would
+    # not fit a plain ESP32's heap
+    now = time.time()
+    if now < web.locked_until:
+        return 429, JSON, error_body(429, "too many wrong passwords: try again in %d s" % (web.locked_until - now)), None
+    a, b = given.encode(), app.cfg["admin_password"].encode()
+    diff = len(a) ^ len(b)
+    for i in range(max(len(a), len(b))):          # constant time
+        diff |= (a[i] if i < len(a) else 0) ^ (b[i] if i < len(b) else 0)
+    if not diff:
+        web.fails = 0
+        return None
+    web.fails += 1
+    web.locked_until = now + min(2 ** web.fails, 60)
+    log.log("update: wrong admin password (%d in a row)" % web.fails)
+    return 401, JSON, error_body(401, "wrong admin password"), None

@@ -60,11 +60,15 @@ class Web:
         if req.path in ("/api/update", "/api/backup", "/api/restore"):
             # (update.py, backup.py: their answers are awaited, and they
             # let themselves go when done)
-            if req.path == "/api/update":
-                from . import update
-                return update.handle(self, req)
-            from . import backup
-            return backup.handle(self, req)
+            try:
+                if req.path == "/api/update":
+                    from . import update
+                    return update.handle(self, req)
+                from . import backup
+                return backup.handle(self, req)
+            except MemoryError:         # (half loaded: let go)
+                unload("update", "backup")
+                return BUSY
         try:
             if req.path in ("/setup", "/"):
                 from . import pages
