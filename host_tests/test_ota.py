@@ -235,7 +235,7 @@ def test_good_update_runs_keeps_config_and_energy_and_the_old_slot(setup, built,
     assert "healthy after" in log and "Traceback" not in log, log[-3000:]
     # the page comes from the new slot; version and build in status and metrics
     assert d.get("/")[0] == 200
-    assert 'hanport_build_info{version="0.9.0",build="testnew"} 1' in d.get("/metrics")[2].decode()
+    assert 'hanport_build_info{version="0.9.0+testnew"} 1' in d.get("/metrics")[2].decode()
     rig.wait_until(lambda: d.status()["frames"]["frames_ok"] > 5, 20, what="frames after the update")
     # a second update goes to slot b; a is kept until b proves itself
     bundle2 = variant(built, tmp_path, "good2", version="0.9.1")

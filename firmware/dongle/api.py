@@ -157,7 +157,8 @@ def _metric(name, kind, help_, value, labels=""):
 def _lines(facts, frames, values):
     uptime, free, age, searching, wifi_up, rssi, mqtt_up, published, failed = facts
     from . import BUILD
-    yield _metric("build_info", "gauge", "The running firmware.", 1, '{version="%s",build="%s"}' % (VERSION, BUILD))
+    yield _metric("build_info", "gauge", "The running firmware: version+build.", 1,
+                  '{version="%s%s"}' % (VERSION, "+" + BUILD if BUILD else ""))
     yield _metric("uptime_seconds", "gauge", "Seconds since boot.", uptime)
     yield _metric("free_memory_bytes", "gauge", "Free heap.", free)
     yield "# HELP hanport_frames_total Frames by result.\n# TYPE hanport_frames_total counter\n"
