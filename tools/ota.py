@@ -94,8 +94,14 @@ def update(args):
     size = os.path.getsize(args.bundle)
     print("ota: sending %s (%s, %d bytes) to %s, which runs %s" % (args.bundle, new, size, args.host, was))
     t0 = time.time()
-    with open(args.bundle, "rb") as f:
-        code, data = request(args.host, "POST", "/api/update", f, size, password(args), timeout=60)
+    pw = password(args)
+    for _ in range(10):                 # 503: the dongle's heap is short for the moment
+        with open(args.bundle, "rb") as f:
+            code, data = request(args.host, "POST", "/api/update", f, size, pw, timeout=60)
+        if code != 503:
+            break
+        print("ota: the dongle is busy (low on memory); trying again in 2 s")
+        time.sleep(2)
     if code != 200:
         fail(code, data)
     ans = json.loads(data)

@@ -46,7 +46,8 @@ def backup(app, secrets):
 
 
 async def handle(web, req):
-    from .update import admin, Source
+    from .update import Source
+    from .updatecheck import admin
     app = web.app
     try:
         if req.method == "GET":
@@ -83,8 +84,10 @@ async def handle(web, req):
         log.log("restore: config and energy history restored, rebooting")
         app.reboot_soon()
         return 200, JSON, json.dumps({"restored": True, "rebooting": True}), None
+    except MemoryError:             # (answered, not raised: see update.py)
+        return 503, JSON, '{"error": "busy: low on memory, try again", "status": 503}', {"Retry-After": "2"}
     finally:
-        unload("backup", "update", "config", "energyview")
+        unload("backup", "update", "updatecheck", "config", "energyview")
 
 
 class _Nothing:

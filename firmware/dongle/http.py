@@ -252,7 +252,11 @@ class Server:
                 unread = False
                 if await self._room():
                     r = self.handler(req)
-                    status, ctype, body, extra = r if isinstance(r, tuple) else await r
+                    if not isinstance(r, tuple):
+                        # (rebound: a finished coroutine still holds its
+                        # module, which must be let go)
+                        r = await r
+                    status, ctype, body, extra = r
                 else:
                     busy = True
             except HttpError as e:

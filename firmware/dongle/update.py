@@ -1,11 +1,11 @@
 # POST /api/update: a bundle (tools/build.py, `make ota`) streamed from the
-# socket into the slot that is not running, 1 KB at a time (a bundle is
+# socket into the slot that is not running, 512 bytes at a time (a bundle is
 # larger than the free heap: it is never held whole), every file's SHA-256
 # and the whole bundle's checked, then slot.json pointed at the new slot by
 # one rename, and a reboot. main.py and trial.py take it from there: the
 # new slot runs on trial and the old one is kept until it proves itself.
-# Loaded for the request and let go after it (web.py); the admin password
-# and its lockout are pages.py's.
+# Loaded for the request and let go after it (web.py); the checks of the
+# password and the bundle's header are updatecheck.py's, loaded for them.
 #
 # The bundle: text lines, then files, then a last line:
 #   HANPORT-BUNDLE 1
@@ -17,17 +17,15 @@
 import asyncio
 import hashlib
 import os
-import sys
 import time
 
-from . import VERSION, log, unload
-from .http import error_body
+from . import unload
 
 JSON = "application/json"
-CHUNK = 1024
+CHUNK = 512
 IDLE_MS = 15000           # the client sends nothing this long: the upload is abandoned
 DRAIN_MAX = 2 << 20       # what a refused upload may still send, read and dropped
-SLOT = "slot.json"
+BUSY = 503, JSON, '{"error": "busy: low on memory, try again", "status": 503}', {"Retry-After": "2"}
 
 
 class Refused(Exception):
@@ -44,28 +42,6 @@ def _hold(step):
         print("update: holding at " + step)
         while True:
             time.sleep(1)
-
-
-def read_slot():
-    import json
-    try:
-        with open(SLOT) as f:
-            return json.loads(f.read())
-    except (OSError, ValueError):
-        return None
-
-
-def write_slot(s, step=None):
-    import json
-    with open(SLOT + ".tmp", "w") as f:
-        f.write(json.dumps(s))
-    if step:
-        _hold(step)
-    try:
-        os.rename(SLOT + ".tmp", SLOT)
-    except OSError:                 # FAT: no rename over a file
-        os.remove(SLOT)
-        os.rename(SLOT + ".tmp", SLOT)
 
 
 def rmtree(path):
@@ -189,28 +165,6 @@ def _hex(h):
     return "".join("%02x" % b for b in h.digest())
 
 
-def _check_header(app, head):
-    """Refused unless the bundle is for this dongle's chip, board and
-    MicroPython."""
-    chip = app.board.get("chip")
-    if head.get("chip") != chip:
-        raise Refused(400, "bundle for chip %s; this dongle is %s: refused (build it with the BOARD of this "
-                      "dongle)" % (head.get("chip"), chip))
-    if app.cfg["board"] not in head.get("boards", "").split():
-        raise Refused(400, "bundle for board %s does not list this dongle's board %s: refused" % (
-            head.get("board"), app.cfg["board"]))
-    try:
-        ver, arch = [int(x) for x in head.get("mpy", "").split()]
-    except ValueError:
-        raise Refused(400, "bundle has no mpy line: refused")
-    mine = sys.implementation._mpy      # type: ignore[attr-defined]
-    if ver != mine & 0xFF or (arch and arch != mine >> 10):
-        raise Refused(400, "bundle's code (mpy %d, arch %d) does not run on this MicroPython (mpy %d, arch %d)"
-                      % (ver, arch, mine & 0xFF, mine >> 10))
-    if not head.get("version"):
-        raise Refused(400, "bundle has no version: refused")
-
-
 def _safe(path):
     return (path.startswith("lib/") or path.startswith("www/")) and ".." not in path and "//" not in path \
         and all(c.isalpha() or c.isdigit() or c in "/._-" for c in path)
@@ -230,7 +184,11 @@ async def receive(app, req, src, target):
         head[k] = v
         if len(head) > 20:
             raise Refused(400, "not a hanport bundle (header too long)")
-    _check_header(app, head)
+    from . import updatecheck
+    try:
+        updatecheck.header(app, head)
+    finally:
+        unload("updatecheck")
     _hold("header")
     root = "slots/" + target
     try:
@@ -272,88 +230,49 @@ async def receive(app, req, src, target):
 
 
 async def handle(web, req):
-    """POST /api/update. (status, type, body, headers)."""
+    """POST /api/update. (status, type, body, headers). What is done
+    before and after the bundle streams in is updatecheck.py's: only the
+    streaming is in RAM while it streams."""
     app = web.app
-    src = None
     busy = getattr(web, "updating", False)
     try:
-        if req.length is None:
-            return 411, JSON, error_body(411, "send the bundle with a Content-Length"), None
-        src = Source(req)
-        denied = admin(web, req)
+        try:
+            from . import updatecheck
+            denied, running, target = updatecheck.before(web, req, busy)
+        finally:
+            unload("updatecheck")
+        src = Source(req) if req.length is not None else None
         if denied:
-            await src.drain()
+            if src:
+                await src.drain()
             return denied
-        if busy:
-            await src.drain()
-            return 409, JSON, error_body(409, "an update is already being received: try again when it ends"), None
-        s = read_slot()
-        if s and s.get("run") != s.get("good"):
-            await src.drain()
-            return 409, JSON, error_body(409, "the running version is still on trial: try again when it is "
-                                         "healthy (see update in /api/status)"), None
-        running = s.get("run", "") if s else ""
-        target = "b" if running == "a" else "a"
         web.updating = True
+        why = head = None
         try:
             head = await receive(app, req, src, target)
         except Refused as e:
-            log.log("update: refused: %s" % e.message)
-            rmtree("slots/" + target)
-            await src.drain()
-            return e.status, JSON, error_body(e.status, e.message), None
+            why = e.status, e.message
+        except MemoryError:
+            why = 503, "busy: low on memory, try again"
         except OSError as e:
-            log.log("update: flash: %s" % e)
-            rmtree("slots/" + target)
-            await src.drain()
-            return 507, JSON, error_body(507, "could not write the bundle to flash (%s): nothing changed" % e), None
+            why = 507, "could not write the bundle to flash (%s): nothing changed" % e
         finally:
             web.updating = False
-        _hold("written")
-        from . import slotinfo
-        new = head["version"] + ("+" + head["build"] if head.get("build") else "")
-        age = app.state.age_s()
-        u = app.cfg["update"]
-        nxt = {"run": target, "good": running, "boots": 0, "limit": u["boots"], "window_s": u["window_s"],
-               "meter": age is not None and age < 120, "version": new, "from": slotinfo.version()}
-        write_slot(nxt, "pointer")
-        unload("slotinfo")
-        log.log("update: %s written to slot %s and switched to; %s stays in %s until it proves itself" % (
-            new, target, nxt["from"], "slot " + running if running else "lib"))
-        _hold("switched")
-        app.reboot_soon()
-        import json
-        return 200, JSON, json.dumps({"installed": new, "slot": target, "previous": nxt["from"],
-                                      "rebooting": True, "window_s": u["window_s"], "boots": u["boots"]}), None
+        src.buf = src.mv = None
+        if why is None:
+            _hold("written")
+        try:
+            from . import updatecheck
+            if why:
+                rmtree("slots/" + target)
+                return await updatecheck.refused(src, why)
+            return updatecheck.switch(app, head, running, target)
+        finally:
+            unload("updatecheck")
+    except MemoryError:
+        # answered here, not raised: the coroutine ends, and with it what
+        # it holds of this module (http.py lets it go)
+        return BUSY
     finally:
         if not getattr(web, "updating", False):
             unload("update")
-
-
-def admin(web, req):
-    """None when the request carries the admin password (X-Admin-Password),
-    else the answer. Wrong ones count towards the setup form's lockout."""
-    app = web.app
-    if not app.cfg["admin_password"]:
-        return 403, JSON, error_body(403, "no admin_password is set: set one (setup page or make config) "
-                                     "before updating over the network"), None
-    given = req.headers.get("x-admin-password")
-    if given is None:
-        return 401, JSON, error_body(401, "the admin password is needed (header X-Admin-Password)"), None
-    # pages.may_change's check and lockout (web.fails, web.locked_until:
-    # shared with the setup form), here: pages.py beside this module would
-    # not fit a plain ESP32's heap
-    now = time.time()
-    if now < web.locked_until:
-        return 429, JSON, error_body(429, "too many wrong passwords: try again in %d s" % (web.locked_until - now)), None
-    a, b = given.encode(), app.cfg["admin_password"].encode()
-    diff = len(a) ^ len(b)
-    for i in range(max(len(a), len(b))):          # constant time
-        diff |= (a[i] if i < len(a) else 0) ^ (b[i] if i < len(b) else 0)
-    if not diff:
-        web.fails = 0
-        return None
-    web.fails += 1
-    web.locked_until = now + min(2 ** web.fails, 60)
-    log.log("update: wrong admin password (%d in a row)" % web.fails)
-    return 401, JSON, error_body(401, "wrong admin password"), None
