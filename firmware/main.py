@@ -49,7 +49,6 @@ if trial:
     if s["boots"] > s.get("limit", 3):
         back(s, "not healthy within %d boots" % s.get("limit", 3))
     put(s)
-t = None
 if s and s["run"]:
     sys.path.insert(0, "slots/%s/lib" % s["run"])
 try:
@@ -64,6 +63,6 @@ try:
     else:
         dongle.app.main()
 except Exception as e:              # (not SystemExit: a reset)
-    if not trial or (t and t.ok):  # (proven already: its own bug, not the update's)
+    if not trial or getattr(sys.modules.get("trial"), "ok", False):    # (proven: its own bug, not the update's)
         raise
     back(s, "%s at start: %s" % (type(e).__name__, e))

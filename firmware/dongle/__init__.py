@@ -6,7 +6,7 @@ import sys
 
 VERSION = "0.1.0"
 try:
-    from .buildinfo import BUILD    # written by make build (tools/build.py)
+    from .buildinfo import BUILD    # type: ignore[import-not-found]  # (written by make build: tools/build.py)
 except ImportError:
     BUILD = ""
 SLOT = ""        # "slots/a/" when main.py runs an updated slot (its page is there)

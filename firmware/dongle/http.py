@@ -45,6 +45,8 @@ class HttpError(Exception):
 
 
 class Request:
+    reader = length = None      # a STREAMED request's stream and Content-Length
+
     def __init__(self, method, path, query, headers, body, peer):
         self.method = method
         self.path = path

@@ -86,12 +86,12 @@ def setup(app):
 
 # an update over Wi-Fi (update.py): the bundle make build makes, sent as it is
 _UPDATE = ('<fieldset><legend>Update</legend><p>Running %s. Choose a bundle (make build writes '
-           'build/hanport.bundle); if the new version does not prove itself, the dongle goes back to this one '
-           'by itself.</p><input type="file" id="ub"><label for="up">Admin password</label>'
-           '<input type="password" id="up"><button type="button" onclick="ota()">Update</button><p id="ur"></p>'
+           'build/hanport.bundle) and give the current admin password above; if the new version does not '
+           'prove itself, the dongle goes back to this one by itself.</p><input type="file" id="ub">'
+           '<button type="button" onclick="ota()">Update</button><p id="ur"></p>'
            '</fieldset><script>function ota(){var f=document.getElementById("ub").files[0],'
            'r=document.getElementById("ur");if(!f)return;r.textContent="sending...";'
-           'fetch("/api/update",{method:"POST",headers:{"X-Admin-Password":document.getElementById("up").value},'
+           'fetch("/api/update",{method:"POST",headers:{"X-Admin-Password":document.getElementById("current_password").value},'
            'body:f}).then(function(x){return x.json()}).then(function(j){r.textContent=j.error||("installed "+'
            'j.installed+": rebooting; it has "+j.window_s+" s to prove itself")}).catch(function(e){'
            'r.textContent="failed: "+e})}</script>')

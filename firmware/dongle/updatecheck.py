@@ -125,7 +125,7 @@ def header(app, head):
         ver, arch = [int(x) for x in head.get("mpy", "").split()]
     except ValueError:
         raise Refused(400, "bundle has no mpy line: refused")
-    mine = sys.implementation._mpy      # type: ignore[attr-defined]
+    mine = sys.implementation._mpy
     if ver != mine & 0xFF or (arch and arch != mine >> 10):
         raise Refused(400, "bundle's code (mpy %d, arch %d) does not run on this MicroPython (mpy %d, arch %d)"
                       % (ver, arch, mine & 0xFF, mine >> 10))
