@@ -573,3 +573,82 @@ def test_upload_on_32_bits_inside_the_p1_budget_with_no_frame_lost(tmp_path, ext
         d.stop()
         meter.close()
         broker.stop()
+
+
+def test_make_ota_and_make_backup_on_the_demo_dongle(tmp_path):
+    """The user's path: make demo (the virtual dongle, deployed with real
+    mpremote) prints its admin password; make ota BUNDLE=... updates it and
+    follows it until the new version is healthy; make backup saves its
+    config and energy."""
+    import re
+    out = tmp_path / "b"
+    os.environ["BUILD_ID"] = "otademo"
+    try:
+        build.build("unix", str(out), "x64")
+    finally:
+        del os.environ["BUILD_ID"]
+    http_port = rig.free_port()
+    home = tmp_path / "demo"
+    p = subprocess.Popen(["make", "--no-print-directory", "demo", "DEMO_METER=p1", "DEMO_HTTP_PORT=%d" % http_port,
+                          "DEMO_MQTT=off", "DEMO_SPEED=5", "DEMO_ARGS=--dir %s" % home],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    lines = []
+    try:
+        for line in p.stdout:
+            lines.append(line)
+            if line.startswith("Logs:"):
+                break
+        text = "".join(lines)
+        m = re.search(r"admin password  (\S+) ", text)
+        assert m, text
+        pw = m.group(1)
+        host = "127.0.0.1:%d" % http_port
+
+        def reading():
+            try:
+                return rig.wait_until(lambda: urlget(http_port, "/api/reading")[0] == 200, 30, 0.3, "a reading")
+            except OSError:
+                return False
+        reading()
+        t0 = time.time()
+        r = subprocess.run(["make", "--no-print-directory", "ota", "HOST=" + host, "PASSWORD=" + pw,
+                            "BUNDLE=%s" % (out / "hanport.bundle")], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=600)
+        print(r.stdout)
+        print("make ota: %.1f s in all (upload, reboot, health)" % (time.time() - t0))
+        assert r.returncode == 0, r.stdout
+        assert "0.1.0+otademo runs and is healthy (slot a)" in r.stdout
+        st = json.loads(urlget(http_port, "/api/status")[1])
+        assert st["update"]["build"] == "otademo" and st["update"]["slot"] == "a"
+        assert (home / "flash" / "slots" / "a" / "lib" / "dongle" / "app.mpy").exists()
+        reading()
+        f = tmp_path / "backup.json"
+        r = subprocess.run(["make", "--no-print-directory", "backup", "HOST=" + host, "PASSWORD=" + pw,
+                            "FILE=%s" % f], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stdout
+        doc = json.loads(f.read_text())
+        assert doc["hanport_backup"] == 1 and doc["config"]["admin_password"] == "(set)"
+        r = subprocess.run(["make", "--no-print-directory", "ota", "HOST=" + host, "PASSWORD=wrong-one",
+                            "BUNDLE=%s" % (out / "hanport.bundle")], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=120)
+        assert r.returncode != 0 and "answered 401: wrong admin password" in r.stdout, r.stdout
+    finally:
+        os.killpg(p.pid, signal.SIGINT)
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            raise
+
+
+def urlget(port, path):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
