@@ -450,6 +450,38 @@ def test_power_cuts_during_the_trial_roll_back_after_n_boots(setup, built, tmp_p
     assert u["rollback"]["why"] == "not healthy within 3 boots" and u["slot"] == "lib"
 
 
+def test_version_and_a_past_rollback_over_mqtt(tmp_path):
+    """<base>/firmware (retained): the running version, its slot, and a
+    rollback as main.py records it in slot.json."""
+    broker = rig.Broker(tmp_path)
+    meter = rig.Meter()
+    c = cfg(meter)
+    c["mqtt"] = {"host": "127.0.0.1", "port": broker.port}
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "slot.json").write_text(json.dumps({"run": "", "good": "", "boots": 0, "bad": "a",
+                                                 "bad_version": "0.6.6+x", "why": "ImportError at start: boom",
+                                                 "version": "0.1.0"}))
+    d = rig.Dongle(tmp_path, c)
+    sub = rig.Subscriber(broker.port, "han/#")
+    try:
+        topic = "han/%s/firmware" % d.device_id[-6:]
+        got = rig.wait_until(lambda: sub.last_json(topic), 15, what=topic)
+        assert got["version"] == "0.1.0" and got["slot"] == "lib" and got["state"] == "good"
+        assert got["rollback"] == {"version": "0.6.6+x", "why": "ImportError at start: boom"}
+        late = rig.Subscriber(broker.port, topic)                   # retained: a later client gets it too
+        try:
+            rig.wait_until(lambda: late.on(topic) and late.on(topic)[-1][2], 10, what="the retained message")
+        finally:
+            late.close()
+        assert "update: 0.6.6+x was rolled back: ImportError at start: boom; 0.1.0 runs" in d.log()
+    finally:
+        sub.close()
+        d.stop()
+        meter.close()
+        broker.stop()
+
+
 def test_backup_and_restore_onto_a_fresh_dongle(tmp_path):
     meter = rig.Meter()
     (tmp_path / "one").mkdir()
@@ -634,6 +666,22 @@ def test_make_ota_and_make_backup_on_the_demo_dongle(tmp_path):
                             "BUNDLE=%s" % (out / "hanport.bundle")], cwd=ROOT, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=120)
         assert r.returncode != 0 and "answered 401: wrong admin password" in r.stdout, r.stdout
+        # a bundle for an ESP32: make ota refuses it before sending anything
+        esp = tmp_path / "esp32"
+        build.build("esp32-devkitc", str(esp))
+        r = subprocess.run(["make", "--no-print-directory", "ota", "HOST=" + host, "PASSWORD=" + pw,
+                            "BUNDLE=%s" % (esp / "hanport.bundle")], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=120)
+        assert r.returncode != 0 and "built for board esp32-devkitc (chip esp32); the dongle is board unix (chip unix)" \
+            in r.stdout, r.stdout
+        # make restore: the backup back, and the dongle reboots with it
+        time.sleep(61)                                  # (the wrong password's lockout)
+        r = subprocess.run(["make", "--no-print-directory", "restore", "HOST=" + host, "PASSWORD=" + pw,
+                            "FILE=%s" % f], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=120)
+        assert r.returncode == 0 and "took it" in r.stdout, r.stdout
+        time.sleep(3)
+        reading()
     finally:
         os.killpg(p.pid, signal.SIGINT)
         try:
