@@ -44,6 +44,14 @@ try:
     trial = s["run"] != s["good"]
 except (OSError, ValueError, KeyError, TypeError):
     s, trial = None, False
+if s and s["run"]:
+    try:                            # written last, once every file was checked
+        os.stat("slots/%s/bundle.txt" % s["run"])
+    except OSError:
+        if trial:
+            back(s, "slot %s is incomplete" % s["run"])
+        print("update: slot %s is incomplete: running lib" % s["run"])
+        s, trial = None, False
 if trial:
     s["boots"] = s.get("boots", 0) + 1
     if s["boots"] > s.get("limit", 3):
