@@ -700,3 +700,28 @@ def urlget(port, path):
         return r.status, r.read()
     finally:
         c.close()
+
+
+def test_an_incomplete_slot_is_never_run(tmp_path):
+    """slot.json naming a slot whose files did not all arrive (no
+    bundle.txt, written last): on trial it is rolled back at once; as the
+    good slot, lib runs instead."""
+    meter = rig.Meter()
+    flash = tmp_path / "flash"
+    (flash / "slots" / "a" / "lib" / "dongle").mkdir(parents=True)
+    (flash / "slots" / "a" / "lib" / "dongle" / "__init__.py").write_text("raise ImportError('half a slot')\n")
+    (flash / "slot.json").write_text(json.dumps({"run": "a", "good": "", "boots": 0, "limit": 3,
+                                                 "version": "0.5.0", "from": "0.1.0"}))
+    d = Board(tmp_path, cfg(meter))
+    try:
+        u = rolled_back(d, "0.5.0")
+        assert u["slot"] == "lib" and u["rollback"]["why"] == "slot a is incomplete"
+        d.stop()
+        (flash / "slot.json").write_text(json.dumps({"run": "a", "good": "a"}))
+        d.power_on()
+        u = upd(d)
+        assert u["slot"] == "lib" and u["state"] == "good"
+        assert "update: slot a is incomplete: running lib" in d.all_log()
+    finally:
+        d.stop()
+        meter.close()
