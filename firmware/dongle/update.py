@@ -19,10 +19,16 @@ import hashlib
 import os
 import time
 
-from . import unload
+from . import KB, room, unload
 
 JSON = "application/json"
 CHUNK = 512
+# heap left beside the upload, for the meter, MQTT and other clients: it
+# starts only with START free (this module loaded) and gives up (503, make
+# ota tries again) when less than LOW stays free; it is never the meter or
+# MQTT that runs out for it
+START = 12 * KB
+LOW = 6 * KB
 IDLE_MS = 15000           # the client sends nothing this long: the upload is abandoned
 DRAIN_MAX = 2 << 20       # what a refused upload may still send, read and dropped
 BUSY = 503, JSON, '{"error": "busy: low on memory, try again", "status": 503}', {"Retry-After": "2"}
@@ -142,6 +148,8 @@ class Source:
             self.pos += n
             size -= n
             await asyncio.sleep_ms(0)          # the meter's turn
+            if not room(LOW):
+                raise MemoryError
 
     async def drain(self):
         """Read and drop what the client still sends (bounded), so that it
@@ -246,6 +254,8 @@ async def handle(web, req):
             if src:
                 await src.drain()
             return denied
+        if not room(START):
+            return BUSY
         web.updating = True
         why = head = None
         try:
