@@ -547,11 +547,16 @@ def test_backup_and_restore_onto_a_fresh_dongle(tmp_path):
 UPLOAD_EXTRA32 = int(os.environ.get("HANPORT_UPLOAD_EXTRA32", 8 * 1024))
 
 
-@pytest.mark.parametrize("extra", [
-    pytest.param(0, marks=pytest.mark.xfail(reason="issue 15: in the P1 budget itself, beside MQTT and polls, the "
-                                                   "upload runs out (503, retried) and the heap stays short after")),
-    UPLOAD_EXTRA32])
-def test_upload_on_32_bits_inside_the_p1_budget_with_no_frame_lost(tmp_path, extra):
+SHORT = pytest.mark.xfail(reason="issue 15, open: in the P1 budget itself (MQTT on, polls), the upload is "
+                                 "refused (503, retried) and HTTP stays at 503 after it (the heap too "
+                                 "fragmented to take the spare block back?); 8 KB more passes")
+
+
+@pytest.mark.parametrize("extra,period", [
+    pytest.param(0, 0.1, marks=SHORT),
+    pytest.param(0, 1.0, marks=SHORT),      # a DSMR 5 meter's pace
+    (UPLOAD_EXTRA32, 0.1)])
+def test_upload_on_32_bits_inside_the_p1_budget_with_no_frame_lost(tmp_path, extra, period):
     """The 32-bit build (the ESP32's object sizes), code loaded into the
     heap, in test_memory's P1 heap: a bundle streamed in while the meter
     sends ten messages a second, MQTT publishes them and a client polls:
@@ -571,7 +576,7 @@ def test_upload_on_32_bits_inside_the_p1_budget_with_no_frame_lost(tmp_path, ext
     t = None
     try:
         rig.wait_until(meter.connected, 15, what="the dongle to connect to the meter")
-        s = rig.Session(d, meter, SimMeter("p1", start=START), polls=2)
+        s = rig.Session(d, meter, SimMeter("p1", start=START), period=period, polls=2)
 
         def uploads():
             time.sleep(3)
