@@ -14,7 +14,8 @@ PORT ?=
 CONFIG ?=
 FIRMWARE ?=
 
-.PHONY: demo test bench fuzz soak venv clean build deploy flash config monitor restart need-port
+.PHONY: demo test bench fuzz soak venv clean build deploy flash config monitor restart need-port \
+	ota backup restore need-host
 
 # The 32-bit MicroPython (the ESP32's object sizes) from ../shared/micropython32;
 # without ../shared it says so and the tests that need it skip.
@@ -79,6 +80,25 @@ monitor: $(STAMP) need-port
 # (after an mpremote command, which stops it)
 restart: $(STAMP) need-port
 	$(BIN)/python tools/console.py --port $(PORT)
+
+need-host:
+	@test -n "$(HOST)" || { echo "make: set HOST, the dongle's address (HOST=192.168.1.50, HOST=hanport-1b2c3d.local, HOST=127.0.0.1:8080)"; exit 2; }
+
+# over Wi-Fi, with the admin password (PASSWORD=..., else asked for): the
+# bundle make build makes for BOARD (or BUNDLE=file), then follows the
+# dongle until the new version is healthy or rolled back (README: Updating)
+ota: $(STAMP) need-host
+	$(if $(BUNDLE),,$(BIN)/python tools/build.py --board $(BOARD) $(if $(MPY_ARCH),--arch $(MPY_ARCH)))
+	@HANPORT_PASSWORD='$(PASSWORD)' $(BIN)/python tools/ota.py update --host $(HOST) $(if $(BUNDLE),--bundle $(BUNDLE))
+
+# config and energy history into FILE (default hanport-backup-<time>.json);
+# SECRETS=1 includes passwords and keys
+backup: $(STAMP) need-host
+	@HANPORT_PASSWORD='$(PASSWORD)' $(BIN)/python tools/ota.py backup --host $(HOST) $(if $(FILE),--out $(FILE)) $(if $(SECRETS),--secrets)
+
+restore: $(STAMP) need-host
+	@test -n "$(FILE)" || { echo "make: set FILE, a backup made by make backup"; exit 2; }
+	@HANPORT_PASSWORD='$(PASSWORD)' $(BIN)/python tools/ota.py restore --host $(HOST) --file $(FILE)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -17,6 +17,7 @@ stopping the demo is pulling the dongle's plug: energy totals saved before
 it, every 5 minutes, carry over to the next demo)."""
 import argparse
 import json
+import secrets
 import os
 import signal
 import socket
@@ -159,7 +160,10 @@ class Demo:
         telegram_port = free_port()
         cfg_path = os.path.join(self.dir, "config.json")
         with open(cfg_path, "w") as f:
-            json.dump(config(a.meter, a.http_port, meter_port, mqtt, telegram_port), f, indent=2)
+            c = config(a.meter, a.http_port, meter_port, mqtt, telegram_port)
+            # (for the setup page, make ota, make backup: printed below)
+            c["admin_password"] = admin = secrets.token_urlsafe(9)
+            json.dump(c, f, indent=2)
         r = subprocess.run([PY, os.path.join(HERE, "deploy.py"), "--port", pty, "--config", cfg_path,
                             "--build", out], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if r.returncode:
@@ -191,6 +195,8 @@ class Demo:
         else:
             print("  MQTT        no broker answers on %s: publishing is off (install one, e.g. "
                   "'apt install mosquitto', and run make demo again)" % a.mqtt)
+        print("  admin password  %s (setup page; make ota HOST=127.0.0.1:%d BOARD=unix PASSWORD=%s; "
+              "make backup HOST=127.0.0.1:%d PASSWORD=%s)" % (admin, a.http_port, admin, a.http_port, admin))
         print("Logs: .demo/dongle.log (the dongle's console), .demo/meter.log. Ctrl-C stops the demo.")
         sys.stdout.flush()
         end = time.time() + a.seconds if a.seconds else None

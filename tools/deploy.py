@@ -122,7 +122,11 @@ def main():
         "+", "fs", "cp", "-r", os.path.join(build, "boards"), ":",
         "+", "fs", "cp", "-r", os.path.join(build, "www"), ":",
         "+", "fs", "cp", os.path.join(build, "boot.py"), ":boot.py",
+        "+", "fs", "cp", os.path.join(build, "trial.py"), ":trial.py",
+        "+", "fs", "cp", os.path.join(build, "slots.py"), ":slots.py",
         "+", "fs", "cp", os.path.join(build, "main.py"), ":main.py")
+    # what USB installs runs: no slot of an update over Wi-Fi is picked any more
+    run(port, "exec", "import os\ntry:\n os.remove('slot.json')\nexcept OSError:\n pass", capture=True)
     has_config = run(port, "exec", "import os; print('config.json' in os.listdir())",
                      capture=True).stdout.strip().endswith("True")
     if has_config and not args.config:

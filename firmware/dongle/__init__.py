@@ -5,6 +5,11 @@ import gc
 import sys
 
 VERSION = "0.1.0"
+try:
+    from .buildinfo import BUILD    # type: ignore[import-not-found]  # (written by make build: tools/build.py)
+except ImportError:
+    BUILD = ""
+SLOT = ""        # "slots/a/" when main.py runs an updated slot (its page is there)
 
 # Heap sizes below are written for the 64-bit virtual dongle, where every
 # object is twice its size on a 32-bit ESP32: KB is a kilobyte there and

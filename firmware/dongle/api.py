@@ -10,7 +10,7 @@ import json
 from hanport import fields
 from hanport.fmt import decimal
 
-from . import jsonw
+from . import BUILD, VERSION, jsonw
 
 JSON = "application/json"
 PROM = "text/plain; version=0.0.4"
@@ -55,6 +55,8 @@ def _metric(name, kind, help_, value, labels=""):
 
 def _lines(facts, frames, values):
     uptime, free, age, searching, wifi_up, rssi, mqtt_up, published, failed = facts
+    yield _metric("build_info", "gauge", "The running firmware: version+build.", 1,
+                  '{version="%s%s"}' % (VERSION, "+" + BUILD if BUILD else ""))
     yield _metric("uptime_seconds", "gauge", "Seconds since boot.", uptime)
     yield _metric("free_memory_bytes", "gauge", "Free heap.", free)
     yield "# HELP hanport_frames_total Frames by result.\n# TYPE hanport_frames_total counter\n"

@@ -47,7 +47,9 @@ class App:
         self.meter = Meter(self.cfg, self.board, self.state, self.problems)
         self.meter.on_frame = self._frame
         self.ledger = Ledger(self.cfg)
-        self.mqtt = Mqtt(self.cfg, self.short_id, self.name, VERSION, self.state, self.wifi,
+        from . import BUILD
+        self.mqtt = Mqtt(self.cfg, self.short_id, self.name, VERSION + ("+" + BUILD if BUILD else ""),
+                         self.state, self.wifi,
                          self.ledger)
         self.web = Web(self, self.hostname, self.cfg["http"]["hosts"])
         self.http = Server(self.web.handle, log.log)
@@ -205,8 +207,11 @@ class App:
             log.log("energy: cannot save: %s" % e)
 
 
-def main():
+def main(hook=None):
+    """hook(app) before the loop runs: trial.py's watch on a new version."""
     app = App()
+    if hook:
+        hook(app)
     try:
         asyncio.run(app.run())
     except KeyboardInterrupt:          # Ctrl-C on the console: a clean stop

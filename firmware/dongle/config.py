@@ -56,6 +56,10 @@ DEFAULTS = {
         "save_s": 300,             # write energy.json at most this often (flash wear)
         "max_power_kw": 50,        # the most the connection can draw (fuse): bounds plausible registers
     },
+    "update": {                    # updates over Wi-Fi (make ota): the new version must prove itself
+        "window_s": 300,           # healthy (HTTP answers, the meter read again) within this long
+        "boots": 3,                # and within this many boots, or the previous version comes back
+    },
 }
 
 # never served, published or logged
@@ -102,6 +106,10 @@ def _check(path, value):
     if path == "energy.zone" and value not in ("CET", "EET", "WET", "UTC"):
         return "must be CET, EET, WET or UTC"
     if path == "energy.top_n" and not 1 <= value <= 10:
+        return "must be 1 to 10"
+    if path == "update.window_s" and not 5 <= value <= 3600:
+        return "must be 5 to 3600"
+    if path == "update.boots" and not 1 <= value <= 10:
         return "must be 1 to 10"
     if path in ("energy.save_s", "energy.max_power_kw") and value < 1:
         return "must be at least 1"

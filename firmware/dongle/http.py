@@ -15,6 +15,10 @@ HEAD_MAX = 2048          # request line + headers
 LINE_MAX = 512           # request line
 BODY_MAX = 2048
 TIMEOUT_S = 5            # the whole request, from its first byte; the answer gets twice that
+# bodies the handler reads itself, as they come (update.py): req.reader and
+# req.length, req.body what came with the headers; the handler's answer is
+# awaited
+STREAMED = ("/api/update", "/api/restore")
 # Heap left free beside any request, beyond the meter's and MQTT's spare
 # block (spare.py): a request starts only with this much free and the block
 # held (waiting up to ROOM_WAIT_MS for other responses to end), otherwise it
@@ -24,7 +28,7 @@ ROOM_WAIT_MS = 500
 
 # status lines, one text (a dict of them would be 15 objects in RAM)
 REASONS = ("200 OK\n400 Bad Request\n401 Unauthorized\n403 Forbidden\n404 Not Found\n"
-           "405 Method Not Allowed\n408 Request Timeout\n411 Length Required\n413 Payload Too Large\n"
+           "405 Method Not Allowed\n409 Conflict\n408 Request Timeout\n411 Length Required\n413 Payload Too Large\n"
            "414 URI Too Long\n421 Misdirected Request\n429 Too Many Requests\n"
            "431 Request Header Fields Too Large\n500 Internal Server Error\n503 Service Unavailable\n")
 # on every response: no framing by other sites, no content sniffing, no
@@ -41,6 +45,8 @@ class HttpError(Exception):
 
 
 class Request:
+    reader = length = None      # a STREAMED request's stream and Content-Length
+
     def __init__(self, method, path, query, headers, body, peer):
         self.method = method
         self.path = path
@@ -243,7 +249,12 @@ class Server:
                 req = await asyncio.wait_for(self._request(stream, peer), TIMEOUT_S)
                 unread = False
                 if await self._room():
-                    status, ctype, body, extra = self.handler(req)
+                    r = self.handler(req)
+                    if not isinstance(r, tuple):
+                        # (rebound: a finished coroutine still holds its
+                        # module, which must be let go)
+                        r = await r
+                    status, ctype, body, extra = r
                 else:
                     busy = True
             except HttpError as e:
@@ -293,6 +304,10 @@ class Server:
         head = await _read_head(reader)
         method, path, query, headers, body = _parse(head)
         n = headers.get("content-length")
+        if path in STREAMED and method == "POST":
+            req = Request(method, path, query, headers, body, peer)
+            req.reader, req.length = reader, int(n) if n is not None and n.isdigit() else None
+            return req
         if n is not None:
             if not n.isdigit():
                 raise HttpError(400, "bad Content-Length")

@@ -117,12 +117,24 @@ class Mqtt:
         self.last_error = None
         log.log("mqtt: connected to %s as %s" % (m["host"], self.client_id))
         c.publish((self.base + "/status").encode(), b"online", retain=True)
+        self._firmware(c)
         if m["discovery"]:
             c.subscribe(HA_STATUS.encode())
             self._timeout()
         for i in range(fields.COUNT):
             self.announced[i] = 0
         self.energy_announced = False
+
+    def _firmware(self, c):
+        """<base>/firmware (retained): the running version and build, its
+        slot, and why the last update was rolled back, if it was
+        (slotinfo.py)."""
+        import json
+        from . import slotinfo
+        try:
+            c.publish((self.base + "/firmware").encode(), json.dumps(slotinfo.status()).encode(), retain=True)
+        finally:
+            unload("slotinfo")
 
     def _timeout(self):
         """A short timeout on the connection again. A TLS socket has no

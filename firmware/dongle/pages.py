@@ -76,8 +76,25 @@ def setup(app):
     parts.append("<fieldset><legend>Admin password</legend>%s</fieldset>" % _field(
         "New admin password (needed to change settings later; at least 8 characters)",
         "admin_password", "", "password", "set; leave empty to keep" if c["admin_password"] else "required"))
-    parts.append('<button type="submit">Save and reboot</button></form></body></html>')
+    parts.append('<button type="submit">Save and reboot</button></form>')
+    if c["admin_password"]:
+        from . import BUILD, VERSION
+        parts.append(_UPDATE % esc(VERSION + ("+" + BUILD if BUILD else "")))
+    parts.append('</body></html>')
     return parts      # sent piece by piece (http.py): no string of the whole page
+
+
+# an update over Wi-Fi (update.py): the bundle make build makes, sent as it is
+_UPDATE = ('<fieldset><legend>Update</legend><p>Running %s. Choose a bundle (make build writes '
+           'build/hanport.bundle) and give the current admin password above; if the new version does not '
+           'prove itself, the dongle goes back to this one by itself.</p><input type="file" id="ub">'
+           '<button type="button" onclick="ota()">Update</button><p id="ur"></p>'
+           '</fieldset><script>function ota(){var f=document.getElementById("ub").files[0],'
+           'r=document.getElementById("ur");if(!f)return;r.textContent="sending...";'
+           'fetch("/api/update",{method:"POST",headers:{"X-Admin-Password":document.getElementById("current_password").value},'
+           'body:f}).then(function(x){return x.json()}).then(function(j){r.textContent=j.error||("installed "+'
+           'j.installed+": rebooting; it has "+j.window_s+" s to prove itself")}).catch(function(e){'
+           'r.textContent="failed: "+e})}</script>')
 
 
 # form field -> (config path, kind); secrets: empty keeps the current value

@@ -92,7 +92,18 @@ def document(app, energy):
         "task_restarts": app.restarts,
         "energy": energy,
         "log": log.recent(),
+        "update": _update(app),
     })
+
+
+def _update(app):
+    """The running version, its slot, the last update's fate (slotinfo.py),
+    and the chip a bundle must be built for."""
+    from . import slotinfo, unload
+    try:
+        return dict(slotinfo.status(), chip=app.board.get("chip"))
+    finally:
+        unload("slotinfo")
 
 
 def mdns_status(m):

@@ -14,14 +14,17 @@ HTML = "text/html; charset=utf-8"
 # request alone is answered 503). On the 32-bit build, where bytecode is no
 # smaller than on 64 bits: /api/status about 7 KB at its peak (energyview.py
 # 4.5 KB for the energy summary, then status.py 2.7 KB and its 3 KB
-# document), /metrics and /api/config less; the energy report and the
-# setup page more (energyview.py and the month's days; pages.py 9.2 KB and,
-# for a form sent, config.py 5.6 KB).
+# document), /metrics and /api/config less; the LARGE ones more: the energy
+# report (energyview.py and the month's days), the setup page (pages.py
+# 9.2 KB and, for a form sent, config.py 5.6 KB), an update (update.py
+# 4.9 KB and its stream, updatecheck.py), a backup or a restore.
 MODULE_ROOM = 16 * KB
 LARGE_ROOM = 28 * KB
+LARGE = ("/setup", "/", "/api/energy", "/api/update", "/api/backup", "/api/restore")
 
 ROUTES = {"/": ("GET",), "/api/reading": ("GET",), "/api/status": ("GET",), "/api/config": ("GET",),
-          "/api/energy": ("GET",), "/metrics": ("GET",), "/setup": ("GET", "POST")}
+          "/api/energy": ("GET",), "/metrics": ("GET",), "/setup": ("GET", "POST"),
+          "/api/update": ("POST",), "/api/backup": ("GET",), "/api/restore": ("POST",)}
 
 BUSY = 503, JSON, error_body(503, "busy: low on memory, try again"), {"Retry-After": "2"}
 
@@ -60,8 +63,20 @@ class Web:
             page = self.index(req)
             if page:
                 return page
-        if not room(LARGE_ROOM if req.path in ("/setup", "/", "/api/energy") else MODULE_ROOM):
+        if not room(LARGE_ROOM if req.path in LARGE else MODULE_ROOM):
             return BUSY
+        if req.path in ("/api/update", "/api/backup", "/api/restore"):
+            # (update.py, backup.py: their answers are awaited, and they
+            # let themselves go when done)
+            try:
+                if req.path == "/api/update":
+                    from . import update
+                    return update.handle(self, req)
+                from . import backup
+                return backup.handle(self, req)
+            except MemoryError:         # (half loaded: let go)
+                unload("update", "backup")
+                return BUSY
         try:
             if req.path == "/api/status":
                 # the energy summary first, written out, its module let
@@ -114,8 +129,9 @@ class Web:
     def index(self, req):
         """The page (www/index.html, gzip-compressed when the browser takes
         it); None when it is not installed (pages.py lists the endpoints)."""
+        from . import SLOT
         gz = "gzip" in req.headers.get("accept-encoding", "")
-        for path in ("www/index.html.gz", "www/index.html"):
+        for path in (SLOT + "www/index.html.gz", SLOT + "www/index.html"):
             if path.endswith(".gz") and not gz:
                 continue
             try:
