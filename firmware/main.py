@@ -1,15 +1,15 @@
 # The dongle application. On a board this file sits in the filesystem's
-# root next to config.json and slots.py, which picks the code to run (/lib,
+# root next to config.json and slotpick.py, which picks the code to run (/lib,
 # or a slot an update over Wi-Fi wrote) and is let go before the
 # application starts: what this file keeps while the application runs is
 # small. Neither file is ever replaced by an update.
 import sys
 
-import slots
+import slotpick
 
-s, trial = slots.choose()
-del slots
-sys.modules.pop("slots", None)      # (needed again only to roll back)
+s, trial = slotpick.choose()
+del slotpick
+sys.modules.pop("slotpick", None)   # (needed again only to roll back)
 try:
     import dongle.app
     if s and s["run"]:
@@ -24,5 +24,5 @@ try:
 except Exception as e:              # (not SystemExit: a reset)
     if not trial or getattr(sys.modules.get("trial"), "ok", False):    # (proven: its own bug, not the update's)
         raise
-    import slots
-    slots.back(s, "%s at start: %s" % (type(e).__name__, e))
+    import slotpick
+    slotpick.back(s, "%s at start: %s" % (type(e).__name__, e))

@@ -235,7 +235,7 @@ class Dongle:
         main = ROOT / "firmware" / "main.py"
         if self.lib or self.romfs:
             shutil.copy(main, self.dir / "main.py")
-            shutil.copy(ROOT / "firmware" / "slots.py", self.dir / "slots.py")
+            shutil.copy(ROOT / "firmware" / "slotpick.py", self.dir / "slotpick.py")
             main = self.dir / "main.py"
             path = ".frozen:%s" % self.lib
         env = dict(os.environ, MICROPYPATH=path,

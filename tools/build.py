@@ -6,7 +6,7 @@
     build/boards/<BOARD>.json           (the chosen board, and the others of
                                          its chip family, for the setup page)
     build/config.template.json          (every key at its default, board set)
-    build/slots.py                      (source: main.py asks it which code
+    build/slotpick.py                   (source: main.py asks it which code
                                          to run, /lib or an updated slot)
     build/trial.py                      (source: main.py loads it to judge a
                                          new version after an update)
@@ -98,7 +98,7 @@ def build(board, out, arch=None):
     files += compile_tree(os.path.join(ROOT, "firmware", "dongle"), os.path.join(out, "lib", "dongle"), arch)
     build_id = make_build_id()
     files.append(write_buildinfo(out, build_id, arch))
-    for name in ("boot.py", "main.py", "slots.py", "trial.py"):
+    for name in ("boot.py", "main.py", "slotpick.py", "trial.py"):
         shutil.copy(os.path.join(ROOT, "firmware", name), os.path.join(out, name))
     shutil.copy(board_file, os.path.join(out, "boards", board + ".json"))
     # the other boards this build runs on (same chip family, same native

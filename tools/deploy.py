@@ -123,7 +123,7 @@ def main():
         "+", "fs", "cp", "-r", os.path.join(build, "www"), ":",
         "+", "fs", "cp", os.path.join(build, "boot.py"), ":boot.py",
         "+", "fs", "cp", os.path.join(build, "trial.py"), ":trial.py",
-        "+", "fs", "cp", os.path.join(build, "slots.py"), ":slots.py",
+        "+", "fs", "cp", os.path.join(build, "slotpick.py"), ":slotpick.py",
         "+", "fs", "cp", os.path.join(build, "main.py"), ":main.py")
     # what USB installs runs: no slot of an update over Wi-Fi is picked any more
     run(port, "exec", "import os\ntry:\n os.remove('slot.json')\nexcept OSError:\n pass", capture=True)

@@ -1,4 +1,5 @@
-# Which code runs (main.py asks once at boot, then lets this module go).
+# Which code runs (main.py asks once at boot, then lets this module go;
+# not named "slots": a module of that name would be the slots/ folder).
 # The modules live in /lib (hanport, dongle), or in slots/a/lib or
 # slots/b/lib after an update over Wi-Fi (update.py). Like main.py this
 # file sits in the filesystem's root and an update never replaces it.
