@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -315,6 +316,37 @@ def bundle(out, arch="x64"):
     subprocess.run([str(mpremote), "romfs", "-o", str(img), "build", str(out / "rom")], check=True,
                    stdout=subprocess.DEVNULL)
     return dst / "lib", img
+
+
+class Demo:
+    """`make demo` as a user runs it, in a process group of its own as a
+    terminal gives it, with DEMO_* variables (Demo(DEMO_METER="p1", ...)):
+    started and its banner read up to its "Logs:" line (.text); stop() is
+    Ctrl-C, then a kill if it has not ended in 30 s (raising then)."""
+
+    def __init__(self, **variables):
+        self.proc = subprocess.Popen(["make", "--no-print-directory", "demo"] +
+                                     ["%s=%s" % kv for kv in variables.items()],
+                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     start_new_session=True)
+        lines = []
+        try:
+            for line in self.proc.stdout:
+                lines.append(line)
+                if line.startswith("Logs:"):
+                    break
+        except BaseException:
+            self.stop()
+            raise
+        self.text = "".join(lines)
+
+    def stop(self):
+        os.killpg(self.proc.pid, signal.SIGINT)     # Ctrl-C in the terminal reaches make and the demo
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            raise
 
 
 class Session:

@@ -632,17 +632,10 @@ def test_make_ota_and_make_backup_on_the_demo_dongle(tmp_path):
         del os.environ["BUILD_ID"]
     http_port = rig.free_port()
     home = tmp_path / "demo"
-    p = subprocess.Popen(["make", "--no-print-directory", "demo", "DEMO_METER=p1", "DEMO_HTTP_PORT=%d" % http_port,
-                          "DEMO_MQTT=off", "DEMO_SPEED=5", "DEMO_ARGS=--dir %s" % home],
-                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         start_new_session=True)
-    lines = []
+    demo = rig.Demo(DEMO_METER="p1", DEMO_HTTP_PORT=http_port, DEMO_MQTT="off", DEMO_SPEED=5,
+                    DEMO_ARGS="--dir %s" % home)
     try:
-        for line in p.stdout:
-            lines.append(line)
-            if line.startswith("Logs:"):
-                break
-        text = "".join(lines)
+        text = demo.text
         m = re.search(r"admin password  (\S+) ", text)
         assert m, text
         pw = m.group(1)
@@ -694,12 +687,7 @@ def test_make_ota_and_make_backup_on_the_demo_dongle(tmp_path):
         time.sleep(3)
         reading()
     finally:
-        os.killpg(p.pid, signal.SIGINT)
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            raise
+        demo.stop()
 
 
 def urlget(port, path):

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 import mpy
-from rig import Broker, Subscriber, free_port, wait_until
+from rig import Broker, Demo, Subscriber, free_port, wait_until
 
 ROOT = mpy.ROOT
 PY = sys.executable
@@ -174,18 +174,10 @@ def test_make_demo_prints_urls_serves_publishes_and_stops_on_ctrl_c(tmp_path):
     sub = Subscriber(broker.port)
     http_port = free_port()
     home = tmp_path / "demo"
-    p = subprocess.Popen(["make", "--no-print-directory", "demo", "DEMO_METER=kaifa",
-                          "DEMO_HTTP_PORT=%d" % http_port, "DEMO_MQTT=127.0.0.1:%d" % broker.port,
-                          "DEMO_SPEED=5", "DEMO_ARGS=--dir %s" % home],
-                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         start_new_session=True)
-    lines = []
+    demo = Demo(DEMO_METER="kaifa", DEMO_HTTP_PORT=http_port, DEMO_MQTT="127.0.0.1:%d" % broker.port,
+                DEMO_SPEED=5, DEMO_ARGS="--dir %s" % home)
     try:
-        for line in p.stdout:
-            lines.append(line)
-            if line.startswith("Logs:"):
-                break
-        text = "".join(lines)
+        text = demo.text
         assert "page        http://127.0.0.1:%d/" % http_port in text, text
         assert "MQTT        127.0.0.1:%d" % broker.port in text, text
         assert "mDNS name   http://hanport-%s.local:%d/" % ("demo0a1b2c3d"[-6:], http_port) in text, text
@@ -198,18 +190,17 @@ def test_make_demo_prints_urls_serves_publishes_and_stops_on_ctrl_c(tmp_path):
         wait_until(lambda: any(t.endswith("/state") for t, _, _ in sub.messages), 30, what="MQTT state")
         assert alive(str(home)), "the dongle and the meter run from the demo's folder"
     finally:
-        os.killpg(p.pid, signal.SIGINT)         # Ctrl-C in the terminal reaches make and the demo
         try:
-            p.wait(30)
+            demo.stop()
         except subprocess.TimeoutExpired:
-            for pid in alive(str(home)) + [p.pid]:
+            for pid in alive(str(home)):
                 os.kill(pid, signal.SIGKILL)
             raise
         finally:
             sub.close()
             broker.stop()
     wait_until(lambda: not alive(str(home)), 15, what="everything the demo started to stop")
-    assert "demo: stopping" in p.stdout.read()
+    assert "demo: stopping" in demo.proc.stdout.read()
 
 
 def test_demo_says_when_no_broker_answers(tmp_path):
