@@ -23,7 +23,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 for p in (HERE.parent / "lib", HERE.parent / "tools", HERE):
     sys.path.insert(0, str(p))
 
-import rig  # noqa: E402
+from testkit import rig  # noqa: E402
 
 DEVICE_ID = "a1b2c3d4e5f6"
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-import corpus
+from testkit import corpus
 import hanport
 
 # manifest key -> (field, power of ten from the manifest's unit to ours)

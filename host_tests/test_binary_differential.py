@@ -26,7 +26,7 @@ from decimal import Decimal
 import pytest
 from han import autodecoder, hdlc
 
-import corpus
+from testkit import corpus
 import hanport
 
 # amshan key -> (our field, power of ten from amshan's unit to ours)

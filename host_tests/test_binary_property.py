@@ -9,9 +9,9 @@ from decimal import Decimal
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings, strategies as st
 
-import bingen
+from testkit import bingen
 import hanport
-import p1gen
+from testkit import p1gen
 from hanport.gcm import GCM
 
 

@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from mpy import ROOT, run
+from testkit.mpy import ROOT, run
 
 STUBS = ("micropython-stdlib-stubs", "micropython-esp32-stubs")
 

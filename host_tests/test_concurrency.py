@@ -27,8 +27,8 @@ from urllib.parse import quote
 
 import pytest
 
-from mpy import ROOT, micropython
-from rig import MPLIB, Broker, Dongle, Meter, Subscriber, free_port, wait_until
+from testkit.mpy import ROOT, micropython
+from testkit.rig import MPLIB, Broker, Dongle, Meter, Subscriber, free_port, wait_until
 from test_energy_dongle import p1_telegram
 from test_security import raw_http, routes, setup_request, status_of
 from test_webpage import browser  # noqa: F401  (the fixture)

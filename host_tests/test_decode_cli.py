@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-import corpus
+from testkit import corpus
 import hanport
 from encoders import dlms, meters
 from encoders.household import Household

@@ -8,7 +8,7 @@ here. The frame buffer (1 KB, made with the Decoder) is not counted."""
 import pytest
 
 import mp_measure
-import mpy
+from testkit import mpy
 from hanport.fmt import TextCache, ascii_text
 from test_memory import sim_messages
 

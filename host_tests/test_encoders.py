@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-import corpus
+from testkit import corpus
 from encoders import axdr, dlms, hdlc, mbus, meters
 
 # --- manifest values -> canonical fields --------------------------------------

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import energy_ref as ref
-from mpy import ROOT
+from testkit.mpy import ROOT
 
 sys.path.insert(0, str(ROOT / "firmware"))
 from dongle import energy  # noqa: E402

@@ -5,9 +5,9 @@ import json
 from datetime import datetime
 
 import energy_ref as ref
-import mpy
+from testkit import mpy
 from encoders import meters
-from mpy import ROOT
+from testkit.mpy import ROOT
 from test_energy_issue17 import simulate, utc
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import energy_ref as ref
 from encoders.p1 import fixed, telegram
-from rig import Dongle, Meter, wait_until
+from testkit.rig import Dongle, Meter, wait_until
 from test_energy import month_of_readings
 
 CONFIG = {"board": "unix", "wifi": {"ssid": "home"}, "admin_password": "x" * 8,

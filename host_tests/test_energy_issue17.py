@@ -13,8 +13,8 @@ from fractions import Fraction
 import pytest
 
 import energy_ref as ref
-import mpy
-from mpy import ROOT
+from testkit import mpy
+from testkit.mpy import ROOT
 
 sys.path.insert(0, str(ROOT / "firmware"))
 from dongle import energy  # noqa: E402

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 import ha_schema
-from rig import Broker, Dongle, Meter, Subscriber, wait_until
+from testkit.rig import Broker, Dongle, Meter, Subscriber, wait_until
 from encoders import meters
 from encoders.household import Household
 from encoders.p1 import swedish_telegram

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from mpy import ROOT
+from testkit.mpy import ROOT
 
 sys.path.insert(0, str(ROOT / "firmware"))
 from dongle import config, ha, serialcfg  # noqa: E402
@@ -59,7 +59,7 @@ def test_discovery_payload():
 
 def test_form_decoding():
     """pages.py's form decoding, under MicroPython (where it runs)."""
-    import mpy
+    from testkit import mpy
     cases = [("a+b%21", "a b!"), ("%C3%A5r", "år"), ("100%", "100%"), ("%zz", "%zz")]
     code = ("import sys; sys.path.append(%r)\nfrom dongle import pages\n" % str(mpy.ROOT / "firmware") +
             "for t in %r:\n    print(pages.unquote(t), pages.form(('k=' + t).encode())['k'])\n"

@@ -13,7 +13,7 @@ import pytest
 
 import ha_schema
 from encoders import dlms, hdlc, meters
-from rig import ROOT, Dongle, Meter, wait_until
+from testkit.rig import ROOT, Dongle, Meter, wait_until
 
 KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
 AUTH = bytes.fromhex("d0d1d2d3d4d5d6d7d8d9dadbdcdddedf")
@@ -223,7 +223,7 @@ def test_config_deploy_restart_as_the_readme_says(tmp_path):
     setup-network password in the config file; mpremote fs ls stops the
     firmware and make restart starts it again; a BOARD that differs from
     the dongle's config is warned about."""
-    from rig import free_port
+    from testkit.rig import free_port
     meter = Meter()
     flash, pty = tmp_path / "flash", tmp_path / "dongle.pty"      # flash: not made beforehand
     http_port = free_port()
@@ -345,7 +345,7 @@ def test_discovery_announces_energy_only_once_the_meter_sent_it(tmp_path):
     announced (Home Assistant would show a sensor with no value); with
     list 3 it is, and it meets the schema."""
     from datetime import datetime
-    from rig import Broker, Subscriber
+    from testkit.rig import Broker, Subscriber
     broker = Broker(tmp_path)
     meter = Meter()
     d = None

@@ -10,7 +10,7 @@ import pytest
 
 import fuzz
 import hanport
-import mpy
+from testkit import mpy
 from hanport import decoder as hdec
 from hanport import gcm
 
@@ -75,7 +75,7 @@ def test_shortened_bare_frame_without_auth_key_keeps_the_next():
     """Regression: without the authentication key a bare frame is decrypted
     in place before it is refused, which garbled the next frame's header
     it had swallowed: the next frame was lost as well."""
-    import bingen
+    from testkit import bingen
     rng = random.Random(3)
     keys = bingen.Keys(rng)
     for _ in range(20):

@@ -10,7 +10,7 @@ from datetime import datetime
 import ha_schema
 from encoders.household import Household
 from encoders.p1 import swedish_telegram
-from rig import Broker, Dongle, Meter, Subscriber, wait_until
+from testkit.rig import Broker, Dongle, Meter, Subscriber, wait_until
 
 ENERGY_KEYS = {"hour_estimate_kwh", "today_import_kwh", "month_import_kwh", "month_peak_kwh",
                "top_average_kw", "warning"}

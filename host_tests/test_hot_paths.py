@@ -5,10 +5,10 @@ import random
 
 import pytest
 
-import corpus
+from testkit import corpus
 import hanport
-import mpy
-import p1gen
+from testkit import mpy
+from testkit import p1gen
 from hanport import hot, p1
 
 ALPHABET = b"0123456789-:.*/!abcKkWwhVvAaRr\r\n()~\x80\x00 "

@@ -8,7 +8,7 @@ import os
 import socket
 import subprocess
 
-from mpy import ROOT, micropython
+from testkit.mpy import ROOT, micropython
 
 FILL = r"""
 import gc
@@ -159,7 +159,7 @@ def test_the_spare_block_lets_the_meter_decode_on_a_full_heap():
     spare.ensure() let the meter's spare block go first; the block is back
     once the heap has room."""
     import hanport
-    from p1gen import random_telegram
+    from testkit.p1gen import random_telegram
     import random
     telegram = random_telegram(random.Random(7)).data
     want = [r.to_json() for r in hanport.Decoder().feed(telegram)]

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-import rig
+from testkit import rig
 from meter_sim import SimMeter
 from test_binary_differential import FIELD as AMSHAN_FIELD
 from test_p1_differential import DSMR_FIELD, UNIT_SHIFT
@@ -436,7 +436,7 @@ def test_decoder_on_raw_gives_a_bare_ciphered_frame_as_sent():
     checks; with a wrong key, nothing."""
     import random
 
-    import bingen
+    from testkit import bingen
     import hanport
     rng = random.Random(14)
     keys = bingen.Keys(rng)

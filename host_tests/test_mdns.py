@@ -15,8 +15,8 @@ import sys
 import pytest
 from zeroconf import DNSIncoming
 
-import mpy
-from rig import Dongle, Meter, wait_until
+from testkit import mpy
+from testkit.rig import Dongle, Meter, wait_until
 
 HELPER = mpy.ROOT / "host_tests" / "mdns_ns.py"
 HOST = "hanport-d4e5f6"            # mdns_ns.DEVICE_ID's last 6

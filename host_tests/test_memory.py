@@ -14,8 +14,8 @@ from datetime import datetime
 import pytest
 
 import hanport
-import mpy
-import rig
+from testkit import mpy
+from testkit import rig
 from encoders import axdr, dlms, mbus
 import mp_measure
 from meter_sim import SimMeter

@@ -16,7 +16,7 @@ from decimal import ROUND_DOWN, Decimal
 
 import pytest
 
-import corpus
+from testkit import corpus
 import hanport
 import meter_sim
 from encoders import meters

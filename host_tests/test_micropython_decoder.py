@@ -9,12 +9,12 @@ import sys
 
 import pytest
 
-import corpus
-import mpy
-import bingen
-import p1gen
+from testkit import corpus
+from testkit import mpy
+from testkit import bingen
+from testkit import p1gen
 
-DRIVER = str(mpy.ROOT / "host_tests" / "mp_driver.py")
+DRIVER = str(mpy.ROOT / "tools" / "testkit" / "mp_driver.py")
 LIB = str(mpy.ROOT / "lib")
 
 

@@ -18,8 +18,8 @@ from datetime import datetime
 
 import pytest
 
-import mpy
-import rig
+from testkit import mpy
+from testkit import rig
 from meter_sim import SimMeter
 
 ROOT = mpy.ROOT

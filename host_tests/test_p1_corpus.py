@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-import corpus
+from testkit import corpus
 import hanport
 from encoders.p1 import canonical
 

@@ -31,7 +31,7 @@ from dsmr_parser import telegram_specifications as specs
 from dsmr_parser.parsers import TelegramParser
 from han import dlde
 
-import corpus
+from testkit import corpus
 import hanport
 
 UNIT_SHIFT = {"kwh": 0, "wh": -3, "kvarh": 0, "varh": -3, "kw": 3, "w": 0,

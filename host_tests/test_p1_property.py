@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import hanport
-import p1gen
+from testkit import p1gen
 
 
 def check(reading, t):

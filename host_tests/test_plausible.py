@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-import corpus
+from testkit import corpus
 import hanport
 from public_captures import CAPTURES
 

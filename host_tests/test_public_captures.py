@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 
 import hanport
-import mpy
+from testkit import mpy
 from public_captures import CAPTURES, CONTROL_BYTE_NO_CRC, KAMSTRUP_CH, UNKNOWN_LIST
 
-DRIVER = str(mpy.ROOT / "host_tests" / "mp_driver.py")
+DRIVER = str(mpy.ROOT / "tools" / "testkit" / "mp_driver.py")
 LIB = str(mpy.ROOT / "lib")
 BY_NAME = {c["name"]: c for c in CAPTURES}
 

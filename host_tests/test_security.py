@@ -26,8 +26,8 @@ import pytest
 from encoders.household import Household
 from encoders.p1 import swedish_telegram
 from meter_sim import SimMeter
-from mpy import ROOT
-from rig import Broker, Dongle, Meter, Subscriber, wait_until
+from testkit.mpy import ROOT
+from testkit.rig import Broker, Dongle, Meter, Subscriber, wait_until
 
 # Distinctive values, of characters no encoding (JSON, HTML, URL) changes, so
 # a leak through any of them would still show as the plain text.
@@ -462,7 +462,7 @@ def test_setup_form_never_shows_a_password(tmp_path, made):
 
 
 def run_micropython(code):
-    import mpy
+    from testkit import mpy
     env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (ROOT / "lib", ROOT / "firmware"))
     r = subprocess.run([mpy.micropython(), "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr

@@ -6,7 +6,7 @@ import subprocess
 
 from hanport import hot
 from hanport.fmt import TextCache, ascii_text
-from mpy import ROOT, micropython
+from testkit.mpy import ROOT, micropython
 
 
 def collision():

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-import mpy
-from rig import Broker, Demo, Subscriber, free_port, wait_until
+from testkit import mpy
+from testkit.rig import Broker, Demo, Subscriber, free_port, wait_until
 
 ROOT = mpy.ROOT
 PY = sys.executable

@@ -29,7 +29,7 @@ import pytest
 
 from encoders.household import Household
 from encoders.p1 import swedish_telegram, telegram
-from rig import ROOT, Dongle, Meter, free_port, wait_until
+from testkit.rig import ROOT, Dongle, Meter, free_port, wait_until
 
 PAGE = ROOT / "firmware" / "www" / "index.html"
 ARTIFACTS = ROOT / "artifacts"
@@ -318,8 +318,8 @@ sys.stdout.write(jsonw.dumps(led.report()) + "\\n")
 def firmware_fixtures(folder):
     """(reading, energy summary, energy report): the firmware's JSON texts."""
     import subprocess
-    from mpy import micropython
-    from rig import MPLIB
+    from testkit.mpy import micropython
+    from testkit.rig import MPLIB
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "telegram.bin").write_bytes(DSMR_TELEGRAM)
     env = dict(os.environ, MICROPYPATH=".frozen:%s:%s:%s" % (ROOT / "lib", ROOT / "firmware", MPLIB))

@@ -192,7 +192,7 @@ def percentile(v, p):
 
 
 def latency(tmp, lib, n):
-    import rig
+    from testkit import rig
     os.makedirs(tmp, exist_ok=True)
     broker = rig.Broker(tmp)
     meter = rig.Meter()
@@ -238,7 +238,7 @@ def latency(tmp, lib, n):
 
 def footprint(tmp, lib, img):
     import build
-    import rig
+    from testkit import rig
     out = os.path.join(tmp, "esp32")
     with open(os.devnull, "w") as null:
         old, sys.stdout = sys.stdout, null
@@ -280,7 +280,7 @@ def footprint(tmp, lib, img):
 def session(tmp, lib, seconds):
     """The accelerated session of host_tests/test_memory.py at its budget:
     the live heap's peak."""
-    import rig
+    from testkit import rig
     import test_memory
     for make in ("p1", "aidon"):
         os.makedirs(os.path.join(tmp, "s-" + make), exist_ok=True)
@@ -319,7 +319,7 @@ def board_heap(tmp, lib, seconds):
     msg/s, 10 polls/s, MQTT) per make. A plain ESP32 gives the firmware
     about 96 KB (must); the C3/S3's initial 64 KB (goal for P1) and 80 KB
     (goal for DLMS) would need no heap growth."""
-    import rig
+    from testkit import rig
     import test_memory
     for make in ("p1", "aidon", "kamstrup-gcm"):
         sim_make, kw = make, {}
@@ -406,7 +406,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         cpython(reps)
         micropython(3 if args.quick else 9, tmp)
-        import rig
+        from testkit import rig
         print("Virtual dongle (.mpy bundle)", flush=True)
         lib, img = rig.bundle(os.path.join(tmp, "bundle"))
         latency(os.path.join(tmp, "latency"), lib, 20 if args.quick else 60)

@@ -3,8 +3,8 @@
     python tools/fuzz.py [--inputs N] [--seed S] [--quiet] [--replay I]
 
 Seeds: the shared corpus of real frames (../shared/corpus, read in place as
-host_tests/corpus.py reads it; skipped with a note when missing) and frames
-of our own encoders: P1 telegrams (host_tests/p1gen.py), the simulated
+tools/testkit/corpus.py reads it; skipped with a note when missing) and frames
+of our own encoders: P1 telegrams (tools/testkit/p1gen.py), the simulated
 Aidon/Kaifa/Kamstrup/P1 meters (tools/meter_sim.py), and DLMS messages of
 every make wrapped every way (one HDLC frame, HDLC segments, General Block
 Transfer, M-Bus segments, AES-GCM ciphered inside those or bare).
@@ -47,7 +47,7 @@ without '!', A-XDR counts of 0xFFFF, values nested 10,000 deep, HDLC and
 cipher headers that each swallow the next frames...): the time for 4n
 bytes must stay under 8 times the time for n (16 for quadratic work).
 And every 1000th input, and each adversarial stream, runs through
-MicroPython's unix port as well (host_tests/mp_driver.py): no exception,
+MicroPython's unix port as well (tools/testkit/mp_driver.py): no exception,
 the same readings and counters as CPython.
 
 The oracle. This tool frames and checks on its own (CRC-16/ARC and
@@ -98,7 +98,7 @@ from random import Random
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-for _p in (os.path.join(ROOT, "lib"), HERE, os.path.join(ROOT, "host_tests")):
+for _p in (os.path.join(ROOT, "lib"), HERE):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
@@ -450,7 +450,7 @@ def _keys_of(row):
 def corpus_seeds():
     """The shared corpus, read in place (never copied here). [] and a note
     when it is missing."""
-    import corpus
+    from testkit import corpus
     if not corpus.available():
         return [], corpus.MISSING
     out = []
@@ -467,9 +467,9 @@ def corpus_seeds():
 def generated_seeds(rng):
     """Our encoders' frames: P1 telegrams, simulated meters, DLMS messages
     of every make and wrap, with three key sets."""
-    import bingen
+    from testkit import bingen
     import meter_sim
-    import p1gen
+    from testkit import p1gen
     out = []
     for _ in range(120):
         out.append(Seed("p1gen", p1gen.random_telegram(rng).data))
@@ -489,8 +489,8 @@ def generated_seeds(rng):
 
 def message_seed(rng, keys):
     """A DLMS message of bingen's makes, wrapped at random (bingen's wraps)."""
-    import bingen
-    import p1gen
+    from testkit import bingen
+    from testkit import p1gen
     ka = (keys.ek, keys.ak)
     wrap = rng.choice(bingen.WRAPS + ("lux",))
     if wrap == "lux":
@@ -1142,11 +1142,11 @@ def linearity(n=16384, repeat=3, names=None):
 # --- MicroPython ------------------------------------------------------------------
 
 def mp_compare(cases, workdir=None, bits=64):
-    """Run cases through host_tests/mp_driver.py on CPython and on
+    """Run cases through tools/testkit/mp_driver.py on CPython and on
     MicroPython's unix port (64-bit, or the 32-bit build) -> failure text
     or None."""
-    import mpy
-    driver = os.path.join(ROOT, "host_tests", "mp_driver.py")
+    from testkit import mpy
+    driver = os.path.join(HERE, "testkit", "mp_driver.py")
     lib = os.path.join(ROOT, "lib")
     lines = []
     for c in cases:

@@ -422,7 +422,7 @@ def drop_bytes(data: bytes, rng) -> bytes:
 
 def garble(data: bytes) -> bytes:
     """What a UART set to the wrong speed/format makes of data: the same
-    transformation as host_tests/rig.py's Meter.send."""
+    transformation as testkit/rig.py's Meter.send."""
     return bytes((b * 37 + 11) & 0xFF for b in data)[: len(data) // 3]
 
 

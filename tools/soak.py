@@ -59,12 +59,12 @@ from decimal import Decimal
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
-for _p in (ROOT / "lib", HERE, ROOT / "host_tests"):
+for _p in (ROOT / "lib", HERE):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
 import hanport  # noqa: E402
-import rig  # noqa: E402
+from testkit import rig  # noqa: E402
 from encoders import stream  # noqa: E402
 from hanport.decoder import COUNTERS  # noqa: E402
 from meter_sim import SimMeter, drop_bytes, flip_bit  # noqa: E402

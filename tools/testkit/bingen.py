@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from encoders import axdr, dlms, hdlc, mbus, meters
 
-import p1gen
+from . import p1gen
 
 RANGE = {axdr.double_long_unsigned: (0, 2 ** 32 - 1), axdr.long: (-32768, 32767),
          axdr.long_unsigned: (0, 65535)}

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = pathlib.Path(os.environ.get("HANPORT_CORPUS", ROOT.parent / "shared" / "corpus"))
 MISSING = "shared corpus not found at %s: corpus tests skipped" % CORPUS
 

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-import mpy
+from . import mpy
 from build import write_www
 
 ROOT = mpy.ROOT
