@@ -4,7 +4,7 @@
 import binascii
 import re
 
-from . import hot, obis
+from . import hot, obis, obistable
 
 # CRC-16/ARC (P1; init 0, no final xor) is linear in the message bits,
 # and a bit's share of the CRC depends only on its distance from the end
@@ -81,8 +81,8 @@ def text_end(data, i, n):
 # "1-0:1.8.0" as sent -> key, for every code in the table and the forms
 # meters use (B = 0 or 1); anything else goes the long way
 _KEYS = {}
-for _code, _ in obis.rows():
-    _a, _b, _c, _d, _e = obis.parse_text(_code)
+for _code, _ in obistable.rows():
+    _a, _b, _c, _d, _e = obistable.parse_text(_code)
     for _bb in ((1, 2, 3, 4) if _b == "n" else (0, 1) if _a == 1 else (int(_b),)):
         _KEYS[("%d-%d:%d.%d.%d" % (_a, _bb, _c, _d, _e)).encode()] = obis.key(_a, _bb, _c, _d, _e)
 

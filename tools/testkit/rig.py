@@ -238,7 +238,9 @@ class Dongle:
             shutil.copy(main, self.dir / "main.py")
             shutil.copy(ROOT / "firmware" / "slotpick.py", self.dir / "slotpick.py")
             main = self.dir / "main.py"
-            path = ".frozen:%s" % self.lib
+            if self.lib:        # in the flash folder's lib/, as on a board (each module's __file__ is interned)
+                shutil.copytree(self.lib, self.dir / "lib", dirs_exist_ok=True)
+            path = ".frozen:lib"
         env = dict(os.environ, MICROPYPATH=path,
                    HANPORT_DEVICE_ID=self.device_id, HANPORT_HTTP_PORT=str(self.http_port))
         cmd = [mpy.micropython(self.bits)]
