@@ -36,65 +36,65 @@ def random_bytes(rng, n):
     return bytes(rng.getrandbits(8) for _ in range(n))
 
 
-def _hcs_fix(d, p):
-    """Recompute the HCS of the HDLC frame whose flag is at p, if its
+def _hcs_fix(data, start):
+    """Recompute the HCS of the HDLC frame whose flag is at start, if its
     header parses (the length field was changed on purpose)."""
-    a = p + 3
-    for _ in range(2):
-        k = 0
-        while a < len(d) and not d[a] & 1 and k < 3:
-            a += 1
-            k += 1
-        a += 1
-    h = a + 1
-    if h + 2 <= len(d):
-        d[h:h + 2] = crc_x25(d[p + 1:h]).to_bytes(2, "little")
+    pos = start + 3                  # flag, two format bytes
+    for _ in range(2):               # destination, source address
+        steps = 0
+        while pos < len(data) and not data[pos] & 1 and steps < 3:
+            pos += 1
+            steps += 1
+        pos += 1
+    hcs = pos + 1                    # after the control byte
+    if hcs + 2 <= len(data):
+        data[hcs:hcs + 2] = crc_x25(data[start + 1:hcs]).to_bytes(2, "little")
 
 
 def mutate_bytes(rng, seed, seeds):
     """One damage to the bytes as sent; checks are not fixed."""
-    d = bytearray(seed.data)
-    if not d:
+    data = bytearray(seed.data)
+    if not data:
         return b"", "bytes:empty"
     kind = rng.choice(("flip", "flip", "truncate", "insert", "delete", "duplicate", "splice",
                        "length", "length"))
-    n = len(d)
+    n = len(data)
     i = rng.randrange(n)
     if kind == "flip":
         for _ in range(rng.choice((1, 1, 2, 3, 8))):
-            d[rng.randrange(n)] ^= 1 << rng.randrange(8)
+            data[rng.randrange(n)] ^= 1 << rng.randrange(8)
     elif kind == "truncate":
-        d = d[:i] if rng.random() < 0.7 else d[i:]
+        data = data[:i] if rng.random() < 0.7 else data[i:]
     elif kind == "insert":
         r = rng.random()
         piece = rng.choice(SPECIAL) if r < 0.5 else random_bytes(rng, rng.randint(1, 16))
-        d[i:i] = piece
+        data[i:i] = piece
     elif kind == "delete":
-        del d[i:i + rng.choice((1, 1, 2, 4, 16, 100))]
+        del data[i:i + rng.choice((1, 1, 2, 4, 16, 100))]
     elif kind == "duplicate":
         j = min(n, i + rng.choice((1, 2, 8, 40, 300, n)))
         at = rng.randrange(n + 1)
-        d[at:at] = d[i:j]
+        data[at:at] = data[i:j]
     elif kind == "splice":
         other = rng.choice(seeds).data
         if other:
-            a = rng.randrange(len(other))
-            b = min(len(other), a + rng.choice((4, 30, 200, len(other))))
+            start = rng.randrange(len(other))
+            end = min(len(other), start + rng.choice((4, 30, 200, len(other))))
             if rng.random() < 0.5:
-                d = d[:i] + other[a:b]
+                data = data[:i] + other[start:end]
             else:
-                d[i:i] = other[a:b]
+                data[i:i] = other[start:end]
     else:
-        kind = _mutate_length(rng, d, seed)
-    return bytes(d), "bytes:" + kind
+        kind = _mutate_length(rng, data, seed)
+    return bytes(data), "bytes:" + kind
 
 
-def _mutate_length(rng, d, seed):
+def _mutate_length(rng, data, seed):
     """A frame's length field at an extreme, its header check optionally
     redone (so the decoder believes the length), its frame check not."""
     spans = [f for f in seed.frames if f.kind != "p1"]
     if not spans:
-        del d[rng.randrange(len(d)):]
+        del data[rng.randrange(len(data)):]
         return "length-none"
     f = rng.choice(spans)
     p = f.start
@@ -102,25 +102,25 @@ def _mutate_length(rng, d, seed):
         # the extremes, the shortest frames, about the true length, any
         length = rng.choice((hdlc.MAX_LENGTH, 0, 7, 8, 9, (f.end - p) - 2, f.end - p, f.end - p + 40,
                              rng.randrange(hdlc.MAX_LENGTH + 1)))
-        d[p + 1] = (d[p + 1] & 0xF8) | (length >> 8 & 7)
-        d[p + 2] = length & 0xFF
+        data[p + 1] = (data[p + 1] & 0xF8) | (length >> 8 & 7)
+        data[p + 2] = length & 0xFF
         if rng.random() < 0.7:
-            _hcs_fix(d, p)
+            _hcs_fix(data, p)
         return "hdlc-length"
     if f.kind == "mbus":
-        n = rng.choice((0, 1, 3, mbus.MAX_L, d[p + 1] - 1, d[p + 1] + 1, rng.randrange(256))) & 0xFF
-        d[p + 1] = n
+        length = rng.choice((0, 1, 3, mbus.MAX_L, data[p + 1] - 1, data[p + 1] + 1, rng.randrange(256))) & 0xFF
+        data[p + 1] = length
         if rng.random() < 0.7:
-            d[p + 2] = n
+            data[p + 2] = length
         return "mbus-length"
-    _set_length(rng, d, p + CIPHER_LENGTH_AT)
+    _set_length(rng, data, p + CIPHER_LENGTH_AT)
     return "cipher-length"
 
 
-def _set_length(rng, d, at):
-    """The BER length at d[at] replaced by one of LENGTHS."""
-    length = ber(d, at)
-    d[at:length[1] if length else at + 1] = rng.choice(LENGTHS)
+def _set_length(rng, data, at):
+    """The BER length at data[at] replaced by one of LENGTHS."""
+    length = ber(data, at)
+    data[at:length[1] if length else at + 1] = rng.choice(LENGTHS)
 
 
 A_XDR_SIZES = {3: 1, 5: 4, 6: 4, 13: 1, 15: 1, 16: 2, 17: 1, 18: 2, 20: 8, 21: 8, 22: 1,
@@ -166,39 +166,39 @@ def axdr_spots(apdu):
 
 def mutate_apdu(rng, plain):
     """Damage a plain APDU where the link checks will not see it."""
-    a = bytearray(plain)
+    apdu = bytearray(plain)
     lens, vals = axdr_spots(plain)
     kind = rng.choice(("axdr-length", "axdr-length", "nest", "count-ffff", "tag", "flip",
                        "truncate", "insert", "head"))
     if kind == "axdr-length" and lens:
         p = rng.choice(lens)
-        a[p:p + 1] = rng.choice(LENGTHS)
+        apdu[p:p + 1] = rng.choice(LENGTHS)
     elif kind == "nest" and vals:
         p = rng.choice(vals)
         depth = rng.choice((9, 9, 50, 300, 1000, 2100, 10000))
-        a[p:p] = rng.choice((b"\x02\x01", b"\x01\x01")) * depth
+        apdu[p:p] = rng.choice((b"\x02\x01", b"\x01\x01")) * depth
     elif kind == "count-ffff" and vals:
         p = rng.choice(vals)
-        a[p:p] = rng.choice((b"\x01\x82\xff\xff", b"\x02\x82\xff\xff", b"\x01\x84\xff\xff\xff\xff",
-                             b"\x09\x82\xff\xff", b"\x01\x81\xff", b"\x02\x7f"))
+        apdu[p:p] = rng.choice((b"\x01\x82\xff\xff", b"\x02\x82\xff\xff", b"\x01\x84\xff\xff\xff\xff",
+                                b"\x09\x82\xff\xff", b"\x01\x81\xff", b"\x02\x7f"))
     elif kind == "tag" and vals:
         p = rng.choice(vals)
-        a[p] = rng.choice((rng.randrange(256), 0x00, 0x01, 0x02, 0x13, 0x1C, 0xFF, 0x19, 0x04))
-    elif kind == "head" and a:
+        apdu[p] = rng.choice((rng.randrange(256), 0x00, 0x01, 0x02, 0x13, 0x1C, 0xFF, 0x19, 0x04))
+    elif kind == "head" and apdu:
         # the APDU's own header: tag, invoke id, date-time form
-        p = rng.randrange(min(len(a), 8))
-        a[p] = rng.choice((rng.randrange(256), 0x0F, 0xDB, 0xE0, 0x09, 0x0C, 0x00))
-    elif kind == "truncate" and a:
-        del a[rng.randrange(len(a)):]
+        p = rng.randrange(min(len(apdu), 8))
+        apdu[p] = rng.choice((rng.randrange(256), 0x0F, 0xDB, 0xE0, 0x09, 0x0C, 0x00))
+    elif kind == "truncate" and apdu:
+        del apdu[rng.randrange(len(apdu)):]
     elif kind == "insert":
-        p = rng.randrange(len(a) + 1)
-        a[p:p] = random_bytes(rng, rng.randint(1, 8))
+        p = rng.randrange(len(apdu) + 1)
+        apdu[p:p] = random_bytes(rng, rng.randint(1, 8))
     else:
         kind = "flip"
         for _ in range(rng.choice((1, 2, 4))):
-            if a:
-                a[rng.randrange(len(a))] ^= 1 << rng.randrange(8)
-    return bytes(a), kind
+            if apdu:
+                apdu[rng.randrange(len(apdu))] ^= 1 << rng.randrange(8)
+    return bytes(apdu), kind
 
 
 P1_VALUES = (b"", b"(", b")", b"-", b".", b"*", b"1e5", b"9" * 60, b"-0.0", b"0" * 30 + b"1.1*kWh",
