@@ -1,15 +1,16 @@
 """The fuzzer of tools/fuzz.py, short (make fuzz runs a million inputs):
 mutated streams never raise, never outgrow the buffers, never take
 super-linear time, and never give a reading that no frame with good checks
-gives (the oracle is described in tools/fuzz.py). The oracle is shown to
+gives (the oracle is described in tools/fuzzer/oracle.py). The oracle is shown to
 catch decoders that skip a check, and MicroPython agrees with CPython on
 fuzz inputs."""
 import random
 
 import pytest
 
-import fuzz
 import hanport
+from encoders import hdlc, p1
+from fuzzer import adversarial, cases, mpcheck, oracle, runner, seeds as fuzz_seeds
 from testkit import mpy
 from hanport import decoder as hdec
 from hanport import gcm
@@ -19,27 +20,39 @@ SEED = 7
 
 @pytest.fixture(scope="module")
 def seeds():
-    return fuzz.seed_pool(SEED)[0]
+    return fuzz_seeds.seed_pool(SEED)[0]
 
 
-def failures_text(sm):
-    return "\n".join("input #%d (%s): %s" % (i, kind, text[:600]) for i, kind, text, _ in sm.failures)
+def failures_text(summary):
+    return "\n".join("input #%d (%s): %s" % (i, kind, text[:600]) for i, kind, text, _ in summary.failures)
+
+
+def test_oracle_crcs_are_the_encoders():
+    """The oracle's table CRCs, built from the encoders' bitwise ones, give
+    the same values, and the catalogue's check values."""
+    rng = random.Random(SEED)
+    for n in (0, 1, 2, 7, 300):
+        data = bytes(rng.getrandbits(8) for _ in range(n))
+        assert oracle.crc_arc(data) == p1.crc16_arc(data)
+        assert oracle.crc_x25(data) == hdlc.crc16_x25(data)
+    assert oracle.crc_arc(b"123456789") == 0xBB3D
+    assert oracle.crc_x25(b"123456789") == 0x906E
 
 
 def test_fuzz_inputs_pass_every_check(seeds):
-    sm = fuzz.run(20000, SEED, seeds, mp_every=0)
-    assert not sm.failures, failures_text(sm)
-    assert sm.inputs == 20000
-    assert sm.readings > 10000            # the streams really decode
-    assert sm.max_held <= hdec.CAP and hdec.START <= sm.max_alloc <= hdec.CAP
+    summary = runner.run(20000, SEED, seeds, mp_every=0)
+    assert not summary.failures, failures_text(summary)
+    assert summary.inputs == 20000
+    assert summary.readings > 10000            # the streams really decode
+    assert summary.max_held <= hdec.CAP and hdec.START <= summary.max_alloc <= hdec.CAP
     # the mutations reach every check of the decoder
     for counter in ("crc_errors", "fcs_errors", "mbus_errors", "auth_failures", "unknown",
                     "malformed", "oversized", "unchecked", "key_required"):
-        assert sm.counters[counter] > 0, counter
+        assert summary.counters[counter] > 0, counter
 
 
 def test_adversarial_streams_take_linear_time():
-    slow = [fail for _, _, _, _, fail in fuzz.linearity(n=8192) if fail]
+    slow = [fail for _, _, _, _, fail in adversarial.linearity(n=8192) if fail]
     assert not slow, slow
 
 
@@ -64,7 +77,7 @@ def test_bare_cipher_headers_do_not_each_cost_a_tag_check(monkeypatch):
     monkeypatch.setattr(gcm.GCM, "check", check)
     monkeypatch.setattr(gcm.GCM, "decrypt", decrypt)
     for name in ("cipher-headers", "cipher-titles", "cipher-mixed"):
-        data = fuzz.ADVERSARIAL[name](65536)
+        data = adversarial.ADVERSARIAL[name](65536)
         for keys in ((bytes(16), bytes(16)), (bytes(16), None)):
             checked[0] = 0
             assert hanport.Decoder(*keys).feed(data) == []
@@ -92,16 +105,16 @@ def test_micropython_agrees_on_fuzz_inputs(seeds, bits):
     (11-digit Wh registers are long ints there)."""
     if bits == 32:
         mpy.micropython32()         # skips, saying why, where it is not built
-    by_keys = fuzz.peers(seeds)
-    cases = [fuzz.make_case(SEED, i, seeds, by_keys) for i in range(300)]
-    assert fuzz.mp_compare(cases + fuzz.adversarial_cases(8192), bits=bits) is None
+    by_keys = cases.peers(seeds)
+    sample = [cases.make_case(SEED, i, seeds, by_keys) for i in range(300)]
+    assert mpcheck.mp_compare(sample + adversarial.adversarial_cases(8192), bits=bits) is None
 
 
 # --- the checks can fail -------------------------------------------------------
 
 def oracle_failures(seeds, inputs=4000):
-    sm = fuzz.run(inputs, SEED, seeds, mp_every=0, max_failures=1)
-    return [f for f in sm.failures if "oracle" in f[2]]
+    summary = runner.run(inputs, SEED, seeds, mp_every=0, max_failures=1)
+    return [f for f in summary.failures if "oracle" in f[2]]
 
 
 def test_oracle_catches_a_decoder_that_accepts_bad_p1_crcs(monkeypatch, seeds):
@@ -137,8 +150,8 @@ def test_engine_reports_exceptions_buffers_and_slowness(monkeypatch, seeds):
 
     with monkeypatch.context() as m:
         m.setattr(p1.Parser, "parse", boom)
-        sm = fuzz.run(300, SEED, seeds, mp_every=0, max_failures=1)
-        assert sm.failures and sm.failures[0][2].startswith("exception: boom")
+        summary = runner.run(300, SEED, seeds, mp_every=0, max_failures=1)
+        assert summary.failures and summary.failures[0][2].startswith("exception: boom")
 
     real_init = hdec.Decoder.__init__
 
@@ -148,11 +161,11 @@ def test_engine_reports_exceptions_buffers_and_slowness(monkeypatch, seeds):
 
     with monkeypatch.context() as m:
         m.setattr(hdec.Decoder, "__init__", big)
-        sm = fuzz.run(10, SEED, seeds, mp_every=0, max_failures=1)
-        assert sm.failures and sm.failures[0][2].startswith("buffer")
+        summary = runner.run(10, SEED, seeds, mp_every=0, max_failures=1)
+        assert summary.failures and summary.failures[0][2].startswith("buffer")
 
     with monkeypatch.context() as m:
-        m.setattr(fuzz, "TIME_BASE", 0.0)
-        m.setattr(fuzz, "TIME_PER_KB", 0.0)
-        sm = fuzz.run(10, SEED, seeds, mp_every=0, max_failures=1)
-        assert sm.failures and sm.failures[0][2].startswith("slow")
+        m.setattr(runner, "TIME_BASE", 0.0)
+        m.setattr(runner, "TIME_PER_KB", 0.0)
+        summary = runner.run(10, SEED, seeds, mp_every=0, max_failures=1)
+        assert summary.failures and summary.failures[0][2].startswith("slow")

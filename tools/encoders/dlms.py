@@ -139,3 +139,10 @@ def glo_cipher(apdu_plain: bytes, key: bytes, system_title: bytes,
     payload = bytes([security_control]) + fc + data + tag
     return (bytes([GENERAL_GLO_CIPHERING, len(system_title)]) + system_title
             + ber_length(len(payload)) + payload)
+
+
+def decrypt_unchecked(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    """The plaintext of an encrypted APDU's ciphertext, its tag (if any)
+    not checked: the same keystream as encryption (what a reader without
+    the authentication key can do)."""
+    return _ctr(key, iv, ciphertext)

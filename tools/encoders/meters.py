@@ -319,3 +319,12 @@ def push(make, body, when=None, deviation=None, clock_status=0x00, **overrides) 
     apdu = dlms.data_notification(body, h["invoke_id"],
                                   _clock(when, deviation, clock_status), h["dt_form"])
     return hdlc.frame(hdlc.llc(apdu), h["dst"], h["src"], h["control"])
+
+
+def notification(make, body, when=None, deviation=None, clock_status=0x00, **overrides) -> bytes:
+    """The data-notification APDU that push() frames, alone: for callers
+    that wrap it another way (HDLC segments, block transfer, M-Bus,
+    ciphering)."""
+    h = dict(HEADER[make], **overrides)
+    return dlms.data_notification(body, h["invoke_id"],
+                                  _clock(when, deviation, clock_status), h["dt_form"])
