@@ -166,7 +166,7 @@ def test_exec_eval_and_errors(vd):
     r = vd.mp("exec", "def f():\n    return 1 / 0\nf()", check=False)
     assert r.returncode != 0
     assert 'File "<stdin>", line 2, in f' in r.out and "ZeroDivisionError" in r.out
-    assert "vdongle_agent" not in r.out
+    assert "agent.py" not in r.out
     r = vd.mp("exec", "def (:", check=False)
     assert r.returncode != 0 and "SyntaxError" in r.out
     # one namespace per session (mpremote's cp relies on it); a new session
@@ -352,7 +352,7 @@ def _agent_of(pid, folder):
             cmd = f.read().split(b"\0")
     except OSError:
         return False
-    return (any(a.endswith(b"vdongle_agent.py") for a in cmd)
+    return (any(a.endswith(b"vdongle/agent.py") for a in cmd)
             and os.path.realpath(folder).encode() in cmd)
 
 
