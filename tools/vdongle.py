@@ -29,13 +29,15 @@ How: this process owns the pty and speaks the REPL (friendly REPL with line
 editing, raw REPL, raw-paste with flow control) byte for byte as
 MicroPython's pyexec does; code runs in tools/vdongle/agent.py, a
 MicroPython process whose namespace persists between inputs until the next
-reset. The package tools/vdongle/ holds the parts: repl.py and readline.py
-(the REPL, a state machine with no process or port), board.py (the pty,
-boots, resets, the watchdog), process.py (one MicroPython process), agent.py
-and modules/ (what runs under MicroPython). Ctrl-C reaches running code as SIGINT (KeyboardInterrupt); code that
+reset. Ctrl-C reaches running code as SIGINT (KeyboardInterrupt); code that
 ignores it for 3 s gets its MicroPython restarted, without main.py.
 Console output goes to the port only while something has the pty open
 (output with no USB host attached is lost, as on a board).
+
+The parts, in tools/vdongle/: repl.py and readline.py (the REPL, a state
+machine with no process and no port), board.py (the pty, the boots and
+resets, the watchdog), process.py (one MicroPython process), agent.py and
+modules/ (what runs under MicroPython).
 
 Ctrl-C or SIGTERM stops the agent, removes the --link symlink and exits 0.
 

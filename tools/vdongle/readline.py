@@ -9,6 +9,7 @@ BACKSPACE, TAB, LF, CR, ESC, DEL = 8, 9, 10, 13, 27, 127
 SPACE = 32
 HISTORY = 8                 # MICROPY_READLINE_HISTORY_SIZE
 INDENT = b"    "
+ENTER = 0                   # what key() returns when the line is complete
 
 # Where an escape sequence is: none, after ESC, after "ESC [", after "ESC O",
 # after "ESC [" and a digit.
@@ -108,8 +109,8 @@ class Readline:
 
     def key(self, byte):
         """One byte typed: None while the line is being edited, else what
-        ends it: 0 for Enter, or a control key (Ctrl-A..E on an empty line,
-        Ctrl-C anywhere)."""
+        ends it: ENTER, or a control key (Ctrl-A..E on an empty line, Ctrl-C
+        anywhere)."""
         if self.esc != NO_ESC:
             self.escape(byte)
             return None
@@ -131,7 +132,7 @@ class Readline:
             if entry.strip() and (not self.history or self.history[0] != entry):
                 self.history.insert(0, entry)
                 del self.history[HISTORY:]
-            return 0
+            return ENTER
         elif byte == ESC:
             self.esc = ESC_SEEN
         elif byte in (BACKSPACE, DEL):

@@ -18,7 +18,7 @@ list of actions for the board:
 Input that comes while code runs waits, as in a UART's buffer, until the
 REPL is back at its prompt.
 """
-from .readline import CR, CTRL_A, CTRL_B, CTRL_C, CTRL_D, CTRL_E, LF, Readline
+from .readline import CR, CTRL_A, CTRL_B, CTRL_C, CTRL_D, CTRL_E, ENTER, LF, Readline
 
 SEND, OUTPUT, RUN, SOFT_RESET, INTERRUPT = "send", "output", "run", "soft_reset", "interrupt"
 FRIENDLY, RAW = "friendly", "raw"           # the REPL's modes
@@ -311,7 +311,7 @@ class Repl:
                 return
         elif key in (CTRL_A, CTRL_B, CTRL_E):
             return                   # on an empty continuation line: nothing
-        elif key == 0 and self.wants_more():
+        elif key == ENTER and self.wants_more():
             return
         source = bytes(self.readline.line)
         self.readline.line = bytearray()
