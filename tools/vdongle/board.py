@@ -9,7 +9,8 @@ import sys
 import time
 import tty
 
-from .process import Agent, micropython_exe
+from .process import (DONE, ERROR, EXITED, INTERRUPTED, MACHINE_RESET, NO_FILE, OK, READY,
+                      RUN_FILE, RUN_KIND, Agent, micropython_exe)
 from .repl import (FRIENDLY, INTERRUPT, OUTPUT, RUN, SEND, SOFT_RESET,
                    Repl, cook)
 
@@ -25,12 +26,6 @@ PORT_READ = 4096
 
 STARTING, RUNNING, IDLE, CRASHED = "starting", "running", "idle", "crashed"
 BOOT_PY, MAIN_PY = "boot.py", "main.py"
-# The agent's commands (agent.py): run a file, exec a block, one REPL input.
-RUN_FILE = b"f"
-RUN_KIND = {"exec": b"x", "single": b"s"}
-# The agent's frames and result statuses (agent.py).
-READY, DONE, HARD_RESET = b"R", b"D", b"H"
-OK, ERROR, INTERRUPTED, EXITED, NO_FILE = b"0", b"E", b"K", b"X", b"M"
 
 
 class Stop(Exception):
@@ -40,8 +35,8 @@ class Stop(Exception):
 def default_device_id(folder):
     """What dongle.platform.unix.unique_id() gives a process in FOLDER."""
     h = 5381
-    for c in os.path.realpath(folder):
-        h = (h * 33 + ord(c)) & 0xFFFFFFFFFFFF
+    for ch in os.path.realpath(folder):
+        h = (h * 33 + ord(ch)) & 0xFFFFFFFFFFFF
     return "%012x" % h
 
 
@@ -196,7 +191,7 @@ class VDongle:
         if kind == READY:
             self.repl.banner = payload
             self.next_step()
-        elif kind == HARD_RESET:
+        elif kind == MACHINE_RESET:
             self.log("machine.reset()")
             self.hard_reset()
         elif kind == DONE and self.phase == RUNNING:

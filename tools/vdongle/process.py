@@ -16,9 +16,16 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 AGENT = os.path.join(HERE, "agent.py")
 MODULES_DIR = os.path.join(HERE, "modules")
 
+# The protocol (agent.py): the commands (run a file, exec a block, one
+# single-mode REPL input), the frames and the statuses of a run.
+RUN_FILE = b"f"
+RUN_KIND = {"exec": b"x", "single": b"s"}
+READY, DONE, MACHINE_RESET = b"R", b"D", b"H"
+OK, ERROR, INTERRUPTED, EXITED, NO_FILE = b"0", b"E", b"K", b"X", b"M"
+LENGTH_DIGITS = 8           # a frame's or a command's length, in hex
+
 PIPE_SIZE = 4096            # the agent's stdout pipe: a small buffer, as on a board
 PR_SET_PDEATHSIG = 1        # prctl(2)
-LENGTH_DIGITS = 8           # a frame's or a command's length, in hex
 
 
 def micropython_exe():
