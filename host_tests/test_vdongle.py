@@ -82,6 +82,26 @@ class VD:
         return self.proc.returncode
 
 
+class Terminal:
+    """The host's end of a serial line, read as a terminal reads it."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.seen = b""
+
+    def until(self, text, timeout=5):
+        """What came up to the end of text (the rest is kept for later)."""
+        end = time.monotonic() + timeout
+        while text not in self.seen and time.monotonic() < end:
+            ready, _, _ = select.select([self.fd], [], [], 0.05)
+            if ready:
+                self.seen += os.read(self.fd, 4096)
+        assert text in self.seen, self.seen
+        i = self.seen.index(text) + len(text)
+        got, self.seen = self.seen[:i], self.seen[i:]
+        return got
+
+
 @pytest.fixture
 def vd(tmp_path):
     d = VD(tmp_path)
@@ -243,20 +263,7 @@ def test_repl_terminal(tmp_path):
     p = subprocess.Popen([str(MPREMOTE), "connect", str(vd.link)], stdin=s, stdout=s, stderr=s,
                          start_new_session=True)
     os.close(s)
-    seen = b""
-
-    def expect(text, timeout=5):
-        nonlocal seen
-        end = time.monotonic() + timeout
-        while text not in seen and time.monotonic() < end:
-            r, _, _ = select.select([m], [], [], 0.05)
-            if r:
-                seen += os.read(m, 4096)
-        assert text in seen, seen
-        i = seen.index(text) + len(text)
-        got, seen = seen[:i], seen[i:]
-        return got
-
+    expect = Terminal(m).until
     try:
         expect(b"tick")                          # main.py's output reaches the terminal
         os.write(m, b"\x03")
@@ -375,20 +382,11 @@ def test_ctrl_c_ignored_restarts_micropython(tmp_path):
 def test_raw_repl_without_paste_mode(vd):
     """The plain raw REPL (pyboard.py and older tools): OK, output, EOFs."""
     fd = os.open(vd.pty, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-    got = b""
+    terminal = Terminal(fd)
 
-    def talk(data, until, timeout=5):
-        nonlocal got
+    def talk(data, until):
         os.write(fd, data)
-        end = time.monotonic() + timeout
-        while until not in got and time.monotonic() < end:
-            r, _, _ = select.select([fd], [], [], 0.05)
-            if r:
-                got += os.read(fd, 4096)
-        assert until in got, got
-        i = got.index(until) + len(until)
-        out, got = got[:i], got[i:]
-        return out
+        return terminal.until(until)
 
     try:
         assert talk(b"\r\x03\r\x01", b"raw REPL; CTRL-B to exit\r\n>").endswith(b"\r\n>")

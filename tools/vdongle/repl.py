@@ -11,10 +11,12 @@ list of actions for the board:
     (RUN, name, mode, source)    run source, compiled in mode "exec" or
                                  "single", in the board's namespace; name is
                                  the REPL that asks ("raw", "paste",
-                                 "friendly"); then call finished() or exited()
+                                 "friendly"); then call finished() or
+                                 exited(), or abandon() for a reset
     (SOFT_RESET,)                reboot softly, then call reset() and enter()
     (INTERRUPT,)                 Ctrl-C while code runs or the board boots
 
+Every boot calls reset(), and enter() once boot.py (and main.py) are over.
 Input that comes while code runs waits, as in a UART's buffer, until the
 REPL is back at its prompt.
 """
