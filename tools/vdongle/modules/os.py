@@ -1,6 +1,6 @@
 # `os` for the virtual dongle: the unix port's, with os.ilistdir() giving
 # (name, type, inode, size) like an ESP32's littlefs/FAT, so `mpremote fs
-# ls` shows file sizes. Loaded by tools/vdongle_agent.py only.
+# ls` shows file sizes. Loaded by tools/vdongle/agent.py only.
 from uos import *  # noqa: F401,F403
 from uos import ilistdir as _ilistdir, stat as _stat
 
