@@ -4,7 +4,7 @@
 # of a Decoder, loaded on its first binary frame: a P1 meter never loads
 # them (heap on a dongle).
 from .decoder import CAP, CIPHER, DB, HDLC, IDLE, MBUS, MBUS_START
-from .hot import crc_x25
+from .pick import crc_x25
 
 
 # --- HDLC -----------------------------------------------------------
@@ -205,20 +205,18 @@ def apdu(d, buf, s, e, bare=False):
     if d._dlms is None:
         from . import dlms
         d._dlms = dlms.Session(d.key, d.auth_key, CAP, d._p1_text)
-    dlms = d._dlms.module          # its exceptions, without an import per frame (dlms.py)
     try:
         r = d._dlms.apdu(buf, s, e, bare)
-    except dlms.KeyRequired as x:
-        d._count("key_required", str(x))
-        return False
-    except dlms.AuthFailed as x:
-        d._count("auth_failures", str(x))
-        return False
-    except dlms.Unknown as x:
-        d._count("unknown", str(x))
-        return False
     except ValueError as x:
-        d._count("malformed", str(x))
+        from . import dlms       # (loaded: only a failed frame looks it up)
+        if isinstance(x, dlms.KeyRequired):
+            d._count("key_required", str(x))
+        elif isinstance(x, dlms.AuthFailed):
+            d._count("auth_failures", str(x))
+        elif isinstance(x, dlms.Unknown):
+            d._count("unknown", str(x))
+        else:
+            d._count("malformed", str(x))
         return False
     if d._dlms.note:          # a list not recognised: decoded in part
         d._count("unknown", d._dlms.note)

@@ -1,0 +1,25 @@
+# The decoder's CRCs bit by bit, the reference: no 256-entry tables, which
+# would sit in a board's RAM (crc_cpython.py builds the one it needs on a
+# PC). pick.py chooses the version that runs.
+ARC_POLY = 0xA001     # CRC-16/ARC, P1: poly 0x8005 reflected, init 0
+X25_POLY = 0x8408     # CRC-16/X.25, HDLC: poly 0x1021 reflected, init/xor 0xFFFF
+
+
+def crc_arc(buf, start, end):
+    """CRC-16/ARC of buf[start:end]."""
+    crc = 0
+    for i in range(start, end):
+        crc ^= buf[i]
+        for _ in range(8):
+            crc = (crc >> 1) ^ ARC_POLY if crc & 1 else crc >> 1
+    return crc
+
+
+def crc_x25(buf, start, end):
+    """CRC-16/X.25 of buf[start:end] (HDLC sends it low byte first)."""
+    crc = 0xFFFF
+    for i in range(start, end):
+        crc ^= buf[i]
+        for _ in range(8):
+            crc = (crc >> 1) ^ X25_POLY if crc & 1 else crc >> 1
+    return crc ^ 0xFFFF
