@@ -29,8 +29,8 @@ def reference(name):
 
 @pytest.mark.skipif(pick.PURE, reason="HANPORT_PURE=1: the reference is what runs")
 def test_cpython_fast_functions_equal_reference():
-    assert pick.crc_arc.__module__ == "hanport.crc_cpython"
-    assert pick.obis_key.__module__ == "hanport.p1scan_cpython"
+    assert pick.crc_arc.__module__ == "hanport.loops_cpython"
+    assert pick.obis_key.__module__ == "hanport.loops_cpython"
     for b, s, e in samples(100000):
         for name in ("crc_arc", "crc_x25", "text_end", "obis_key", "unit_code"):
             assert getattr(pick, name)(b, s, e) == reference(name)(b, s, e), (name, b, s, e)

@@ -1,6 +1,6 @@
 # The decoder's CRCs bit by bit, the reference: no 256-entry tables, which
-# would sit in a board's RAM (crc_cpython.py builds the one it needs on a
-# PC). pick.py chooses the version that runs.
+# would sit in a board's RAM (loops_cpython.py builds the one it needs on
+# a PC). pick.py chooses the version that runs.
 ARC_POLY = 0xA001     # CRC-16/ARC, P1: poly 0x8005 reflected, init 0
 X25_POLY = 0x8408     # CRC-16/X.25, HDLC: poly 0x1021 reflected, init/xor 0xFFFF
 

@@ -12,7 +12,7 @@ import operator
 import re
 
 from . import fields, obis, units
-from .p1scan_cpython import OBIS_KEYS
+from .loops_cpython import OBIS_KEYS
 
 # one line: OBIS code, then a number with its unit, or any text
 _LINE = re.compile(rb"^([0-9.:*-]+)\((?:(-?)(\d*)(?:\.(\d+))?(?:\*([A-Za-z0-9]{1,5}))?|([^()\r\n]*))\)\r?$",

@@ -1,6 +1,6 @@
 # Reading P1 text byte by byte, the reference: where the text ends, OBIS
 # codes, numbers and unit names. pick.py chooses the version that runs
-# (viper's text_end on MicroPython, p1scan_cpython.py's on CPython); tests
+# (viper's text_end on MicroPython, loops_cpython.py's on CPython); tests
 # check all give the same answers.
 
 

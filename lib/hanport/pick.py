@@ -2,8 +2,8 @@
 # crc.py and p1scan.py is the reference. On MicroPython the viper versions
 # (viper.py: native code, no heap allocation) replace the per-byte loops
 # that have one. On CPython (CPYTHON) versions built on C-level builtins
-# replace them all (crc_cpython.py, p1scan_cpython.py), and the modules
-# that have a CPython variant use it: cosem (axdr_cpython.Tokens), jsonout
+# replace them all (loops_cpython.py), and the modules that have a CPython
+# variant use it: cosem (axdr_cpython.Tokens), jsonout
 # (jsonout_cpython.JsonParts) and p1 (p1_fast). HANPORT_PURE=1 in the
 # environment forces the reference everywhere (tests run the decoder both
 # ways); a board has no environment. Tests check all give the same answers.
@@ -18,8 +18,7 @@ except ImportError:        # a board: no os.getenv
 CPYTHON = not MICROPYTHON and not PURE
 
 if CPYTHON:
-    from .crc_cpython import crc_arc, crc_x25
-    from .p1scan_cpython import text_end, obis_key, number, unit_code
+    from .loops_cpython import crc_arc, crc_x25, text_end, obis_key, number, unit_code
 else:
     from .p1scan import text_end, obis_key, number, unit_code
     try:
