@@ -93,7 +93,7 @@ class Tokens:
         self.tag = bytearray(size)
         self.depth = bytearray(size)
         self.val = [0] * size
-        if MICROPYTHON:          # byte ranges: 2 bytes per entry instead of a word
+        if MICROPYTHON:           # byte ranges: 2 bytes per entry instead of a word
             self.s = array.array("H", bytes(2 * size))
             self.e = array.array("H", bytes(2 * size))
         else:                     # lists index faster on CPython

@@ -208,7 +208,7 @@ def apdu(d, buf, s, e, bare=False):
     try:
         r = d._dlms.apdu(buf, s, e, bare)
     except ValueError as x:
-        from . import dlms       # (loaded: only a failed frame looks it up)
+        from . import dlms       # (loaded already: a failed frame looks it up)
         if isinstance(x, dlms.KeyRequired):
             d._count("key_required", str(x))
         elif isinstance(x, dlms.AuthFailed):
