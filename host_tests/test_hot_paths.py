@@ -1,6 +1,7 @@
-"""The decoder's fast paths give the reference's answers: hot.py's loops
-(CPython builtins here, viper under MicroPython) against their plain
-versions, and the CPython bulk P1 path against the line-by-line parser."""
+"""The decoder's fast paths give the reference's answers: the loops
+pick.py chooses (CPython builtins here, viper under MicroPython) against
+the plain ones of crc.py and p1scan.py, and the CPython bulk P1 path
+against the line-by-line parser."""
 import random
 
 import pytest
@@ -9,7 +10,7 @@ from testkit import corpus
 import hanport
 from testkit import mpy
 from testkit import p1gen
-from hanport import hot, p1
+from hanport import crc, p1, p1scan, pick
 
 ALPHABET = b"0123456789-:.*/!abcKkWwhVvAaRr\r\n()~\x80\x00 "
 
@@ -22,28 +23,36 @@ def samples(n, seed=1):
         yield b, s, rng.randint(s, len(b))
 
 
-def test_cpython_hot_functions_equal_reference():
-    assert hot.crc_arc.__module__ == "hanport.hot_cpython"
+def reference(name):
+    return getattr(crc if name.startswith("crc") else p1scan, name)
+
+
+@pytest.mark.skipif(pick.PURE, reason="HANPORT_PURE=1: the reference is what runs")
+def test_cpython_fast_functions_equal_reference():
+    assert pick.crc_arc.__module__ == "hanport.loops_cpython"
+    assert pick.obis_key.__module__ == "hanport.loops_cpython"
     for b, s, e in samples(100000):
         for name in ("crc_arc", "crc_x25", "text_end", "obis_key", "unit_code"):
-            assert getattr(hot, name)(b, s, e) == hot.REFERENCE[name](b, s, e), (name, b, s, e)
+            assert getattr(pick, name)(b, s, e) == reference(name)(b, s, e), (name, b, s, e)
         o1, o2 = [7, 7], [7, 7]
-        r1, r2 = hot.number(b, s, e, o1), hot.REFERENCE["number"](b, s, e, o2)
+        r1, r2 = pick.number(b, s, e, o1), p1scan.number(b, s, e, o2)
         assert r1 == r2 and (r1 is None or o1 == o2), b[s:e]
     big = bytes(random.Random(3).randrange(256) for _ in range(5000))
     # every length around the big-integer CRC's mask sizes, both parities
     for s, e in [(0, 5000), (1, 4999), (3, 4)] + [(7, 7 + n) for n in range(20, 2100, 7)]:
-        assert hot.crc_arc(big, s, e) == hot.REFERENCE["crc_arc"](big, s, e)
-        assert hot.crc_x25(big, s, e) == hot.REFERENCE["crc_x25"](big, s, e)
+        assert pick.crc_arc(big, s, e) == crc.crc_arc(big, s, e)
+        assert pick.crc_x25(big, s, e) == crc.crc_x25(big, s, e)
 
 
-def test_viper_hot_functions_equal_reference(tmp_path):
+@pytest.mark.skipif(pick.PURE, reason="HANPORT_PURE=1: the reference is what runs")
+def test_viper_functions_equal_reference(tmp_path):
     """Under MicroPython the viper versions are in use, and agree."""
     script = tmp_path / "hotcheck.py"
     script.write_text('''
 import random
-from hanport import hot
-assert hot.crc_arc is not hot.REFERENCE["crc_arc"], "viper versions not in use"
+from hanport import crc, p1scan, pick
+assert pick.crc_arc is not crc.crc_arc, "viper versions not in use"
+assert pick.text_end is not p1scan.text_end, "viper versions not in use"
 A = b"0123456789-:.*/!abcKkWwhVvAaRr\\r\\n()~\\x80\\x00 "
 random.seed(5)
 n = 0
@@ -52,11 +61,11 @@ for _ in range(20000):
     s = random.getrandbits(5) % (len(b) + 1)
     e = s + random.getrandbits(5) % (len(b) - s + 1)
     for name in ("crc_arc", "crc_x25", "text_end", "obis_key", "unit_code"):
-        a, r = getattr(hot, name)(b, s, e), hot.REFERENCE[name](b, s, e)
+        a, r = getattr(pick, name)(b, s, e), getattr(crc if name.startswith("crc") else p1scan, name)(b, s, e)
         if a != r:
             print("MISMATCH", name, b, s, e, a, r)
     n += 1
-print("checked", n, type(hot.crc_arc).__name__)
+print("checked", n, type(pick.crc_arc).__name__)
 ''')
     res = mpy.run([str(script)])
     out = res.stdout.decode()
@@ -73,6 +82,7 @@ def general(data):
         p1._fast = saved
 
 
+@pytest.mark.skipif(pick.PURE, reason="HANPORT_PURE=1: no bulk path")
 def test_bulk_p1_path_equals_line_parser():
     assert p1._fast is not None
     cases = [corpus.data(r) for r in corpus.rows("p1")]

@@ -144,7 +144,7 @@ class Kwh:
 # --- the ledger's file and documents ---------------------------------------
 
 def load_file(ledger):
-    from hanport.hot import crc_x25
+    from hanport.pick import crc_x25
 
     from . import log
     try:
@@ -172,7 +172,7 @@ def load_file(ledger):
 
 
 def save_file(ledger):
-    from hanport.hot import crc_x25
+    from hanport.pick import crc_x25
     text = json.dumps(dump(ledger.book))
     raw = text.encode()
     tmp = ledger.path + ".tmp"

@@ -1,9 +1,8 @@
 # A-XDR (DLMS/COSEM Data): one value read from a buffer into flat tokens
 # (Tokens.parse), without building a tree and without heap allocation.
 import array
-import sys
 
-_MICROPYTHON = sys.implementation.name == "micropython"
+from .pick import MICROPYTHON
 
 NULL = 0x00
 ARRAY = 0x01
@@ -32,7 +31,7 @@ TIME = 0x1B
 MAX_DEPTH = 8   # meters nest 3 deep; deeper input is an attack or damage
 
 # tag -> (size in bytes, signed) for fixed-size integers
-_INT = {
+INT_SPEC = {
     BOOLEAN: (1, False), DOUBLE_LONG: (4, True), DOUBLE_LONG_UNSIGNED: (4, False),
     BCD: (1, False), INTEGER: (1, True), LONG: (2, True), UNSIGNED: (1, False),
     LONG_UNSIGNED: (2, False), LONG64: (8, True), LONG64_UNSIGNED: (8, False),
@@ -90,11 +89,11 @@ class Tokens:
     size; parse() fills them without allocating (meter lists nest 3 deep
     and hold ~100 tokens)."""
 
-    def __init__(self, size=_STEP if _MICROPYTHON else MAX_TOKENS):
+    def __init__(self, size=_STEP if MICROPYTHON else MAX_TOKENS):
         self.tag = bytearray(size)
         self.depth = bytearray(size)
         self.val = [0] * size
-        if _MICROPYTHON:          # byte ranges: 2 bytes per entry instead of a word
+        if MICROPYTHON:           # byte ranges: 2 bytes per entry instead of a word
             self.s = array.array("H", bytes(2 * size))
             self.e = array.array("H", bytes(2 * size))
         else:                     # lists index faster on CPython
@@ -143,7 +142,7 @@ class Tokens:
                     depth += 1
                     continue
             else:
-                spec = _INT.get(tag)
+                spec = INT_SPEC.get(tag)
                 if spec is not None:
                     size, signed = spec
                     if pos + size > end:

@@ -39,7 +39,7 @@ class Layout:
                 if s != at + 1:
                     raise ValueError("unexpected layout")
                 where.append(at)
-                spec = axdr._INT.get(tag)
+                spec = axdr.INT_SPEC.get(tag)
                 fmt.append("x" + _INT_FORMAT[spec] if spec else "xB%dx" % (e - s - 1))
             at = e
         if at != end:

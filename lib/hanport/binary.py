@@ -3,15 +3,30 @@
 # frames (Luxembourg), and the APDUs they carry handed to dlms.py. Functions
 # of a Decoder, loaded on its first binary frame: a P1 meter never loads
 # them (heap on a dongle).
-from .decoder import CAP, CIPHER, DB, HDLC, IDLE, MBUS, MBUS_START
-from .hot import crc_x25
+try:
+    from micropython import const
+except ImportError:           # CPython (every const here is an int)
+    const = int
+
+from .pick import crc_x25
+
+# decoder.py's frame limit, framing states and start bytes. const() is per
+# module, so both files name them (no import of decoder.py, which loads this
+# module on its first binary frame); test_pick checks the two agree.
+_CAP = const(4096)
+_IDLE = const(0)
+_HDLC = const(3)
+_MBUS = const(4)
+_CIPHER = const(5)
+_MBUS_START = const(0x68)
+_DB = const(0xDB)
 
 
 # --- HDLC -----------------------------------------------------------
 
 def hdlc_step(d):
     """Called whenever _need bytes are in: format, header, whole frame."""
-    d._cand = HDLC
+    d._cand = _HDLC
     buf, n = d._buf, d._n
     if n == 2:
         length = ((buf[0] & 0x07) << 8) | buf[1]
@@ -43,7 +58,7 @@ def hdlc_step(d):
             return d._reject("fcs_errors", "HDLC header check (HCS) failed")
         d._hlen = hlen
         if length == hlen + 2:   # no information field: nothing to read
-            d._state = IDLE
+            d._state = _IDLE
             return
         if n < length:
             d._need = length
@@ -52,24 +67,24 @@ def hdlc_step(d):
     if crc_x25(buf, 0, length - 2) != fcs:
         d._asm_drop()         # a damaged frame breaks its message
         return d._reject("fcs_errors", "HDLC frame check (FCS) failed", True)
-    d._state = IDLE
+    d._state = _IDLE
     if d.on_raw is not None:
         d.raw(b"\x7e", buf, 0, length, b"\x7e")
     s, e = d._hlen + 2, length - 2
     # only a message's first segment starts with the LLC header
     first = e - s >= 3 and buf[s] == 0xE6 and buf[s + 1] in (0xE6, 0xE7) and buf[s + 2] == 0
-    going = d._asm_kind == HDLC
+    going = d._asm_kind == _HDLC
     if first and going:
         d._asm_drop()
         d._count("malformed", "HDLC segmented message incomplete")
         going = False
     if buf[0] & 0x08:            # segmented: more frames follow
         if first or going:
-            assemble(d, HDLC, buf, s, e)
+            assemble(d, _HDLC, buf, s, e)
         else:
             d._count("malformed", "HDLC segment without the start of its message")
     elif going:                  # the last segment
-        if assemble(d, HDLC, buf, s, e):
+        if assemble(d, _HDLC, buf, s, e):
             apdu(d, d._asm, 0, d._asm_n)
         d._asm_drop()
     else:
@@ -80,14 +95,14 @@ def assemble(d, kind, buf, s, e):
     """Append buf[s:e] to the message being reassembled from several
     frames (HDLC segments or M-Bus segments)."""
     if d._asm is None:
-        d._asm = bytearray(CAP)
+        d._asm = bytearray(_CAP)
     if d._asm_kind != kind:
         d._asm_kind = kind
         d._asm_n = 0
     k = d._asm_n
-    if k + e - s > CAP:
+    if k + e - s > _CAP:
         d._asm_drop()
-        d._count("oversized", "DLMS message longer than %d bytes" % CAP)
+        d._count("oversized", "DLMS message longer than %d bytes" % _CAP)
         return False
     d._asm[k:k + e - s] = buf[s:e]
     d._asm_n = k + e - s
@@ -98,11 +113,11 @@ def assemble(d, kind, buf, s, e):
 
 def mbus_step(d):
     """68 L L 68 | C A CI data (L bytes) | checksum 16."""
-    d._cand = MBUS
+    d._cand = _MBUS
     buf, n = d._buf, d._n
     length = buf[1]
     if n == 4:
-        if buf[2] != length or buf[3] != MBUS_START or length < 3:
+        if buf[2] != length or buf[3] != _MBUS_START or length < 3:
             return d._reject(None, None)
         d._need = length + 6
         return
@@ -110,7 +125,7 @@ def mbus_step(d):
         d._asm_drop()
         d._mbus_broken = True     # its later segments: already counted
         return d._reject("mbus_errors", "M-Bus checksum failed", True)
-    d._state = IDLE
+    d._state = _IDLE
     if d.on_raw is not None:
         d.raw(b"", buf, 0, length + 6, b"")
     ci = buf[6]
@@ -120,7 +135,7 @@ def mbus_step(d):
     # DLMS segments: CI low nibble = sequence, bit 4 = last; then STSAP, DTSAP
     seq, last = ci & 0x0F, ci & 0x10
     # (the sequence counts modulo 16: long messages wrap around to 0)
-    if d._asm_kind == MBUS and seq == d._asm_seq:
+    if d._asm_kind == _MBUS and seq == d._asm_seq:
         pass
     elif seq == 0:
         d._asm_drop()
@@ -130,7 +145,7 @@ def mbus_step(d):
             d._count("malformed", "M-Bus segment %d out of sequence" % seq)
         return
     d._mbus_broken = False
-    if not assemble(d, MBUS, buf, 9, 4 + length):
+    if not assemble(d, _MBUS, buf, 9, 4 + length):
         return
     d._asm_seq = (seq + 1) & 0x0F
     if last:
@@ -143,7 +158,7 @@ def mbus_step(d):
 
 def cipher_step(d):
     """DB 08 title(8) BER-length ...: the length decides the end."""
-    d._cand = CIPHER
+    d._cand = _CIPHER
     buf, n = d._buf, d._n
     form = buf[10]
     extra = 0 if form < 0x80 else form & 0x7F
@@ -157,8 +172,8 @@ def cipher_step(d):
         pos = 11 + extra
         if size < 5:
             return d._reject(None, None)
-        if pos + size > CAP:
-            return d._reject("oversized", "ciphered frame longer than %d bytes" % CAP)
+        if pos + size > _CAP:
+            return d._reject("oversized", "ciphered frame longer than %d bytes" % _CAP)
         d._need = pos + size
         return
     # security control: encrypted, suite 0 or 1, not compressed;
@@ -166,7 +181,7 @@ def cipher_step(d):
     sc = buf[11 + extra]
     if sc & 0xCE or not sc & 0x20:
         return d._reject(None, None)
-    d._state = IDLE
+    d._state = _IDLE
     # a shortened frame swallowed the next one's start: the same
     # meter's next frame begins with the same 10 bytes (DB 08 title).
     # Looked for before the tag check, and before decryption in place
@@ -179,7 +194,7 @@ def cipher_step(d):
     # or only the first bytes of that header, at the very end
     tail = None
     for k in range(max(1, n - 9), n):
-        if buf[k] == DB and buf[k:n] == buf[0:n - k]:
+        if buf[k] == _DB and buf[k:n] == buf[0:n - k]:
             tail = bytes(buf[k:n])
             break
     raw = bytes(buf[0:n]) if d.on_raw is not None else None    # (decryption is in place)
@@ -204,21 +219,19 @@ def apdu(d, buf, s, e, bare=False):
     bare: a ciphered frame with no link layer around it."""
     if d._dlms is None:
         from . import dlms
-        d._dlms = dlms.Session(d.key, d.auth_key, CAP, d._p1_text)
-    dlms = d._dlms.module          # its exceptions, without an import per frame (dlms.py)
+        d._dlms = dlms.Session(d.key, d.auth_key, _CAP, d._p1_text)
     try:
         r = d._dlms.apdu(buf, s, e, bare)
-    except dlms.KeyRequired as x:
-        d._count("key_required", str(x))
-        return False
-    except dlms.AuthFailed as x:
-        d._count("auth_failures", str(x))
-        return False
-    except dlms.Unknown as x:
-        d._count("unknown", str(x))
-        return False
     except ValueError as x:
-        d._count("malformed", str(x))
+        from . import dlms       # (loaded already: a failed frame looks it up)
+        if isinstance(x, dlms.KeyRequired):
+            d._count("key_required", str(x))
+        elif isinstance(x, dlms.AuthFailed):
+            d._count("auth_failures", str(x))
+        elif isinstance(x, dlms.Unknown):
+            d._count("unknown", str(x))
+        else:
+            d._count("malformed", str(x))
         return False
     if d._dlms.note:          # a list not recognised: decoded in part
         d._count("unknown", d._dlms.note)

@@ -8,13 +8,13 @@
 #     elements that follow (Landis+Gyr E450 pushes);
 #   - positional: values only, meaning by position (Kaifa KFM_001, Iskra,
 #     Netz Burgenland), from lists.POSITIONAL.
-from . import axdr, fields, hot, lists, obis, units
+from . import axdr, fields, lists, obis, pick, units
 from .fmt import TextCache, ascii_text, ieee_decimal
 
-if hot.MICROPYTHON:
-    _Tokens = axdr.Tokens
-else:                               # remembers list layouts (axdr_cpython.py)
+if pick.CPYTHON:                    # remembers list layouts (axdr_cpython.py)
     from .axdr_cpython import Tokens as _Tokens
+else:
+    _Tokens = axdr.Tokens
 
 _OS = axdr.OCTET_STRING
 _STRINGS = (axdr.OCTET_STRING, axdr.VISIBLE_STRING, axdr.UTF8_STRING)
@@ -85,7 +85,7 @@ class Mapper:
 
     def __init__(self):
         self.tok = _Tokens()
-        self._texts = TextCache(hot.crc_x25 if hot.MICROPYTHON else None)
+        self._texts = TextCache(pick.crc_x25 if pick.MICROPYTHON else None)
         self._layouts = {}       # lists.POSITIONAL row -> its layout, once read
 
     def map(self, buf, r):

@@ -3,7 +3,7 @@
 # checks each (CRC, HCS/FCS, checksum, GCM tag) and hands the contents on:
 # P1 text to p1.py, DLMS APDUs to dlms.py.
 from . import fields
-from .hot import crc_arc, text_end
+from .pick import crc_arc, text_end
 
 try:
     from micropython import const

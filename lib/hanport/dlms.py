@@ -1,8 +1,6 @@
 # DLMS application layer: what an HDLC or M-Bus frame carries once its link
 # checks passed. LLC header, general-glo-ciphering (DB), general block
 # transfer (E0) and data-notification (0F), each unwrapped in turn.
-import sys
-
 from . import axdr, cosem
 from .reading import Reading
 
@@ -158,8 +156,3 @@ class Session:
         if buf[cs] == DATA_NOTIFICATION:
             return self.notification(buf, cs, ce, maker)
         return self.apdu(buf, cs, ce)
-
-
-# the decoder reaches the exceptions through it (mypy takes no attribute
-# set after the class for one of the class)
-Session.module = sys.modules[__name__]  # type: ignore[attr-defined]

@@ -46,6 +46,18 @@ def ascii_text(b):
     return "".join(out)
 
 
+def json_escape(ch):
+    """One character as JSON string text: itself when printable ASCII other
+    than '"' and '\\', else its \\u escape."""
+    if " " <= ch <= "~" and ch != '"' and ch != "\\":
+        return ch
+    c = ord(ch)
+    if c > 0xFFFF:                  # outside the BMP: a UTF-16 surrogate pair
+        c -= 0x10000
+        return "\\u%04x\\u%04x" % (0xD800 + (c >> 10), 0xDC00 + (c & 0x3FF))
+    return "\\u%04x" % c
+
+
 def ieee_decimal(bits, exp_bits, man_bits, digits):
     """An IEEE 754 number's bits -> (mantissa, decimals) rounded to `digits`
     significant digits, with integer arithmetic only (a float32 meter value

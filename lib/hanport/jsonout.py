@@ -1,9 +1,8 @@
 # JSON text written into one reusable buffer: numbers digit by digit from
 # their exact (mantissa, decimals), no float and no per-value strings. The
 # dongle serves and publishes the bytes as they are (memoryview).
-import sys
-
-MICROPYTHON = sys.implementation.name == "micropython"
+from . import pick
+from .fmt import json_escape
 
 
 class JsonOut:
@@ -47,7 +46,7 @@ class JsonOut:
             return
         for ch in s:
             if ch < " " or ch > "~" or ch == '"' or ch == "\\":
-                s = "".join(_escape(ch) for ch in s)
+                s = "".join(json_escape(ch) for ch in s)
                 break
         self._room(len(s) + 2)
         self._quoted(s)
@@ -129,16 +128,6 @@ class JsonPieces(JsonOut):
         return tuple(self.parts)
 
 
-def _escape(ch):
-    if " " <= ch <= "~" and ch != '"' and ch != "\\":
-        return ch
-    c = ord(ch)
-    if c > 0xFFFF:                  # outside the BMP: a UTF-16 surrogate pair
-        c -= 0x10000
-        return "\\u%04x\\u%04x" % (0xD800 + (c >> 10), 0xDC00 + (c & 0x3FF))
-    return "\\u%04x" % c
-
-
 _shared = None
 
 
@@ -148,10 +137,10 @@ def shared():
     longest reading's."""
     global _shared
     if _shared is None:
-        if MICROPYTHON:
-            _shared = JsonOut()
-        else:
+        if pick.CPYTHON:
             from .jsonout_cpython import JsonParts
             _shared = JsonParts()
+        else:
+            _shared = JsonOut()
     return _shared.reset()
 

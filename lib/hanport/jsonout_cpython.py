@@ -1,7 +1,6 @@
 # CPython: jsonout's interface over a list of parts (str() and join are C
 # there, a digit loop is not; allocation costs nothing on a PC).
-from .fmt import decimal
-from .jsonout import _escape
+from .fmt import decimal, json_escape
 
 
 class JsonParts:
@@ -23,7 +22,7 @@ class JsonParts:
         elif s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
             self.parts.append(b'"' + s.encode() + b'"')
         else:
-            self.parts.append(b'"' + "".join(_escape(ch) for ch in s).encode() + b'"')
+            self.parts.append(b'"' + "".join(json_escape(ch) for ch in s).encode() + b'"')
 
     def int(self, v):
         self.parts.append(b"%d" % v)

@@ -5,6 +5,7 @@ import array
 import sys
 
 from . import fields
+from .pick import MICROPYTHON
 
 # Targets that are not reading values.
 CLOCK = -1       # meter date-time
@@ -49,7 +50,7 @@ def _build():
 # sorted in an array and their targets in bytes, looked up by bisection.
 LOOKUP = _build()
 del _build
-if sys.implementation.name == "micropython":
+if MICROPYTHON:
     _KEYS = array.array("I", sorted(LOOKUP))
     _TARGETS = bytes(LOOKUP[k] & 0xFF for k in _KEYS)
     del LOOKUP

@@ -3,7 +3,7 @@
 # Parser.parse() gets one whole telegram, '/' through '!', already framed
 # (and its CRC checked) by the Decoder. Lines are read in place in the
 # buffer: a line costs no heap allocation unless it lands in "other".
-from . import fields, hot, obis, units
+from . import fields, obis, pick, units
 from .fmt import TextCache, ascii_text
 from .reading import Reading
 
@@ -108,11 +108,10 @@ _MAKE = (lambda b, s, e: ascii_text(b[s:e]),
          _ident_text)
 
 
-if hot.MICROPYTHON:
-    _fast = None
-else:
+if pick.CPYTHON:
     from . import p1_fast as _fast
-    _fast.clock = _clock
+else:
+    _fast = None
 
 
 class Parser:
@@ -121,9 +120,9 @@ class Parser:
     def __init__(self):
         self.pos = [0] * (2 * _MAX_GROUPS)   # start, end of each "(...)" group
         self.groups = 0
-        self.num = [0, 0]                    # hot.number's side results
+        self.num = [0, 0]                    # pick.number's side results
         self.mbus = [0] * 8                  # M-Bus device type per channel
-        self._texts = TextCache(hot.crc_arc if hot.MICROPYTHON else None)
+        self._texts = TextCache(pick.crc_arc if pick.MICROPYTHON else None)
 
     def _text(self, buf, s, e, kind=0):
         """Text of buf[s:e]: 0 as sent, 1 upper case, 2 equipment id."""
@@ -157,14 +156,14 @@ class Parser:
         """Store group text buf[s:e] as field idx. False if it is not a
         number in a unit of that field's family. unit: the unit's code when
         it comes from elsewhere (DSMR 2.2 gas)."""
-        m = hot.number(buf, s, e, self.num)
+        m = pick.number(buf, s, e, self.num)
         if m is None:
             return False
         d, us = self.num[0], self.num[1]
         if us >= 0:
             if unit != _NO_UNIT:
                 return False
-            unit = hot.unit_code(buf, us, e)
+            unit = pick.unit_code(buf, us, e)
         if unit == _NO_UNIT:
             fam, shift = fields.NONE, 0
         else:
@@ -195,7 +194,7 @@ class Parser:
                     raise Malformed("P1 ident line has a control byte and no CRC")
         _ident_line(r, buf, e - 1 if buf[e - 1] == _CR else e, self._text)
         if _fast is not None:
-            if _fast.values(r, buf, e + 1, n - 1):
+            if _fast.values(r, buf, e + 1, n - 1, _clock):
                 return r
             r = Reading("p1")             # start afresh on the general path
             _ident_line(r, buf, e - 1 if buf[e - 1] == _CR else e, self._text)
@@ -222,7 +221,7 @@ class Parser:
             if le == ls:
                 continue
             p = buf.find(b"(", ls, le)
-            k = hot.obis_key(buf, ls, p) if p > ls else -2
+            k = pick.obis_key(buf, ls, p) if p > ls else -2
             if k == -2 or not self._split(buf, p, le):
                 if not checked:
                     raise Malformed("P1 line is not OBIS(value): " + ascii_text(buf[ls:le])[:40])
@@ -275,7 +274,7 @@ class Parser:
             g = self.groups
             if g < 3:
                 return False
-            unit = hot.unit_code(buf, self.pos[2 * g - 4], self.pos[2 * g - 3])
+            unit = pick.unit_code(buf, self.pos[2 * g - 4], self.pos[2 * g - 3])
         name = _MBUS_FIELD.get(self.mbus[(k >> 24) & 7])
         for name in ((name,) if name else _GAS_OR_HEAT):
             idx = fields.FIELDS.index(name)

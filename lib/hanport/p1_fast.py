@@ -12,14 +12,14 @@ import operator
 import re
 
 from . import fields, obis, units
-from .hot_cpython import _KEYS
+from .loops_cpython import OBIS_KEYS
 
 # one line: OBIS code, then a number with its unit, or any text
 _LINE = re.compile(rb"^([0-9.:*-]+)\((?:(-?)(\d*)(?:\.(\d+))?(?:\*([A-Za-z0-9]{1,5}))?|([^()\r\n]*))\)\r?$",
                    re.M)
 _FAMILY = fields.FAMILY
 # OBIS text as sent -> target (one lookup per line)
-_TARGET = {code: obis.target(k) for code, k in _KEYS.items() if obis.target(k) is not None}
+_TARGET = {code: obis.target(k) for code, k in OBIS_KEYS.items() if obis.target(k) is not None}
 # unit spellings meters use, straight to (family, shift); others are folded
 _UNITS = dict(units.TEXT)
 for _u in (b"kWh", b"kW", b"Wh", b"W", b"kVArh", b"kVAr", b"kvarh", b"kvar", b"VArh",
@@ -27,7 +27,6 @@ for _u in (b"kWh", b"kW", b"Wh", b"W", b"kVArh", b"kVAr", b"kvarh", b"kvar", b"V
     _UNITS[_u] = units.TEXT[_u.lower()]
 _UNITLESS = (fields.NONE, 0)
 _CLOCK = obis.CLOCK
-clock = None   # p1._clock, set by p1 (it imports this module)
 
 
 _MASK = bytes.maketrans(b"0123456789", b"0000000000")
@@ -88,9 +87,10 @@ def _plan(layout, body):
     return plan
 
 
-def values(r, buf, s, last):
+def values(r, buf, s, last, clock):
     """Fill Reading r from the data lines at buf[s:last]. False when the
-    telegram needs the general parser (which then starts afresh)."""
+    telegram needs the general parser (which then starts afresh).
+    clock(r, buf, s, e): p1's reader of a clock value into r."""
     body = bytes(buf[s:last]).lstrip(b"\r\n")
     if not body.endswith(b"\n"):
         return False

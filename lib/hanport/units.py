@@ -1,9 +1,7 @@
 # Units as meters send them -> (unit family, power of ten to the canonical
 # unit). "kW" is W shifted by 3; "Wh" is kWh shifted by -3.
 from . import fields as F
-from .hot import REFERENCE
-
-_unit_code = REFERENCE["unit_code"]
+from .p1scan import unit_code
 
 # P1 unit text, lower-cased (meters write kvarh, kVArh, kVAr, VArh...).
 # Ambiguous after lower-casing (MW/mW, MWh/mWh) or never seen: left out,
@@ -28,10 +26,10 @@ TEXT = {
     b"gj": (F.GJ, 0),
 }
 
-# the same, keyed by hot.unit_code() of the text (no bytes objects while parsing)
+# the same, keyed by p1scan.unit_code() of the text (no bytes objects while parsing)
 P1 = {}
 for _name, _u in TEXT.items():
-    P1[_unit_code(_name, 0, len(_name))] = _u
+    P1[unit_code(_name, 0, len(_name))] = _u
 
 # DLMS/COSEM unit enumeration (Blue Book) -> same form.
 DLMS = {

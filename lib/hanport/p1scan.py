@@ -1,38 +1,7 @@
-# The decoder's hot loops: CRCs, scanning P1 text, OBIS codes, numbers and
-# unit names. Each is written once here in plain Python, the reference;
-# on MicroPython a viper version (hot_viper.py: native code, no heap
-# allocation) replaces the per-byte ones, on CPython a version built on
-# C-level builtins replaces them all.
-# Tests check all of them give the same answers.
-import sys
-
-MICROPYTHON = sys.implementation.name == "micropython"
-
-
-# The CRCs bit by bit: no 256-entry tables, which would sit in a board's
-# RAM (hot_cpython.py builds the one it needs on a PC).
-ARC_POLY = 0xA001     # CRC-16/ARC, P1: poly 0x8005 reflected, init 0
-X25_POLY = 0x8408     # CRC-16/X.25, HDLC: poly 0x1021 reflected, init/xor 0xFFFF
-
-
-def crc_arc(buf, start, end):
-    """CRC-16/ARC of buf[start:end]."""
-    crc = 0
-    for i in range(start, end):
-        crc ^= buf[i]
-        for _ in range(8):
-            crc = (crc >> 1) ^ ARC_POLY if crc & 1 else crc >> 1
-    return crc
-
-
-def crc_x25(buf, start, end):
-    """CRC-16/X.25 of buf[start:end] (HDLC sends it low byte first)."""
-    crc = 0xFFFF
-    for i in range(start, end):
-        crc ^= buf[i]
-        for _ in range(8):
-            crc = (crc >> 1) ^ X25_POLY if crc & 1 else crc >> 1
-    return crc ^ 0xFFFF
+# Reading P1 text byte by byte, the reference: where the text ends, OBIS
+# codes, numbers and unit names. pick.py chooses the version that runs
+# (viper's text_end on MicroPython, loops_cpython.py's on CPython); tests
+# check all give the same answers.
 
 
 def text_end(data, i, n):
@@ -134,18 +103,3 @@ def unit_code(buf, s, e):
             return -1
         code = (code << 6) | c
     return code
-
-
-# the plain versions, kept for the faster ones' fallbacks and for tests
-# (typed `dict` for mypy, which would join the six signatures into a
-# function it cannot call: units.py calls one)
-REFERENCE: dict = {"crc_arc": crc_arc, "crc_x25": crc_x25, "text_end": text_end,
-                   "obis_key": obis_key, "number": number, "unit_code": unit_code}
-
-if MICROPYTHON:
-    try:
-        from .hot_viper import crc_arc, crc_x25, text_end  # noqa: F401,F811
-    except (ImportError, SyntaxError, ValueError):
-        pass      # a MicroPython built without the native emitter: the reference
-else:
-    from .hot_cpython import crc_arc, crc_x25, text_end, obis_key, number, unit_code  # noqa: F401,F811

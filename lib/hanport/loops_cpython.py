@@ -1,10 +1,11 @@
-# CPython versions of hot.py's loops, built on C-level builtins (regular
-# expressions, int(), dict lookups, big-integer bit counts, binascii): the decoder's speed
-# on a PC. Same answers as the reference in hot.py.
+# CPython versions of the loops of crc.py and p1scan.py, built on C-level
+# builtins (big-integer bit counts, binascii, regular expressions, int(),
+# dict lookups): the decoder's speed on a PC. Same answers as the
+# reference; pick.py chooses them.
 import binascii
 import re
 
-from . import hot, obis, obistable
+from . import crc, obistable, p1scan
 
 # CRC-16/ARC (P1; init 0, no final xor) is linear in the message bits,
 # and a bit's share of the CRC depends only on its distance from the end
@@ -12,17 +13,7 @@ from . import hot, obis, obistable
 # one big integer: CRC bit j is the parity of the bits at the positions
 # that flip bit j, so 16 ANDs and bit counts in C replace a loop over the
 # bytes (about 5 against 26 us per Swedish telegram).
-def _table(poly):
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ poly if c & 1 else c >> 1
-        t.append(c)
-    return t
-
-
-_ARC_TABLE = _table(hot.ARC_POLY)
+_ARC_TABLE = [crc.crc16(bytes((i,)), 0, 1, 0, crc.ARC_POLY) for i in range(256)]   # each byte's CRC
 _arc_masks = []    # per CRC bit: the positions, from the end, that flip it
 _arc_len = 0       # bytes the masks cover; grown when a longer text comes
 
@@ -46,17 +37,17 @@ def _grow_arc(n):
 
 def crc_arc(buf, start, end):
     if end - start < 32:                   # short texts: the byte loop
-        return hot.REFERENCE["crc_arc"](buf, start, end)
+        return crc.crc_arc(buf, start, end)
     if end - start > _arc_len:
         _grow_arc(end - start)
-    m = int.from_bytes(memoryview(buf)[start:end], "big")
-    crc = 0
+    msg = int.from_bytes(memoryview(buf)[start:end], "big")
+    value = 0
     j = 1
     for mask in _arc_masks:
-        if (m & mask).bit_count() & 1:
-            crc |= j
+        if (msg & mask).bit_count() & 1:
+            value |= j
         j <<= 1
-    return crc
+    return value
 
 
 # CRC-16/X.25 (HDLC) is CRC-CCITT (binascii.crc_hqx, in C) with every bit
@@ -80,16 +71,17 @@ def text_end(data, i, n):
 
 # "1-0:1.8.0" as sent -> key, for every code in the table and the forms
 # meters use (B = 0 or 1); anything else goes the long way
-_KEYS = {}
+OBIS_KEYS = {}
 for _code, _ in obistable.rows():
     _a, _b, _c, _d, _e = obistable.parse_text(_code)
     for _bb in ((1, 2, 3, 4) if _b == "n" else (0, 1) if _a == 1 else (int(_b),)):
-        _KEYS[("%d-%d:%d.%d.%d" % (_a, _bb, _c, _d, _e)).encode()] = obis.key(_a, _bb, _c, _d, _e)
+        _text = ("%d-%d:%d.%d.%d" % (_a, _bb, _c, _d, _e)).encode()
+        OBIS_KEYS[_text] = p1scan.obis_key(_text, 0, len(_text))
 
 
 def obis_key(buf, s, e):
-    k = _KEYS.get(bytes(buf[s:e]))
-    return k if k is not None else hot.REFERENCE["obis_key"](buf, s, e)
+    k = OBIS_KEYS.get(bytes(buf[s:e]))
+    return k if k is not None else p1scan.obis_key(buf, s, e)
 
 
 _NUMBER = re.compile(rb"(-?)(\d*)(?:\.(\d+))?(\*|\Z)")
@@ -115,7 +107,7 @@ def unit_code(buf, s, e):
     text = bytes(buf[s:e])
     code = _UNIT.get(text)
     if code is None:
-        code = hot.REFERENCE["unit_code"](text, 0, len(text))
+        code = p1scan.unit_code(text, 0, len(text))
         if len(_UNIT) < 64:
             _UNIT[text] = code
     return code

@@ -1,8 +1,9 @@
-# Viper (native code) versions of hot.py's per-byte loops for MicroPython
-# (CRCs bit by bit, the P1 text scan): the same answers as the reference,
-# without heap allocation or tables. The per-line ones (obis_key, unit_code) stay plain Python on
+# Viper (native code) versions of the per-byte loops for MicroPython: the
+# CRCs bit by bit (crc.py) and the P1 text scan (p1scan.text_end), the same
+# answers as the reference, without heap allocation or tables. The per-line
+# ones (obis_key, number, unit_code) have none and stay plain Python on
 # MicroPython: native code sits in RAM on a board, and those run a few
-# dozen times a telegram. Imported by hot.py only on MicroPython; mpy-cross
+# dozen times a telegram. Imported by pick.py only on MicroPython; mpy-cross
 # needs -march for this file (make build).
 import micropython
 
@@ -17,7 +18,7 @@ def crc_arc(buf, start: int, end: int) -> int:
         k = 0
         while k < 8:
             if crc & 1:
-                crc = (crc >> 1) ^ 0xA001     # hot.ARC_POLY
+                crc = (crc >> 1) ^ 0xA001     # crc.ARC_POLY
             else:
                 crc = crc >> 1
             k += 1
@@ -35,7 +36,7 @@ def crc_x25(buf, start: int, end: int) -> int:
         k = 0
         while k < 8:
             if crc & 1:
-                crc = (crc >> 1) ^ 0x8408     # hot.X25_POLY
+                crc = (crc >> 1) ^ 0x8408     # crc.X25_POLY
             else:
                 crc = crc >> 1
             k += 1

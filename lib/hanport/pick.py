@@ -1,0 +1,30 @@
+# The one place that picks how the decoder runs here. The plain Python of
+# crc.py and p1scan.py is the reference. On MicroPython the viper versions
+# (viper.py: native code, no heap allocation) replace the per-byte loops
+# that have one. On CPython (CPYTHON) versions built on C-level builtins
+# replace them all (loops_cpython.py), and the modules that have a CPython
+# variant use it: cosem (axdr_cpython.Tokens), jsonout
+# (jsonout_cpython.JsonParts) and p1 (p1_fast). HANPORT_PURE=1 in the
+# environment forces the reference everywhere (tests run the decoder both
+# ways); a board has no environment. Tests check all give the same answers.
+import sys
+
+MICROPYTHON = sys.implementation.name == "micropython"
+try:
+    from os import getenv
+    PURE = getenv("HANPORT_PURE") == "1"
+except ImportError:        # a board: no os.getenv
+    PURE = False
+CPYTHON = not MICROPYTHON and not PURE
+
+if CPYTHON:
+    from .loops_cpython import crc_arc, crc_x25, text_end, obis_key, number, unit_code
+else:
+    from .p1scan import text_end, obis_key, number, unit_code
+    try:
+        if PURE:
+            raise ImportError
+        from .viper import crc_arc, crc_x25, text_end  # noqa: F811
+    except (ImportError, SyntaxError, ValueError):
+        # HANPORT_PURE=1, or a MicroPython built without the native emitter
+        from .crc import crc_arc, crc_x25
