@@ -36,7 +36,7 @@ class MeterLine:
         self.restore()
 
     def restore(self):
-        """Listen again (on the same port) after cut()."""
+        """Listen for the dongle (after cut(): again, on the same port)."""
         srv = socket.socket()
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         srv.bind((self.host, self.port))
