@@ -17,6 +17,7 @@ from decimal import ROUND_DOWN, Decimal
 import pytest
 
 from testkit import corpus
+from testkit.rig import wait_until
 import hanport
 import meter_sim
 from encoders import meters
@@ -328,7 +329,7 @@ def test_encrypted_cli_to_decode_cli(tmp_path):
     assert bad.returncode == 1 and b"give --key" in bad.stderr
 
 
-# --- TCP wire and pty ---------------------------------------------------------------------
+# --- TCP line and pty ---------------------------------------------------------------------
 
 def _recv_all(sock, timeout=20):
     sock.settimeout(timeout)
@@ -376,26 +377,82 @@ def test_tcp_wrong_setting_gets_garbage(tmp_path):
     assert hanport.Decoder().feed(data) == []
 
 
-def test_wire_class_reconnects_and_follows_the_setting():
-    """Wire, as tests use it in-process: a dongle connects, announces,
-    reconnects; its setting decides between frames and garbage."""
+def _dongle_link(line, announce=b"2400-8E1"):
+    """A dongle's end of the line: connected, its SERIAL line said."""
+    sock = socket.create_connection(("127.0.0.1", line.port), 5)
+    sock.sendall(b"SERIAL " + announce + b"\n")
+    assert line.wait(5)
+    return sock
+
+
+def test_meter_line_reconnects_and_follows_the_setting():
+    """MeterLine, as tests use it in-process (rig.Meter): a dongle
+    connects, announces, reconnects; its setting decides between frames
+    and garbage."""
     frame = frames("aidon", 1)[0].data
-    w = meter_sim.Wire("2400-8E1")
+    line = meter_sim.MeterLine("2400-8E1")
     try:
-        assert not w.connected() and not w.send(frame)
+        assert not line.connected() and not line.send(frame)
         for announce, readable in ((b"2400-8E1", True), (b"2400-8N1", False)):
-            with socket.create_connection(("127.0.0.1", w.port), 5) as s:
-                s.sendall(b"SERIAL " + announce + b"\n")
-                assert w.wait(5)
-                assert w.dongle_setting == announce.decode() and w.connected()
-                assert w.send(frame)
-                w.drop()
+            with _dongle_link(line, announce) as s:
+                assert line.dongle_setting == announce.decode() and line.connected()
+                assert line.send(frame)
+                line.drop()
                 got = _recv_all(s, 5)
             assert (got == frame) is readable
             assert (hanport.Decoder().feed(got) != []) is readable
-        assert w.connections == 2 and not w.connected()
+        assert line.connections == 2 and not line.connected()
     finally:
-        w.close()
+        line.close()
+
+
+def test_meter_line_new_link_replaces_the_old_and_a_closed_one_is_gone():
+    """A reconnecting dongle's new link replaces the old one, which is
+    closed, and announces afresh; a dongle that goes away leaves the line
+    unconnected, so send says the bytes were lost."""
+    frame = frames("kaifa", 1)[0].data
+    line = meter_sim.MeterLine()
+    try:
+        first = _dongle_link(line, b"115200-8N1-inv")
+        second = socket.create_connection(("127.0.0.1", line.port), 5)
+        wait_until(lambda: line.connections == 2, 5, what="the second link")
+        assert _recv_all(first, 5) == b""               # closed by the line
+        assert line.dongle_setting is None and not line.connected()
+        second.sendall(b"SERIAL 2400-8E1\n")
+        assert line.wait(5) and line.dongle_setting == "2400-8E1"
+        assert line.send(frame)                         # setting None: never garbled
+        assert second.recv(len(frame), socket.MSG_WAITALL) == frame
+        second.close()
+        first.close()
+        wait_until(lambda: not line.connected(), 5, what="the line to see the dongle go")
+        assert not line.send(frame)
+    finally:
+        line.close()
+
+
+def test_meter_line_cut_refuses_the_dongle_until_restored():
+    """cut() is the cable pulled: the link closes and reconnects are
+    refused; restore() listens again on the same port."""
+    frame = frames("aidon", 1)[0].data
+    line = meter_sim.MeterLine("2400-8E1")
+    try:
+        port = line.port
+        with _dongle_link(line) as s:
+            line.cut()
+            assert _recv_all(s, 5) == b""
+        assert not line.connected() and not line.send(frame)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), 5)
+        line.restore()
+        assert line.port == port
+        with _dongle_link(line) as s:
+            assert line.send(frame)
+            line.drop()
+            assert _recv_all(s, 5) == frame
+        assert line.connections == 2
+    finally:
+        line.close()
+    assert not line.wait(0.1)                           # closed: nothing to wait for
 
 
 def test_pty_output():

@@ -16,6 +16,7 @@ import pytest
 
 from . import mpy
 from build import write_www
+from meter_sim.transports import MeterLine as Meter  # the meter end of the virtual UART
 
 ROOT = mpy.ROOT
 MPLIB = ROOT / ".venv" / "mplib"
@@ -35,83 +36,6 @@ def wait_until(fn, timeout=20, step=0.05, what="condition"):
             return v
         time.sleep(step)
     raise AssertionError("timed out waiting for " + what)
-
-
-class Meter:
-    """The meter end of the virtual UART: a TCP server the dongle connects
-    to. The dongle announces its serial settings ("SERIAL 2400-8E1\\n");
-    like a real meter behind a wrongly set UART, this one's frames arrive
-    as garbage unless they match `setting`."""
-
-    def __init__(self, setting=None):
-        self.setting = setting
-        self.port = free_port()
-        self.dongle_setting = None
-        self.conn = None
-        self._srv = socket.socket()
-        self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._srv.bind(("127.0.0.1", self.port))
-        self._srv.listen(2)
-        self._stop = False
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while not self._stop:
-            try:
-                conn, _ = self._srv.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.conn = conn
-            threading.Thread(target=self._listen, args=(conn,), daemon=True).start()
-
-    def _listen(self, conn):
-        buf = b""
-        while True:
-            try:
-                data = conn.recv(256)
-            except OSError:
-                return
-            if not data:
-                return
-            buf += data
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                if line.startswith(b"SERIAL "):
-                    self.dongle_setting = line[7:].decode()
-
-    def connected(self):
-        return self.conn is not None and self.dongle_setting is not None
-
-    def matches(self):
-        return self.setting is None or self.setting == self.dongle_setting
-
-    def send(self, data):
-        """Send bytes as the meter would: garbage when the UART is wrong."""
-        if not self.matches():
-            data = bytes((b * 37 + 11) & 0xFF for b in data)[: len(data) // 3]
-        with self._lock:
-            conn = self.conn
-        if conn is None:
-            return False
-        try:
-            conn.sendall(data)
-            return True
-        except OSError:
-            return False
-
-    def drop(self):
-        with self._lock:
-            if self.conn is not None:
-                self.conn.close()
-                self.conn = None
-                self.dongle_setting = None
-
-    def close(self):
-        self._stop = True
-        self.drop()
-        self._srv.close()
 
 
 class Broker:
