@@ -10,7 +10,6 @@
 import asyncio
 import json
 import os
-import sys
 import time
 
 ok = False          # proven: main.py lets a later crash be the slot's own
@@ -83,7 +82,5 @@ async def _watch(app):
             s["bad"], s["bad_version"] = s["run"], s.get("version")
             s["run"], s["why"], s["version"] = s["good"], why, s.get("from")
             _put(s)
-            if sys.platform == "esp32":
-                import machine
-                machine.reset()
-            sys.exit(75)
+            from dongle import platform
+            platform.reset()

@@ -175,7 +175,7 @@ def _hex(h):
 
 def _safe(path):
     return (path.startswith("lib/") or path.startswith("www/")) and ".." not in path and "//" not in path \
-        and all(c.isalpha() or c.isdigit() or c in "/._-" for c in path)
+        and all(ch.isalpha() or ch.isdigit() or ch in "/._-" for ch in path)
 
 
 async def receive(app, req, src, target):
