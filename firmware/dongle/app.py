@@ -52,8 +52,7 @@ class App:
         self.mqtt = Mqtt(self.cfg["mqtt"], self.short_id, self.name, VERSION + ("+" + BUILD if BUILD else ""),
                          "http://%s.local%s/" % (self.hostname, ":%d" % self.http_port if self.http_port != 80 else ""),
                          self.state, self.wifi, self.ledger)
-        self.web = Web(self, self.hostname, self.cfg["http"]["hosts"])
-        self.http = Server(self.web.handle, log.log)
+        self.http = Server(Web(self, self.hostname, self.cfg["http"]["hosts"]).handle, log.log)
         # issue 14, each off by default: the last P1 telegram for the
         # HomeWizard API, every good frame for the telegram port (telegram.py)
         self.p1_raw = None

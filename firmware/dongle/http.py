@@ -104,7 +104,7 @@ async def _put(sock, data, deadline):
             await asyncio.sleep_ms(20)
 
 
-def _readable(sock):
+def readable(sock):
     # (a generator, awaited: MicroPython's asyncio streams wait for a socket
     # this way, on the scheduler's I/O queue)
     yield asyncio.core._io_queue.queue_read(sock)  # type: ignore[attr-defined]  # (asyncio.core: no stub)
@@ -219,7 +219,7 @@ class Server:
             if self._open >= MAX_CLIENTS:
                 await asyncio.sleep_ms(20)
                 continue
-            await _readable(s)
+            await readable(s)
             try:
                 sock, addr = s.accept()
             except OSError:

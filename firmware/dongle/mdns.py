@@ -19,7 +19,7 @@ import socket
 import struct
 
 from . import platform
-from .http import _readable
+from .http import readable
 
 GROUP = "224.0.0.251"
 PORT = 5353
@@ -230,7 +230,7 @@ class Responder:
                 self._send(self.response([(r[0], PTR) for r in self.records if r[1] == PTR]), self.group)
                 await asyncio.sleep(1)
             while True:
-                await _readable(s)
+                await readable(s)
                 if not self._take(s):
                     await asyncio.sleep_ms(200)
         finally:

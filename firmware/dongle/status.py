@@ -48,10 +48,12 @@ def waiting_hint(app):
         meter.decoder.last_error or "no error yet")
 
 
-def document(app, energy):
-    """/api/status's JSON, in pieces; energy: the energy summary, written
-    already (jsonw.Written). (The parts' counters are read here, not by
-    methods of theirs: this module is in RAM only while it answers.)"""
+def document(web, energy):
+    """/api/status's JSON, in pieces: of web (web.Web) and its App; energy:
+    the energy summary, written already (jsonw.Written). (The parts'
+    counters are read here, not by methods of theirs: this module is in RAM
+    only while it answers.)"""
+    app = web.app
     dec = app.meter.decoder
     wdt = app.wdt
     meter, mqtt, http = app.meter, app.mqtt, app.http
@@ -80,10 +82,10 @@ def document(app, energy):
                  "published": mqtt.published, "failed": mqtt.failed, "connects": mqtt.connects,
                  "last_error": mqtt.last_error, "base_topic": mqtt.base},
         "http": {"served": http.served, "refused": http.refused, "errors": http.errors, "active": http.active,
-                 "short_of_memory": http.short, "misdirected": app.web.misdirected,
-                 "cross_site": app.web.cross_site},
-        "homewizard": {"on": app.cfg["homewizard"], "served": app.web.hw_served,
-                       "refused": app.web.hw_refused},
+                 "short_of_memory": http.short, "misdirected": web.misdirected,
+                 "cross_site": web.cross_site},
+        "homewizard": {"on": app.cfg["homewizard"], "served": web.hw_served,
+                       "refused": web.hw_refused},
         "telegram_server": app.telegrams.status() if app.telegrams else {"port": 0},
         "ntp": app.ntp_ok,
         "mdns": mdns_status(app.mdns),

@@ -40,7 +40,7 @@ class Refused(Exception):
         self.message = message
 
 
-def _hold(step):
+def hold(step):
     """The virtual dongle's tests cut the power here (HANPORT_OTA_HOLD=step):
     everything stops, as a board whose supply went away."""
     get = getattr(os, "getenv", None)
@@ -197,7 +197,7 @@ async def receive(app, req, src, target):
         updatecheck.header(app, head)
     finally:
         unload("updatecheck")
-    _hold("header")
+    hold("header")
     root = "slots/" + target
     try:
         os.mkdir("slots")
@@ -229,7 +229,7 @@ async def receive(app, req, src, target):
         if _hex(h) != sha:
             raise Refused(400, "bundle damaged: %s does not match its SHA-256" % path)
         files += 1
-        _hold("file%d" % files)
+        hold("file%d" % files)
     if src.left or src.pos != src.end:
         raise Refused(400, "bundle damaged: bytes after its end")
     with open(root + "/bundle.txt", "w") as f:
@@ -270,7 +270,7 @@ async def handle(web, req):
             web.updating = False
         src.buf = src.mv = None
         if why is None:
-            _hold("written")
+            hold("written")
         try:
             from . import updatecheck
             if why:

@@ -23,11 +23,11 @@ def read_slot():
 def write_slot(s, step=None):
     import json
 
-    from .update import _hold
+    from .update import hold
     with open(SLOT + ".tmp", "w") as f:
         f.write(json.dumps(s))
     if step:
-        _hold(step)
+        hold(step)
     try:
         os.rename(SLOT + ".tmp", SLOT)
     except OSError:                 # FAT: no rename over a file
@@ -65,7 +65,7 @@ def switch(app, head, running, target):
     import json
 
     from . import slotinfo, unload
-    from .update import _hold
+    from .update import hold
     new = head["version"] + ("+" + head["build"] if head.get("build") else "")
     age = app.state.age_s()
     u = app.cfg["update"]
@@ -75,7 +75,7 @@ def switch(app, head, running, target):
     write_slot(nxt, "pointer")
     log.log("update: %s written to slot %s and switched to; %s stays in %s until it proves itself" % (
         new, target, nxt["from"], "slot " + running if running else "lib"))
-    _hold("switched")
+    hold("switched")
     app.reboot_soon()
     return 200, JSON, json.dumps({"installed": new, "slot": target, "previous": nxt["from"],
                                   "rebooting": True, "window_s": u["window_s"], "boots": u["boots"]}), None
