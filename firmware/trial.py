@@ -61,11 +61,9 @@ async def _watch(app):
     while True:
         await asyncio.sleep(2)
         up = time.ticks_diff(time.ticks_ms(), start) // 1000
-        code = None
-        if app.http_port:
-            code = await _answer("127.0.0.1", app.http_port, b"/api/reading")
-            if code is None and app.wifi.ip():
-                code = await _answer(app.wifi.ip(), app.http_port, b"/api/reading")
+        code = await _answer("127.0.0.1", app.http_port, b"/api/reading")
+        if code is None and app.wifi.ip():
+            code = await _answer(app.wifi.ip(), app.http_port, b"/api/reading")
         if code is not None and (not want or code == want):
             s["good"], s["boots"], s["healthy_s"] = s["run"], 0, up
             s.pop("why", None)

@@ -47,11 +47,11 @@ class App:
         self.meter = Meter(self.cfg, self.board, self.state, self.problems)
         self.meter.on_frame = self._frame
         self.ledger = Ledger(self.cfg)
-        self.http_port = platform.http_port(self.cfg["http"]["port"])
+        port = self.http_port = platform.http_port(self.cfg["http"]["port"])
+        page = "http://%s.local%s/" % (self.hostname, ":%d" % port if port != 80 else "")
         from . import BUILD
         self.mqtt = Mqtt(self.cfg["mqtt"], self.short_id, self.name, VERSION + ("+" + BUILD if BUILD else ""),
-                         "http://%s.local%s/" % (self.hostname, ":%d" % self.http_port if self.http_port != 80 else ""),
-                         self.state, self.wifi, self.ledger)
+                         page, self.state, self.wifi, self.ledger)
         self.http = Server(Web(self, self.hostname, self.cfg["http"]["hosts"]).handle, log.log)
         # issue 14, each off by default: the last P1 telegram for the
         # HomeWizard API, every good frame for the telegram port (telegram.py)

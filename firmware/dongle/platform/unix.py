@@ -144,7 +144,7 @@ class Wifi:
 
 
 class Watchdog:
-    """Counts its feeds (nothing resets a PC)."""
+    """Counts its feeds; a feed missed resets nothing here."""
 
     def __init__(self, timeout_ms):
         self.feeds = 0
