@@ -69,8 +69,8 @@ def _answer(web, req):
 
 def _get(r, name):
     i = fields.FIELDS.index(name)
-    m = r.m[i]
-    return None if m is None else (m, r.d[i])
+    mantissa = r.m[i]
+    return None if mantissa is None else (mantissa, r.d[i])
 
 
 def _sum(a, b, sign=1):
