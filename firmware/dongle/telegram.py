@@ -13,19 +13,26 @@
 import asyncio
 import socket
 
+from micropython import const
+
 from . import platform
 
 MAX_CLIENTS = 3
 BACKLOG = 4096           # bytes queued a client, beyond its socket's buffer: a longest frame (decoder.CAP)
 POLL_MS = 100            # accepting, draining queues, reading what clients send
 _SINK = bytearray(64)
+# a client: [socket, queued frames, offset into the first, bytes queued]
+_SOCK = const(0)
+_QUEUE = const(1)
+_OFFSET = const(2)
+_QUEUED = const(3)
 
 
 class Telegrams:
     def __init__(self, port, log):
         self.port = port
         self.log = log
-        self.clients = []        # [socket, queued frames, offset into the first, bytes queued]
+        self.clients = []        # each a list: _SOCK, _QUEUE, _OFFSET, _QUEUED
         self.accepted = self.refused = self.dropped = 0
         self.frames = 0          # frames given to clients
         self.ignored = 0         # bytes clients sent (read and dropped)
@@ -40,29 +47,29 @@ class Telegrams:
         every client, never waiting."""
         for client in self.clients[:]:
             try:
-                if client[3] + len(frame) > BACKLOG:
+                if client[_QUEUED] + len(frame) > BACKLOG:
                     self._drop(client, "does not read")
                     continue
-                client[1].append(frame)
-                client[3] += len(frame)
+                client[_QUEUE].append(frame)
+                client[_QUEUED] += len(frame)
                 self._flush(client)
             except MemoryError:
                 self._drop(client, "no room for its queue")
 
     def _flush(self, client):
-        sock, q = client[0], client[1]
+        sock, queue = client[_SOCK], client[_QUEUE]
         try:
-            while q:
-                mv = memoryview(q[0])[client[2]:]
+            while queue:
+                mv = memoryview(queue[0])[client[_OFFSET]:]
                 k = sock.write(mv)
                 if not k:
                     return
-                client[3] -= k
+                client[_QUEUED] -= k
                 if k < len(mv):
-                    client[2] += k
+                    client[_OFFSET] += k
                     return
-                q.pop(0)
-                client[2] = 0
+                queue.pop(0)
+                client[_OFFSET] = 0
                 self.frames += 1
         except OSError:
             self._drop(client, None)
@@ -74,7 +81,7 @@ class Telegrams:
                 self.dropped += 1
                 self.log("telegram port: a client dropped: %s" % why)
         try:
-            client[0].close()
+            client[_SOCK].close()
         except OSError:
             pass
 
@@ -94,7 +101,7 @@ class Telegrams:
                 self._accept(s)
                 for client in self.clients[:]:
                     self._read(client)
-                    if client in self.clients and client[1]:
+                    if client in self.clients and client[_QUEUE]:
                         self._flush(client)
         finally:
             s.close()
@@ -118,7 +125,7 @@ class Telegrams:
         """Drop what the client sent; notice it has gone."""
         try:
             for _ in range(16):
-                n = client[0].readinto(_SINK)
+                n = client[_SOCK].readinto(_SINK)
                 if n is None:
                     return
                 if not n:
