@@ -19,6 +19,8 @@ import hashlib
 import os
 import time
 
+from micropython import const
+
 from . import KB, room, unload
 
 JSON = "application/json"
@@ -31,6 +33,7 @@ START = 16 * KB
 LOW = 12 * KB
 IDLE_MS = 15000           # the client sends nothing this long: the upload is abandoned
 DRAIN_MAX = 2 << 20       # what a refused upload may still send, read and dropped
+_DIR = const(0x4000)      # os.ilistdir's type of a folder
 BUSY = 503, JSON, '{"error": "busy: low on memory, try again", "status": 503}', {"Retry-After": "2"}
 
 
@@ -57,7 +60,7 @@ def rmtree(path):
         return
     for e in entries:
         p = path + "/" + e[0]
-        if e[1] == 0x4000:
+        if e[1] == _DIR:
             rmtree(p)
         else:
             os.remove(p)

@@ -5,10 +5,17 @@ import os
 import sys
 import time
 
+from micropython import const
+
 from . import log
 from .http import error_body
+
 JSON = "application/json"
 SLOT = "slot.json"
+# sys.implementation._mpy: the .mpy version in its low byte, the native
+# code's architecture from bit 10 up
+_MPY_VERSION = const(0xFF)
+_MPY_ARCH_SHIFT = const(10)
 
 
 def read_slot():
@@ -126,8 +133,8 @@ def header(app, head):
     except ValueError:
         raise Refused(400, "bundle has no mpy line: refused")
     mine = sys.implementation._mpy
-    if ver != mine & 0xFF or (arch and arch != mine >> 10):
+    if ver != mine & _MPY_VERSION or (arch and arch != mine >> _MPY_ARCH_SHIFT):
         raise Refused(400, "bundle's code (mpy %d, arch %d) does not run on this MicroPython (mpy %d, arch %d)"
-                      % (ver, arch, mine & 0xFF, mine >> 10))
+                      % (ver, arch, mine & _MPY_VERSION, mine >> _MPY_ARCH_SHIFT))
     if not head.get("version"):
         raise Refused(400, "bundle has no version: refused")
