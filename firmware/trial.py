@@ -10,7 +10,6 @@
 import asyncio
 import json
 import os
-import sys
 import time
 
 ok = False          # proven: main.py lets a later crash be the slot's own
@@ -62,11 +61,9 @@ async def _watch(app):
     while True:
         await asyncio.sleep(2)
         up = time.ticks_diff(time.ticks_ms(), start) // 1000
-        code = None
-        if app.http_port:
-            code = await _answer("127.0.0.1", app.http_port, b"/api/reading")
-            if code is None and app.wifi.ip():
-                code = await _answer(app.wifi.ip(), app.http_port, b"/api/reading")
+        code = await _answer("127.0.0.1", app.http_port, b"/api/reading")
+        if code is None and app.wifi.ip():
+            code = await _answer(app.wifi.ip(), app.http_port, b"/api/reading")
         if code is not None and (not want or code == want):
             s["good"], s["boots"], s["healthy_s"] = s["run"], 0, up
             s.pop("why", None)
@@ -83,7 +80,5 @@ async def _watch(app):
             s["bad"], s["bad_version"] = s["run"], s.get("version")
             s["run"], s["why"], s["version"] = s["good"], why, s.get("from")
             _put(s)
-            if sys.platform == "esp32":
-                import machine
-                machine.reset()
-            sys.exit(75)
+            from dongle import platform
+            platform.reset()

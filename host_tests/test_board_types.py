@@ -5,8 +5,7 @@ mypy (pinned in requirements.txt) checks the modules a board imports
 CPython-only modules) against micropython-esp32-stubs, MicroPython 1.28's
 ESP32 API: a wrong name or argument of machine, network, esp32 or ntptime
 fails here instead of on a dongle. The check is shown to bite on a snippet
-with such mistakes. The RTC epoch is read from the firmware (time.gmtime(0)),
-checked with esp32.py itself on the unix port."""
+with such mistakes. No board code assumes the RTC's epoch."""
 import importlib.metadata
 import os
 import re
@@ -17,7 +16,7 @@ import textwrap
 
 import pytest
 
-from testkit.mpy import ROOT, run
+from testkit.mpy import ROOT
 
 STUBS = ("micropython-stdlib-stubs", "micropython-esp32-stubs")
 
@@ -126,53 +125,6 @@ def test_check_catches_wrong_board_api(typeshed, tmp_path):
     assert len(bad) == 10
     assert flagged == bad, "mypy flagged lines %s, the wrong ones are %s:\n%s" % (
         sorted(flagged), sorted(bad), out)
-
-
-FAKE_MACHINE = '''
-PWRON_RESET, HARD_RESET, WDT_RESET, DEEPSLEEP_RESET, SOFT_RESET = 1, 2, 3, 4, 5
-class UART:
-    INV_RX = 4
-class WDT:
-    pass
-class Pin:
-    OUT = 3
-'''
-
-# time as an ESP32 port has it: the epoch is 2000-01-01
-FAKE_TIME_2000 = '''
-def time():
-    return 1000
-def gmtime(t=None):
-    return (2000, 1, 1, 0, 0, 0, 5, 1)
-'''
-
-EPOCH_RUN = '''
-import sys, time
-sys.path.insert(0, %r)
-from dongle.platform import esp32
-print(time.gmtime(0)[:6])
-print(abs(esp32.utc_seconds() - time.time()) <= 1)
-import time_2000
-sys.modules["time"] = time_2000          # what `import time` finds on an ESP32
-print(esp32.utc_seconds())
-'''
-
-
-def test_utc_seconds_reads_the_firmware_epoch(tmp_path):
-    """esp32.py's utc_seconds() on the unix port (a stand-in machine and
-    network module): the unix port's epoch is 1970, so its seconds are
-    time.time()'s; with an ESP32's time module (epoch 2000) the same code
-    adds 946684800. No constant assumes either."""
-    (tmp_path / "machine.py").write_text(FAKE_MACHINE)
-    (tmp_path / "network.py").write_text("STA_IF, AP_IF = 0, 1\n")
-    (tmp_path / "time_2000.py").write_text(FAKE_TIME_2000)
-    (tmp_path / "epoch.py").write_text(EPOCH_RUN % str(ROOT / "firmware"))
-    p = run(["epoch.py"], cwd=tmp_path, timeout=60)
-    assert p.returncode == 0, p.stderr.decode()
-    lines = p.stdout.decode().splitlines()
-    assert lines == ["(1970, 1, 1, 0, 0, 0)", "True", str(946684800 + 1000)], lines
-    esp32_src = (ROOT / "firmware" / "dongle" / "platform" / "esp32.py").read_text()
-    assert "946684800" not in esp32_src
 
 
 def test_no_epoch_constant_in_board_code():

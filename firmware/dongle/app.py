@@ -47,12 +47,12 @@ class App:
         self.meter = Meter(self.cfg, self.board, self.state, self.problems)
         self.meter.on_frame = self._frame
         self.ledger = Ledger(self.cfg)
+        port = self.http_port = platform.http_port(self.cfg["http"]["port"])
+        page = "http://%s.local%s/" % (self.hostname, ":%d" % port if port != 80 else "")
         from . import BUILD
-        self.mqtt = Mqtt(self.cfg, self.short_id, self.name, VERSION + ("+" + BUILD if BUILD else ""),
-                         self.state, self.wifi,
-                         self.ledger)
-        self.web = Web(self, self.hostname, self.cfg["http"]["hosts"])
-        self.http = Server(self.web.handle, log.log)
+        self.mqtt = Mqtt(self.cfg["mqtt"], self.short_id, self.name, VERSION + ("+" + BUILD if BUILD else ""),
+                         page, self.state, self.wifi, self.ledger)
+        self.http = Server(Web(self, self.hostname, self.cfg["http"]["hosts"]).handle, log.log)
         # issue 14, each off by default: the last P1 telegram for the
         # HomeWizard API, every good frame for the telegram port (telegram.py)
         self.p1_raw = None
@@ -64,14 +64,10 @@ class App:
             self.meter.decoder.on_raw = self._raw
         self.ntp_ok = False
         self.mdns = None            # mdns.py's responder while it runs, or why it does not
-        self.http_port = 0
         self._reboot_at = None
         self.heap_used = self.heap_peak = 0     # live heap after a collection
         for p in self.problems:
             log.log("config: " + p)
-
-    def unconfigured(self):
-        return not self.cfg["wifi"]["ssid"]
 
     def uptime_s(self):
         return time.ticks_diff(time.ticks_ms(), self.boot_ms) // 1000
@@ -116,9 +112,9 @@ class App:
     async def wifi_task(self):
         """Station mode with backoff; the setup network while unconfigured,
         unreachable for WIFI_GRACE_S after boot, or when asked for."""
-        c = self.cfg
-        ap_mode = c["setup"]["ap"]
-        ssid = c["wifi"]["ssid"]
+        cfg = self.cfg
+        ap_mode = cfg["setup"]["ap"]
+        ssid = cfg["wifi"]["ssid"]
         grace = platform.wifi_grace_s(WIFI_GRACE_S)
         backoff = 5
         next_try = 0
@@ -127,10 +123,10 @@ class App:
             want_ap = ap_mode == "on" or (ap_mode == "auto" and (
                 not ssid or (not up and self.uptime_s() > grace)))
             if want_ap and not self.wifi.ap_active():
-                ap_pw = c["setup"]["ap_password"]
+                ap_pw = cfg["setup"]["ap_password"]
                 if not ap_pw:
                     from . import config
-                    ap_pw = config.new_ap_password(c)
+                    ap_pw = config.new_ap_password(cfg)
                     unload("config")
                 self.wifi.start_ap("HAN-setup-" + self.short_id, ap_pw)
                 log.log("wifi: setup network HAN-setup-%s open (WPA2)" % self.short_id)
@@ -139,13 +135,13 @@ class App:
                 log.log("wifi: setup network closed")
             if ssid and not up and time.ticks_diff(time.ticks_ms(), next_try) >= 0:
                 log.log("wifi: connecting to %s" % ssid)
-                self.wifi.connect(ssid, c["wifi"]["password"])
+                self.wifi.connect(ssid, cfg["wifi"]["password"])
                 next_try = time.ticks_add(time.ticks_ms(), backoff * 1000)
                 backoff = min(backoff * 2, 300)
             elif up:
                 backoff = 5
                 if not self.ntp_ok:
-                    self.ntp_ok = platform.ntp_sync(c["ntp"]["host"])
+                    self.ntp_ok = platform.ntp_sync(cfg["ntp"]["host"])
             await asyncio.sleep(2)
 
     async def housekeeping(self):
@@ -166,9 +162,8 @@ class App:
 
     async def run(self):
         log.log("hanport %s on %s, board %s, id %s" % (VERSION, platform.NAME, self.cfg["board"], self.device_id))
-        port = self.http_port = platform.http_port(self.cfg["http"]["port"])
-        await self.http.start(port, platform.HTTP_BIND, platform.SNDBUF)
-        log.log("http: listening on port %d" % port)
+        await self.http.start(self.http_port, platform.HTTP_BIND, platform.SNDBUF)
+        log.log("http: listening on port %d" % self.http_port)
         tasks = [
             asyncio.create_task(self.supervise("housekeeping", self.housekeeping)),
             asyncio.create_task(self.supervise("meter", self.meter.read_task)),

@@ -82,7 +82,7 @@ def _is_hex_key(s):
 
 
 def _is_label(s):
-    return len(s) <= 63 and s[0] != "-" and all(c.isalpha() or c.isdigit() or c == "-" for c in s)
+    return len(s) <= 63 and s[0] != "-" and all(ch.isalpha() or ch.isdigit() or ch == "-" for ch in s)
 
 
 def _check(path, value):
@@ -192,6 +192,18 @@ def save(cfg, path=PATH):
         os.rename(tmp, path)
 
 
+def update(cfg, section, key, value):
+    """cfg[section][key] = value, and the same in the file, whose other
+    values stay as they were: for what the dongle finds or makes itself
+    (the serial setting detected, the setup network's password). Raises
+    OSError when the file cannot be written (cfg has the value all the
+    same)."""
+    cfg[section][key] = value
+    saved, _ = load()
+    saved[section][key] = value
+    save(saved)
+
+
 def public(cfg):
     """A copy with every secret replaced by whether it is set."""
     out = _copy(cfg)
@@ -223,11 +235,8 @@ def new_ap_password(cfg):
     from . import log
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
     pw = "".join(alphabet[b % len(alphabet)] for b in os.urandom(12))
-    cfg["setup"]["ap_password"] = pw
     try:
-        saved, _ = load()
-        saved["setup"]["ap_password"] = pw
-        save(saved)
+        update(cfg, "setup", "ap_password", pw)
     except OSError:
         pass
     log.set_secrets(secrets(cfg))

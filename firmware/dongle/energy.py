@@ -91,7 +91,8 @@ class Energy:
 
     # --- labels ---------------------------------------------------------
 
-    def _day(self, h):
+    def day_label(self, h):
+        """Hour (any second in it) -> "2025-10-26" (its local day)."""
         y, mo, d = localtime.local(h, self.zone)[:3]
         return "%04d-%02d-%02d" % (y, mo, d)
 
@@ -209,7 +210,7 @@ class Energy:
         hour[1] += wh_exp
         hour[2] |= 1 if est else 0
         hour[3] = 0                           # changed: final again in _finalize
-        key = self._day(h)
+        key = self.day_label(h)
         day = self.days.get(key)
         if day is None:
             day = self.days[key] = [0, 0, 0, None]
@@ -224,22 +225,22 @@ class Energy:
         for h, hour in self.hours.items():
             if h + 3600 <= t and not hour[3]:
                 hour[3] = 1
-                redo.add(self._day(h))
+                redo.add(self.day_label(h))
         for key in redo:
             day = self.days[key]
             # the largest kept hour; one no longer kept cannot have changed
             best = day[2:] if day[3] is not None and day[3] not in self.hours else [-1, None]
             for h in sorted(self.hours):
                 v = self.hours[h]
-                if v[3] and not v[2] and v[0] > best[0] and self._day(h) == key:
+                if v[3] and not v[2] and v[0] > best[0] and self.day_label(h) == key:
                     best = [v[0], h]
             day[2], day[3] = max(0, best[0]), best[1]
-        cur = self._day(t - t % 3600)[:7]
+        cur = self.day_label(t - t % 3600)[:7]
         if cur != self.open or [k for k in redo if k < cur]:
             self.open = cur
             for key in set(k[:7] for k in self.days):
                 if key < cur:
-                    self.months[key] = self._month(key)
+                    self.months[key] = self.month_summary(key)
             y, m = int(cur[:4]), int(cur[5:7]) - 1
             prev = "%04d-%02d" % (y - (m == 0), m or 12)
             for k in [k for k in self.days if k < prev]:
@@ -252,7 +253,7 @@ class Energy:
 
     # --- output -----------------------------------------------------------
 
-    def _month(self, key):
+    def month_summary(self, key):
         """Raw summary of a month from its days (kept as is for closed months)."""
         days = [(k, v) for k, v in self.days.items() if k[:7] == key]
         maxima = sorted(((v[2], v[3]) for k, v in days if v[3] is not None), reverse=True)

@@ -50,9 +50,9 @@ def current(e, t):
     if t is None:
         return {"ready": False, "problems": problems(e)}
     h = t - t % 3600
-    today = e._day(h)
+    today = e.day_label(h)
     month = today[:7]
-    raw = e._month(month)
+    raw = e.month_summary(month)
     cur = view(e, raw)
     so_far, est = estimate(e, t)
     topn = [x[0] for x in raw["top"]]

@@ -130,7 +130,7 @@ def announce(mq):
     """The configs _announce found missing, published through mq (an
     mqtt.Mqtt): every field the reading has and was not announced, the
     energy accounts once per connection."""
-    st = mq.state
+    reading = mq.state.reading
     if mq.reannounce:
         mq.reannounce = False
         mq.energy_announced = False
@@ -138,17 +138,17 @@ def announce(mq):
             mq.announced[i] = 0
     dev = None
     for i in range(fields.COUNT):
-        if st.reading.m[i] is not None and not mq.announced[i]:
+        if reading.m[i] is not None and not mq.announced[i]:
             if dev is None:
-                dev = device(mq.device_id, mq.name, st.reading, mq.version, mq.url)
-            topic, payload = sensor(i, mq.device_id, mq.base, mq.m["discovery_prefix"], dev,
-                                    expire_s(mq.m["min_interval_s"]))
+                dev = device(mq.device_id, mq.name, reading, mq.version, mq.url)
+            topic, payload = sensor(i, mq.device_id, mq.base, mq.cfg["discovery_prefix"], dev,
+                                    expire_s(mq.cfg["min_interval_s"]))
             mq.client.publish(topic.encode(), payload.encode(), retain=True)
             mq.announced[i] = 1
     if mq.ledger is not None and not mq.energy_announced:
         if dev is None:
-            dev = device(mq.device_id, mq.name, st.reading, mq.version, mq.url)
+            dev = device(mq.device_id, mq.name, reading, mq.version, mq.url)
         for row in ENERGY:
-            topic, payload = energy_sensor(row, mq.device_id, mq.base, mq.m["discovery_prefix"], dev)
+            topic, payload = energy_sensor(row, mq.device_id, mq.base, mq.cfg["discovery_prefix"], dev)
             mq.client.publish(topic.encode(), payload.encode(), retain=True)
         mq.energy_announced = True

@@ -69,8 +69,8 @@ def _answer(web, req):
 
 def _get(r, name):
     i = fields.FIELDS.index(name)
-    m = r.m[i]
-    return None if m is None else (m, r.d[i])
+    mantissa = r.m[i]
+    return None if mantissa is None else (mantissa, r.d[i])
 
 
 def _sum(a, b, sign=1):
@@ -109,7 +109,7 @@ def data(app, r):
         put("meter_model", json.dumps(r.model))
     if r.meter_id:
         # hexadecimal of the id's characters, as HomeWizard sends DSMR's equipment id
-        put("unique_id", '"%s"' % "".join("%02X" % ord(c) for c in r.meter_id))
+        put("unique_id", '"%s"' % "".join("%02X" % ord(ch) for ch in r.meter_id))
     t = _get(r, "tariff")
     if t is not None and t[1] == 0:
         put("active_tariff", t[0])

@@ -104,7 +104,7 @@ async def _put(sock, data, deadline):
             await asyncio.sleep_ms(20)
 
 
-def _readable(sock):
+def readable(sock):
     # (a generator, awaited: MicroPython's asyncio streams wait for a socket
     # this way, on the scheduler's I/O queue)
     yield asyncio.core._io_queue.queue_read(sock)  # type: ignore[attr-defined]  # (asyncio.core: no stub)
@@ -219,25 +219,25 @@ class Server:
             if self._open >= MAX_CLIENTS:
                 await asyncio.sleep_ms(20)
                 continue
-            await _readable(s)
+            await readable(s)
             try:
-                c, addr = s.accept()
+                sock, addr = s.accept()
             except OSError:
                 continue
-            c.setblocking(False)
+            sock.setblocking(False)
             try:
                 peer = addr_host(addr)
                 held = self._peers.get(peer, 0)
                 if held >= MAX_PER_PEER:
                     self.refused += 1
-                    _refuse(c, _CROWDED)    # (Retry-After: 2)
+                    _refuse(sock, _CROWDED)    # (Retry-After: 2)
                     continue
                 self._peers[peer] = held + 1
                 self._open += 1
-                asyncio.create_task(self._client(asyncio.StreamReader(c), peer))
+                asyncio.create_task(self._client(asyncio.StreamReader(sock), peer))
             except MemoryError:
                 self.errors += 1
-                _refuse(c)
+                _refuse(sock)
 
     async def _client(self, stream, peer):
         sock = stream.s

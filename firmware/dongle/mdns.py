@@ -18,13 +18,19 @@ import asyncio
 import socket
 import struct
 
+from micropython import const
+
 from . import platform
-from .http import _readable
+from .http import readable
 
 GROUP = "224.0.0.251"
 PORT = 5353
 A, PTR, TXT, SRV, ANY = 1, 12, 16, 33, 255
 FLUSH = 0x8000                 # cache-flush bit: records only we own
+_POINTER = const(0xC0)         # a label length byte's top bits: a compression pointer follows
+_POINTER_HIGH = const(0x3F)    # (the rest of that byte: the pointer's high bits)
+_RESPONSE = const(0x8000)      # header flags: QR, a response
+_OPCODE = const(0x7800)        # header flags: the opcode (0: a standard query)
 TTL_HOST, TTL_OTHER, TTL_LEGACY = 120, 4500, 10
 IP_MULTICAST_IF = 32           # Linux (the unix port has no constant for it)
 PACKET_MAX = 512               # a query read (longer ones are cut, and malformed); a
@@ -55,15 +61,15 @@ def read_name(p, i):
         if n == 0:
             i += 1
             break
-        if n & 0xC0 == 0xC0:
+        if n & _POINTER == _POINTER:
             jumps += 1
             if jumps > 16:
                 raise ValueError("pointer loop")
             if end is None:
                 end = i + 2
-            i = ((n & 0x3F) << 8) | p[i + 1]
+            i = ((n & _POINTER_HIGH) << 8) | p[i + 1]
             continue
-        if n & 0xC0 or i + 1 + n > len(p):
+        if n & _POINTER or i + 1 + n > len(p):
             raise ValueError("bad label")
         labels.append(bytes(p[i + 1:i + 1 + n]).decode().lower())
         i += 1 + n
@@ -178,9 +184,9 @@ class Responder:
             if len(p) < 12:
                 raise ValueError("short")
             qid, flags, qd = struct.unpack_from(">HHH", p, 0)
-            if flags & 0x8000:
+            if flags & _RESPONSE:
                 return                     # a response: someone else's
-            if flags & 0x7800 or qd > 16:  # not a standard query
+            if flags & _OPCODE or qd > 16:  # not a standard query
                 raise ValueError("opcode or count")
             qs = []
             i = 12
@@ -230,7 +236,7 @@ class Responder:
                 self._send(self.response([(r[0], PTR) for r in self.records if r[1] == PTR]), self.group)
                 await asyncio.sleep(1)
             while True:
-                await _readable(s)
+                await readable(s)
                 if not self._take(s):
                     await asyncio.sleep_ms(200)
         finally:

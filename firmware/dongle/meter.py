@@ -6,7 +6,7 @@ import time
 import hanport
 
 from . import log, serialcfg, spare, unload
-from .platform import RequestPin, Serial
+from .platform import Serial, request_pin
 
 DWELL_S = 12         # per candidate setting: Swedish meters send every 10 s
 LOST_S = 300         # no frame this long at a found setting: search again
@@ -19,7 +19,7 @@ class Meter:
         self.state = state
         self.decoder = self._decoder(mc, problems)
         self.serial = Serial(board, mc["port"])
-        self.request = RequestPin(board["request_pin"])
+        request_pin(board["request_pin"])
         invert = board["invert"] if mc["invert"] == "auto" else mc["invert"]
         first = serialcfg.parse_label(mc["detected"]) if mc["detected"] else None
         if first is None:
@@ -123,12 +123,9 @@ class Meter:
         label = self.setting()
         if self.cfg["meter"]["detected"] == label:
             return
-        self.cfg["meter"]["detected"] = label
         from . import config
         try:
-            saved, _ = config.load()
-            saved["meter"]["detected"] = label
-            config.save(saved)
+            config.update(self.cfg, "meter", "detected", label)
         except OSError as e:
             log.log("meter: could not store the serial setting: %s" % e)
         unload("config")

@@ -9,7 +9,7 @@ import time
 import umqtt.simple as simple
 from hanport import fields
 
-from . import log, platform, spare, unload
+from . import log, spare, unload
 
 TIMEOUT_S = 1
 BACKOFF_MAX_S = 60
@@ -22,37 +22,35 @@ class _TimeoutSockets:
     connect it does itself cannot block for long."""
 
     def __init__(self, module):
-        self._m = module
+        self.module = module
         self.last = None        # the TCP socket under a TLS one
 
     def socket(self, *args):
-        s = self._m.socket(*args)
+        s = self.module.socket(*args)
         s.settimeout(TIMEOUT_S)
         self.last = s
         return s
 
     def getaddrinfo(self, *args):
-        return self._m.getaddrinfo(*args)
+        return self.module.getaddrinfo(*args)
 
 
 class Mqtt:
-    def __init__(self, cfg, device_id, name, version, state, wifi, ledger=None):
-        m = cfg["mqtt"]
-        self.m = m
+    def __init__(self, cfg, device_id, name, version, url, state, wifi, ledger=None):
+        """cfg: config mqtt; url: the dongle's page (Home Assistant's
+        link to it)."""
+        self.cfg = cfg
         self.device_id = device_id
         self.name = name
         self.version = version
-        host = cfg["hostname"] or "hanport-" + device_id
-        port = platform.http_port(cfg["http"]["port"])
-        self.url = "http://%s%s/" % (host if "." in host else host + ".local",
-                                     ":%d" % port if port != 80 else "")      # (discovery)
+        self.url = url
         self.state = state
         self.wifi = wifi
-        self.enabled = bool(m["host"])
-        self.base = m["base_topic"] or "han/" + device_id
+        self.enabled = bool(cfg["host"])
+        self.base = cfg["base_topic"] or "han/" + device_id
         self.t_state = (self.base + "/state").encode()
         self.t_energy = (self.base + "/energy").encode()
-        self.client_id = m["client_id"] or "hanport-" + device_id
+        self.client_id = cfg["client_id"] or "hanport-" + device_id
         self.client = None
         self.connected = False
         self.published = 0
@@ -86,53 +84,53 @@ class Mqtt:
                 if self.connected:
                     log.log("mqtt: connection lost (%s)" % self.last_error)
                 else:
-                    log.log("mqtt: cannot connect to %s (%s)" % (self.m["host"], self.last_error))
+                    log.log("mqtt: cannot connect to %s (%s)" % (self.cfg["host"], self.last_error))
                 self.failed += 1
             self._close()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def _connect(self):
-        m = self.m
+        cfg = self.cfg
         ssl = False
-        if m["tls"]:
+        if cfg["tls"]:
             from . import pem
             try:
-                ssl = pem.Tls(pem.tls_context(m["ca"]), m["host"])
+                ssl = pem.Tls(pem.tls_context(cfg["ca"]), cfg["host"])
             finally:
                 unload("pem")
             sys.modules["ussl"] = ssl
         # (umqtt.simple's own `import socket`, which its stub leaves out)
         simple.socket = _TimeoutSockets(simple.socket if not isinstance(simple.socket, _TimeoutSockets)  # type: ignore[attr-defined]
-                                        else simple.socket._m)  # type: ignore[attr-defined]
-        c = simple.MQTTClient(self.client_id, m["host"], m["port"], m["user"] or None,
-                              m["password"] or None, m["keepalive_s"], ssl=ssl)
-        c.set_last_will(self.base + "/status", b"offline", retain=True)
-        c.set_callback(self._message)
-        self.client = c
-        c.connect()
+                                        else simple.socket.module)  # type: ignore[attr-defined]
+        client = simple.MQTTClient(self.client_id, cfg["host"], cfg["port"], cfg["user"] or None,
+                                   cfg["password"] or None, cfg["keepalive_s"], ssl=ssl)
+        client.set_last_will(self.base + "/status", b"offline", retain=True)
+        client.set_callback(self._message)
+        self.client = client
+        client.connect()
         self._timeout()
         self.connected = True
         self.connects += 1
         self.last_error = None
-        log.log("mqtt: connected to %s as %s" % (m["host"], self.client_id))
-        c.publish((self.base + "/status").encode(), b"online", retain=True)
-        self._firmware(c)
-        if m["discovery"]:
-            c.subscribe(HA_STATUS.encode())
+        log.log("mqtt: connected to %s as %s" % (cfg["host"], self.client_id))
+        client.publish((self.base + "/status").encode(), b"online", retain=True)
+        self._firmware(client)
+        if cfg["discovery"]:
+            client.subscribe(HA_STATUS.encode())
             self._timeout()
         for i in range(fields.COUNT):
             self.announced[i] = 0
         self.energy_announced = False
 
-    def _firmware(self, c):
+    def _firmware(self, client):
         """<base>/firmware (retained): the running version and build, its
         slot, and why the last update was rolled back, if it was
         (slotinfo.py)."""
         import json
         from . import slotinfo
         try:
-            c.publish((self.base + "/firmware").encode(), json.dumps(slotinfo.status()).encode(), retain=True)
+            client.publish((self.base + "/firmware").encode(), json.dumps(slotinfo.status()).encode(), retain=True)
         finally:
             unload("slotinfo")
 
@@ -185,12 +183,12 @@ class Mqtt:
     def _announce(self):
         """Home Assistant discovery for fields not yet announced. Its module
         loads only while there is something to announce."""
-        st = self.state
-        if not self.m["discovery"] or st.reading is None:
+        reading = self.state.reading
+        if not self.cfg["discovery"] or reading is None:
             return
         todo = self.reannounce or (self.ledger is not None and not self.energy_announced)
         for i in range(fields.COUNT):
-            if st.reading.m[i] is not None and not self.announced[i]:
+            if reading.m[i] is not None and not self.announced[i]:
                 todo = True
         if not todo:
             return
@@ -209,44 +207,44 @@ class Mqtt:
         in the heap, and what its stack held last (a message, the energy
         summary with the module that made it) stays reachable from there
         while it waits."""
-        st = self.state
+        changed = self.state.changed
         self._last_seq = -1
         self._last_pub = self._last_ping = time.ticks_ms()
         self._last_energy = None
-        ticker = asyncio.create_task(_tick(st.changed))
+        ticker = asyncio.create_task(_tick(changed))
         try:
             while True:
-                await st.changed.wait()
-                st.changed.clear()
+                await changed.wait()
+                changed.clear()
                 self._round()
         finally:
             ticker.cancel()
 
     def _round(self):
-        c = self.client
-        st = self.state
+        client = self.client
+        state = self.state
         spare.ensure()
         now = time.ticks_ms()
-        if st.seq != self._last_seq and st.reading is not None and (
-                self._last_seq < 0 or time.ticks_diff(now, self._last_pub) >= self.m["min_interval_s"] * 1000):
+        if state.seq != self._last_seq and state.reading is not None and (
+                self._last_seq < 0 or time.ticks_diff(now, self._last_pub) >= self.cfg["min_interval_s"] * 1000):
             self._announce()
-            self._publish(self.t_state, st.document())
+            self._publish(self.t_state, state.document())
             self.published += 1
-            self._last_seq, self._last_pub = st.seq, now
+            self._last_seq, self._last_pub = state.seq, now
         elif self.reannounce:
             self._announce()
         # (only while readings come: the accounts' sensors expire when the meter is silent)
         last = self._last_energy
-        if self.ledger is not None and st.reading is not None and st.age_s() < ENERGY_EVERY_S and (
+        if self.ledger is not None and state.reading is not None and state.age_s() < ENERGY_EVERY_S and (
                 last is None or time.ticks_diff(now, last) >= ENERGY_EVERY_S * 1000):
             from . import jsonw           # (once a minute: not kept loaded)
             self._publish(self.t_energy, jsonw.document(self.ledger.summary()))
             unload("jsonw")
             self._last_energy = now
-        c.check_msg()                       # HA status, PINGRESP; raises when closed
+        client.check_msg()                  # HA status, PINGRESP; raises when closed
         self._timeout()                     # check_msg leaves it blocking
-        if time.ticks_diff(now, self._last_ping) >= max(self.m["keepalive_s"], 2) * 500:
-            c.ping()
+        if time.ticks_diff(now, self._last_ping) >= max(self.cfg["keepalive_s"], 2) * 500:
+            client.ping()
             self._last_ping = now
 
 

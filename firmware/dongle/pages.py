@@ -45,39 +45,38 @@ def _select(label, name, options, current):
     return '<label for="%s">%s</label><select id="%s" name="%s">%s</select>' % (name, label, name, name, opts)
 
 
-def setup(app):
-    c = app.cfg
-    m, q = c["meter"], c["mqtt"]
+def setup(cfg):
+    meter, mqtt = cfg["meter"], cfg["mqtt"]
     serial = [("auto", "auto-detect")] + [(s[0], "%s (%s)" % (s[0], s[5])) for s in serialcfg.SETTINGS]
-    boards = [(b, b) for b in board_names(app)]
+    boards = [(b, b) for b in board_names(cfg["board"])]
     parts = [_HEAD % "HAN dongle setup", "<h1>Setup</h1>", '<form method="post" action="/setup">']
-    if c["admin_password"]:
+    if cfg["admin_password"]:
         parts.append("<fieldset><legend>Admin</legend>%s</fieldset>" %
                      _field("Current admin password", "current_password", "", "password"))
     parts.append("<fieldset><legend>Wi-Fi</legend>%s%s</fieldset>" % (
-        _field("Network name (SSID)", "wifi_ssid", c["wifi"]["ssid"]),
-        _secret("Password", "wifi_password", bool(c["wifi"]["password"]))))
+        _field("Network name (SSID)", "wifi_ssid", cfg["wifi"]["ssid"]),
+        _secret("Password", "wifi_password", bool(cfg["wifi"]["password"]))))
     parts.append("<fieldset><legend>MQTT</legend>%s%s%s%s%s%s</fieldset>" % (
-        _field("Broker host (empty: no MQTT)", "mqtt_host", q["host"]),
-        _field("Port (0: 1883, or 8883 with TLS)", "mqtt_port", q["port"], "number"),
-        _field("User", "mqtt_user", q["user"]),
-        _secret("Password", "mqtt_password", bool(q["password"])),
-        _field("Base topic (empty: han/&lt;id&gt;)", "mqtt_base_topic", q["base_topic"]),
+        _field("Broker host (empty: no MQTT)", "mqtt_host", mqtt["host"]),
+        _field("Port (0: 1883, or 8883 with TLS)", "mqtt_port", mqtt["port"], "number"),
+        _field("User", "mqtt_user", mqtt["user"]),
+        _secret("Password", "mqtt_password", bool(mqtt["password"])),
+        _field("Base topic (empty: han/&lt;id&gt;)", "mqtt_base_topic", mqtt["base_topic"]),
         _select("Home Assistant discovery", "mqtt_discovery", (("1", "on"), ("0", "off")),
-                "1" if q["discovery"] else "0")))
+                "1" if mqtt["discovery"] else "0")))
     parts.append("<fieldset><legend>HomeWizard-compatible API</legend>%s</fieldset>" % _select(
         "Local API v1 (/api/v1/data), for what reads a HomeWizard P1 meter", "homewizard",
-        (("0", "off"), ("1", "on")), "1" if c["homewizard"] else "0"))
+        (("0", "off"), ("1", "on")), "1" if cfg["homewizard"] else "0"))
     parts.append("<fieldset><legend>Meter</legend>%s%s%s%s</fieldset>" % (
-        _select("Board", "board", boards, c["board"]),
-        _select("Serial settings", "meter_serial", serial, m["serial"]),
-        _secret("Decryption key (32 hex digits, encrypted meters only)", "meter_key", bool(m["key"])),
-        _secret("Authentication key (32 hex digits)", "meter_auth_key", bool(m["auth_key"]))))
+        _select("Board", "board", boards, cfg["board"]),
+        _select("Serial settings", "meter_serial", serial, meter["serial"]),
+        _secret("Decryption key (32 hex digits, encrypted meters only)", "meter_key", bool(meter["key"])),
+        _secret("Authentication key (32 hex digits)", "meter_auth_key", bool(meter["auth_key"]))))
     parts.append("<fieldset><legend>Admin password</legend>%s</fieldset>" % _field(
         "New admin password (needed to change settings later; at least 8 characters)",
-        "admin_password", "", "password", "set; leave empty to keep" if c["admin_password"] else "required"))
+        "admin_password", "", "password", "set; leave empty to keep" if cfg["admin_password"] else "required"))
     parts.append('<button type="submit">Save and reboot</button></form>')
-    if c["admin_password"]:
+    if cfg["admin_password"]:
         from . import BUILD, VERSION
         parts.append(_UPDATE % esc(VERSION + ("+" + BUILD if BUILD else "")))
     parts.append('</body></html>')
@@ -141,7 +140,7 @@ def apply_form(cfg, f):
         d[path[-1]] = v
     if not given["admin_password"] or len(given["admin_password"]) < 8:
         problems.append("admin_password: set one of at least 8 characters")
-    if given["board"] != cfg["board"] and given["board"] not in board_names(None):
+    if given["board"] != cfg["board"] and given["board"] not in board_names():
         problems.append("board: no board file %r" % given["board"])
     new, bad = config.from_dict(given)
     return new, problems + bad
@@ -185,12 +184,14 @@ def form(body):
     return out
 
 
-def board_names(app):
+def board_names(current=None):
+    """The boards/ folder's board files by name; without the folder, the
+    board in use (current) alone."""
     import os
     try:
         return sorted(n[:-5] for n in os.listdir("boards") if n.endswith(".json"))
     except OSError:
-        return [app.cfg["board"]] if app else []
+        return [current] if current else []
 
 
 def rebooting():
@@ -216,7 +217,7 @@ def may_change(web, given, peer):
     app = web.app
     pw = app.cfg["admin_password"]
     if not pw:
-        if not app.unconfigured():
+        if app.cfg["wifi"]["ssid"]:        # configured
             return 403, "read-only: no admin_password is set (set one in config.json over USB)"
         from . import platform
         if platform.on_setup_network(peer):
@@ -252,7 +253,7 @@ def handle(web, req):
     if req.path == "/":
         return 200, HTML, index(app), None
     if req.method == "GET":
-        return 200, HTML, setup(app), None
+        return 200, HTML, setup(app.cfg), None
     if "application/x-www-form-urlencoded" not in req.headers.get("content-type", ""):
         return _refused(req, 400, "send the setup form (application/x-www-form-urlencoded)")
     try:

@@ -16,31 +16,31 @@ class State:
         self.last_ms = None        # ticks of the last frame
         self.frames = 0
         self.seq = 0               # bumps on every update
-        self.changed = asyncio.Event()     # set on every update: MQTT publishes at once
+        self.changed = asyncio.Event()     # set on every update (and by MQTT's ticker): wakes MQTT's session
         self._doc = None           # document() of seq _doc_seq
         self._doc_seq = -1
 
     def update(self, r):
-        m = self.reading
-        if m is None or (r.meter_id is not None and m.meter_id is not None
-                         and r.meter_id != m.meter_id) or r.protocol != m.protocol:
-            if m is not None:
+        merged = self.reading
+        if merged is None or (r.meter_id is not None and merged.meter_id is not None
+                              and r.meter_id != merged.meter_id) or r.protocol != merged.protocol:
+            if merged is not None:
                 log.log("meter changed (%s %s): values reset" % (r.protocol, r.meter_id))
-            m = self.reading = hanport.Reading(r.protocol)
+            merged = self.reading = hanport.Reading(r.protocol)
         for attr in ("manufacturer", "meter_id", "model", "list_id", "version", "time", "dst"):
             v = getattr(r, attr)
             if v is not None:
-                setattr(m, attr, v)
+                setattr(merged, attr, v)
         for i in range(len(r.m)):
             if r.m[i] is not None:
-                m.m[i] = r.m[i]
-                m.d[i] = r.d[i]
+                merged.m[i] = r.m[i]
+                merged.d[i] = r.d[i]
         if r.other:
             for k in r.other:
-                if m.other is not None and k in m.other:
-                    m.other[k] = r.other[k]
+                if merged.other is not None and k in merged.other:
+                    merged.other[k] = r.other[k]
                 else:
-                    m.add_other(k, r.other[k])
+                    merged.add_other(k, r.other[k])
         self.last_ms = time.ticks_ms()
         self.frames += 1
         self.seq += 1

@@ -48,10 +48,12 @@ def waiting_hint(app):
         meter.decoder.last_error or "no error yet")
 
 
-def document(app, energy):
-    """/api/status's JSON, in pieces; energy: the energy summary, written
-    already (jsonw.Written). (The parts' counters are read here, not by
-    methods of theirs: this module is in RAM only while it answers.)"""
+def document(web, energy):
+    """/api/status's JSON, in pieces: of web (web.Web) and its App; energy:
+    the energy summary, written already (jsonw.Written). (The parts'
+    counters are read here, not by methods of theirs: this module is in RAM
+    only while it answers.)"""
+    app = web.app
     dec = app.meter.decoder
     wdt = app.wdt
     meter, mqtt, http = app.meter, app.mqtt, app.http
@@ -68,7 +70,7 @@ def document(app, energy):
                  "spare": {"bytes": spare.SIZE if spare.block is not None else 0, "spent": spare.spent}},
         "reset_cause": platform.reset_cause(),
         "config": {"ok": not app.problems, "problems": app.problems,
-                   "configured": not app.unconfigured()},
+                   "configured": bool(app.cfg["wifi"]["ssid"])},
         "serial": {"setting": meter.setting(), "searching": meter.searching, "auto": meter.auto,
                    "bytes": meter.bytes, "out_of_memory": meter.out_of_memory},
         "frames": dec.stats(),
@@ -76,14 +78,14 @@ def document(app, energy):
         "last_frame_age_s": app.state.age_s(),
         "wifi": {"connected": app.wifi.connected(), "rssi": app.wifi.rssi(),
                  "ip": app.wifi.ip(), "setup_ap": app.wifi.ap_active()},
-        "mqtt": {"enabled": mqtt.enabled, "broker": mqtt.m["host"] or None, "connected": mqtt.connected,
+        "mqtt": {"enabled": mqtt.enabled, "broker": mqtt.cfg["host"] or None, "connected": mqtt.connected,
                  "published": mqtt.published, "failed": mqtt.failed, "connects": mqtt.connects,
                  "last_error": mqtt.last_error, "base_topic": mqtt.base},
         "http": {"served": http.served, "refused": http.refused, "errors": http.errors, "active": http.active,
-                 "short_of_memory": http.short, "misdirected": app.web.misdirected,
-                 "cross_site": app.web.cross_site},
-        "homewizard": {"on": app.cfg["homewizard"], "served": app.web.hw_served,
-                       "refused": app.web.hw_refused},
+                 "short_of_memory": http.short, "misdirected": web.misdirected,
+                 "cross_site": web.cross_site},
+        "homewizard": {"on": app.cfg["homewizard"], "served": web.hw_served,
+                       "refused": web.hw_refused},
         "telegram_server": app.telegrams.status() if app.telegrams else {"port": 0},
         "ntp": app.ntp_ok,
         "mdns": mdns_status(app.mdns),
@@ -106,11 +108,11 @@ def _update(app):
         unload("slotinfo")
 
 
-def mdns_status(m):
-    """The responder's counters; None when config mdns is off, or why it
-    does not run."""
-    if m is None or isinstance(m, str):
-        return m and {"error": m}
-    return {"name": m.host, "services": m.types, "queries": m.queries, "answered": m.answered,
-            "malformed": m.malformed, "ignored": m.ignored, "send_errors": m.send_errors,
-            "short_of_memory": m.short_of_memory}
+def mdns_status(mdns):
+    """The responder's counters (mdns: app.mdns); None when config mdns is
+    off, or why it does not run."""
+    if mdns is None or isinstance(mdns, str):
+        return mdns and {"error": mdns}
+    return {"name": mdns.host, "services": mdns.types, "queries": mdns.queries, "answered": mdns.answered,
+            "malformed": mdns.malformed, "ignored": mdns.ignored, "send_errors": mdns.send_errors,
+            "short_of_memory": mdns.short_of_memory}

@@ -13,19 +13,26 @@
 import asyncio
 import socket
 
+from micropython import const
+
 from . import platform
 
 MAX_CLIENTS = 3
 BACKLOG = 4096           # bytes queued a client, beyond its socket's buffer: a longest frame (decoder.CAP)
 POLL_MS = 100            # accepting, draining queues, reading what clients send
 _SINK = bytearray(64)
+# a client: [socket, queued frames, offset into the first, bytes queued]
+_SOCK = const(0)
+_QUEUE = const(1)
+_OFFSET = const(2)
+_QUEUED = const(3)
 
 
 class Telegrams:
     def __init__(self, port, log):
         self.port = port
         self.log = log
-        self.clients = []        # [socket, queued frames, offset into the first, bytes queued]
+        self.clients = []        # each a list: _SOCK, _QUEUE, _OFFSET, _QUEUED
         self.accepted = self.refused = self.dropped = 0
         self.frames = 0          # frames given to clients
         self.ignored = 0         # bytes clients sent (read and dropped)
@@ -38,43 +45,43 @@ class Telegrams:
     def send(self, frame):
         """A good frame from the decoder (bytes never changed after): to
         every client, never waiting."""
-        for c in self.clients[:]:
+        for client in self.clients[:]:
             try:
-                if c[3] + len(frame) > BACKLOG:
-                    self._drop(c, "does not read")
+                if client[_QUEUED] + len(frame) > BACKLOG:
+                    self._drop(client, "does not read")
                     continue
-                c[1].append(frame)
-                c[3] += len(frame)
-                self._flush(c)
+                client[_QUEUE].append(frame)
+                client[_QUEUED] += len(frame)
+                self._flush(client)
             except MemoryError:
-                self._drop(c, "no room for its queue")
+                self._drop(client, "no room for its queue")
 
-    def _flush(self, c):
-        sock, q = c[0], c[1]
+    def _flush(self, client):
+        sock, queue = client[_SOCK], client[_QUEUE]
         try:
-            while q:
-                mv = memoryview(q[0])[c[2]:]
+            while queue:
+                mv = memoryview(queue[0])[client[_OFFSET]:]
                 k = sock.write(mv)
                 if not k:
                     return
-                c[3] -= k
+                client[_QUEUED] -= k
                 if k < len(mv):
-                    c[2] += k
+                    client[_OFFSET] += k
                     return
-                q.pop(0)
-                c[2] = 0
+                queue.pop(0)
+                client[_OFFSET] = 0
                 self.frames += 1
         except OSError:
-            self._drop(c, None)
+            self._drop(client, None)
 
-    def _drop(self, c, why):
-        if c in self.clients:
-            self.clients.remove(c)
+    def _drop(self, client, why):
+        if client in self.clients:
+            self.clients.remove(client)
             if why:
                 self.dropped += 1
                 self.log("telegram port: a client dropped: %s" % why)
         try:
-            c[0].close()
+            client[_SOCK].close()
         except OSError:
             pass
 
@@ -92,14 +99,14 @@ class Telegrams:
             while True:
                 await asyncio.sleep_ms(POLL_MS)
                 self._accept(s)
-                for c in self.clients[:]:
-                    self._read(c)
-                    if c in self.clients and c[1]:
-                        self._flush(c)
+                for client in self.clients[:]:
+                    self._read(client)
+                    if client in self.clients and client[_QUEUE]:
+                        self._flush(client)
         finally:
             s.close()
-            for c in self.clients[:]:
-                self._drop(c, None)
+            for client in self.clients[:]:
+                self._drop(client, None)
 
     def _accept(self, s):
         try:
@@ -114,16 +121,16 @@ class Telegrams:
         self.accepted += 1
         self.clients.append([sock, [], 0, 0])
 
-    def _read(self, c):
+    def _read(self, client):
         """Drop what the client sent; notice it has gone."""
         try:
             for _ in range(16):
-                n = c[0].readinto(_SINK)
+                n = client[_SOCK].readinto(_SINK)
                 if n is None:
                     return
                 if not n:
-                    self._drop(c, None)         # it closed
+                    self._drop(client, None)         # it closed
                     return
                 self.ignored += n
         except OSError:
-            self._drop(c, None)
+            self._drop(client, None)

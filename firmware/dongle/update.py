@@ -19,6 +19,8 @@ import hashlib
 import os
 import time
 
+from micropython import const
+
 from . import KB, room, unload
 
 JSON = "application/json"
@@ -31,6 +33,7 @@ START = 16 * KB
 LOW = 12 * KB
 IDLE_MS = 15000           # the client sends nothing this long: the upload is abandoned
 DRAIN_MAX = 2 << 20       # what a refused upload may still send, read and dropped
+_DIR = const(0x4000)      # os.ilistdir's type of a folder
 BUSY = 503, JSON, '{"error": "busy: low on memory, try again", "status": 503}', {"Retry-After": "2"}
 
 
@@ -40,7 +43,7 @@ class Refused(Exception):
         self.message = message
 
 
-def _hold(step):
+def hold(step):
     """The virtual dongle's tests cut the power here (HANPORT_OTA_HOLD=step):
     everything stops, as a board whose supply went away."""
     get = getattr(os, "getenv", None)
@@ -57,7 +60,7 @@ def rmtree(path):
         return
     for e in entries:
         p = path + "/" + e[0]
-        if e[1] == 0x4000:
+        if e[1] == _DIR:
             rmtree(p)
         else:
             os.remove(p)
@@ -175,7 +178,7 @@ def _hex(h):
 
 def _safe(path):
     return (path.startswith("lib/") or path.startswith("www/")) and ".." not in path and "//" not in path \
-        and all(c.isalpha() or c.isdigit() or c in "/._-" for c in path)
+        and all(ch.isalpha() or ch.isdigit() or ch in "/._-" for ch in path)
 
 
 async def receive(app, req, src, target):
@@ -197,7 +200,7 @@ async def receive(app, req, src, target):
         updatecheck.header(app, head)
     finally:
         unload("updatecheck")
-    _hold("header")
+    hold("header")
     root = "slots/" + target
     try:
         os.mkdir("slots")
@@ -229,7 +232,7 @@ async def receive(app, req, src, target):
         if _hex(h) != sha:
             raise Refused(400, "bundle damaged: %s does not match its SHA-256" % path)
         files += 1
-        _hold("file%d" % files)
+        hold("file%d" % files)
     if src.left or src.pos != src.end:
         raise Refused(400, "bundle damaged: bytes after its end")
     with open(root + "/bundle.txt", "w") as f:
@@ -270,7 +273,7 @@ async def handle(web, req):
             web.updating = False
         src.buf = src.mv = None
         if why is None:
-            _hold("written")
+            hold("written")
         try:
             from . import updatecheck
             if why:

@@ -5,10 +5,17 @@ import os
 import sys
 import time
 
+from micropython import const
+
 from . import log
 from .http import error_body
+
 JSON = "application/json"
 SLOT = "slot.json"
+# sys.implementation._mpy: the .mpy version in its low byte, the native
+# code's architecture from bit 10 up
+_MPY_VERSION = const(0xFF)
+_MPY_ARCH_SHIFT = const(10)
 
 
 def read_slot():
@@ -23,11 +30,11 @@ def read_slot():
 def write_slot(s, step=None):
     import json
 
-    from .update import _hold
+    from .update import hold
     with open(SLOT + ".tmp", "w") as f:
         f.write(json.dumps(s))
     if step:
-        _hold(step)
+        hold(step)
     try:
         os.rename(SLOT + ".tmp", SLOT)
     except OSError:                 # FAT: no rename over a file
@@ -65,7 +72,7 @@ def switch(app, head, running, target):
     import json
 
     from . import slotinfo, unload
-    from .update import _hold
+    from .update import hold
     new = head["version"] + ("+" + head["build"] if head.get("build") else "")
     age = app.state.age_s()
     u = app.cfg["update"]
@@ -75,7 +82,7 @@ def switch(app, head, running, target):
     write_slot(nxt, "pointer")
     log.log("update: %s written to slot %s and switched to; %s stays in %s until it proves itself" % (
         new, target, nxt["from"], "slot " + running if running else "lib"))
-    _hold("switched")
+    hold("switched")
     app.reboot_soon()
     return 200, JSON, json.dumps({"installed": new, "slot": target, "previous": nxt["from"],
                                   "rebooting": True, "window_s": u["window_s"], "boots": u["boots"]}), None
@@ -126,8 +133,8 @@ def header(app, head):
     except ValueError:
         raise Refused(400, "bundle has no mpy line: refused")
     mine = sys.implementation._mpy
-    if ver != mine & 0xFF or (arch and arch != mine >> 10):
+    if ver != mine & _MPY_VERSION or (arch and arch != mine >> _MPY_ARCH_SHIFT):
         raise Refused(400, "bundle's code (mpy %d, arch %d) does not run on this MicroPython (mpy %d, arch %d)"
-                      % (ver, arch, mine & 0xFF, mine >> 10))
+                      % (ver, arch, mine & _MPY_VERSION, mine >> _MPY_ARCH_SHIFT))
     if not head.get("version"):
         raise Refused(400, "bundle has no version: refused")

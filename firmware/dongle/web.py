@@ -30,6 +30,11 @@ BUSY = 503, JSON, error_body(503, "busy: low on memory, try again"), {"Retry-Aft
 
 
 class Web:
+    """The routes (handle(), http.Server's handler) and their counters.
+    app: the App, which the modules that answer read (status.py every part
+    of it) and whose reboot_soon() the setup form, an update and a restore
+    call; the App keeps no reference to the Web (the Server holds handle)."""
+
     def __init__(self, app, hostname, hosts):
         self.app = app
         self.hostname = hostname.lower()
@@ -84,7 +89,7 @@ class Web:
                 from . import jsonw
                 energy = jsonw.Written(jsonw.document(self.app.ledger.summary()))
                 from . import status
-                return 200, JSON, status.document(self.app, energy), None
+                return 200, JSON, status.document(self, energy), None
             if req.path in ("/setup", "/"):
                 from . import pages
                 return pages.handle(self, req)

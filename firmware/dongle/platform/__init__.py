@@ -1,7 +1,8 @@
 # The only door to hardware. Everything above this package is the same on
 # an ESP32 and on a PC: esp32.py speaks to machine/network, unix.py makes
 # the MicroPython unix port a virtual dongle (TCP or tty "UART", Wi-Fi
-# always up, watchdog and LED recorded for the status page).
+# up unless a test holds it down, watchdog and LED recorded for the status
+# page).
 import sys
 
 if sys.platform == "esp32":

@@ -29,17 +29,6 @@ def reset_cause():
     return _CAUSES.get(machine.reset_cause(), "unknown")
 
 
-def utc_seconds():
-    """Seconds since 1970-01-01 UTC. time.time() counts from the firmware's
-    epoch, read from it rather than assumed: 2000-01-01 on an ESP32 port,
-    1970 on ports built with the Unix epoch."""
-    import time
-
-    from ..localtime import days_from_civil
-    y, mo, d, h, mi, s = time.gmtime(0)[:6]
-    return time.time() + days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-
-
 def set_hostname(name):
     """Before Wi-Fi is up: DHCP sends it, and the firmware's own mDNS
     responder answers <name>.local with it."""
@@ -146,7 +135,6 @@ class Watchdog:
     """machine.WDT: once started it cannot be stopped."""
 
     def __init__(self, timeout_ms):
-        self.timeout_ms = timeout_ms
         self.feeds = 0
         self._wdt = WDT(timeout=timeout_ms)
 
@@ -157,7 +145,6 @@ class Watchdog:
 
 class Led:
     def __init__(self, pin, active_low=False):
-        self.pin = pin
         self.on = False
         self.changes = 0
         self._low = active_low
@@ -170,16 +157,12 @@ class Led:
             self.changes += 1
 
 
-class RequestPin:
-    """P1 pin 2 (data request), driven high. A 3.3 V GPIO is below the 4 V
-    P1 asks for: boards that need it drive a transistor to +5 V."""
-
-    def __init__(self, pin):
-        self.pin = pin
-        self.high = False
-        if pin is not None:
-            Pin(pin, Pin.OUT, value=1)
-            self.high = True
+def request_pin(pin):
+    """P1 pin 2 (data request), driven high (none when pin is None). A 3.3 V
+    GPIO is below the 4 V P1 asks for: boards that need it drive a
+    transistor to +5 V."""
+    if pin is not None:
+        Pin(pin, Pin.OUT, value=1)
 
 
 def http_port(configured):
@@ -187,7 +170,7 @@ def http_port(configured):
 
 
 HTTP_BIND = "0.0.0.0"
-MDNS_IFACE = None         # mdns.py: the group on the default interface     # every interface: the home network and the setup network
+MDNS_IFACE = None         # mdns.py: the group on the default interface
 SNDBUF = None             # lwIP's own send buffer
 
 

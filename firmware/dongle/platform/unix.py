@@ -6,7 +6,8 @@
 #   Wi-Fi     connected (HANPORT_WIFI_DOWN_S: only that many seconds after
 #             boot, a network out of reach); the setup access point is only
 #             recorded, its password checked as the ESP32 checks it.
-#   watchdog, LED, data-request pin: recorded for the status page.
+#   watchdog, LED: recorded for the status page; the data-request pin:
+#             nothing to drive.
 import asyncio
 import os
 import sys
@@ -22,8 +23,8 @@ def unique_id():
     if env:
         return env
     h = 5381
-    for c in os.getcwd():
-        h = (h * 33 + ord(c)) & 0xFFFFFFFFFFFF
+    for ch in os.getcwd():
+        h = (h * 33 + ord(ch)) & 0xFFFFFFFFFFFF
     return "%012x" % h
 
 
@@ -143,19 +144,17 @@ class Wifi:
 
 
 class Watchdog:
+    """Counts its feeds; a feed missed resets nothing here."""
+
     def __init__(self, timeout_ms):
-        self.timeout_ms = timeout_ms
         self.feeds = 0
-        self.last = time.ticks_ms()
 
     def feed(self):
         self.feeds += 1
-        self.last = time.ticks_ms()
 
 
 class Led:
     def __init__(self, pin, active_low=False):
-        self.pin = pin
         self.on = False
         self.changes = 0
 
@@ -165,12 +164,8 @@ class Led:
             self.changes += 1
 
 
-class RequestPin:
-    """P1 pin 2 (data request), held high while reading."""
-
-    def __init__(self, pin):
-        self.pin = pin
-        self.high = pin is not None
+def request_pin(pin):
+    """P1 pin 2 (data request): no pin to drive here."""
 
 
 # The virtual dongle answers on loopback only unless told otherwise (the
