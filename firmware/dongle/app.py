@@ -13,12 +13,13 @@ from .meter import Meter
 from .mqtt import Mqtt
 from .state import State
 from .web import Web
+from micropython import const
 
 # collect after this many bytes: garbage stays packed low in the heap, so
 # long-lived objects are not scattered among it (fragmentation)
-GC_EVERY = 8192
-WIFI_GRACE_S = 300         # no Wi-Fi this long after boot: open the setup network
-RESTART_DELAY_S = 2
+_GC_EVERY = const(8192)
+_WIFI_GRACE_S = const(300)         # no Wi-Fi this long after boot: open the setup network
+_RESTART_DELAY_S = const(2)
 
 
 class App:
@@ -26,7 +27,7 @@ class App:
 
     def __init__(self):
         self.boot_ms = time.ticks_ms()
-        gc.threshold(GC_EVERY)
+        gc.threshold(_GC_EVERY)
         from . import boards, config
         self.cfg, self.problems = config.load()
         log.set_secrets(config.secrets(self.cfg))
@@ -107,15 +108,15 @@ class App:
                 self.restarts[name] = self.restarts.get(name, 0) + 1
             except MemoryError:
                 pass
-            await asyncio.sleep(RESTART_DELAY_S)
+            await asyncio.sleep(_RESTART_DELAY_S)
 
     async def wifi_task(self):
         """Station mode with backoff; the setup network while unconfigured,
-        unreachable for WIFI_GRACE_S after boot, or when asked for."""
+        unreachable for _WIFI_GRACE_S after boot, or when asked for."""
         cfg = self.cfg
         ap_mode = cfg["setup"]["ap"]
         ssid = cfg["wifi"]["ssid"]
-        grace = platform.wifi_grace_s(WIFI_GRACE_S)
+        grace = platform.wifi_grace_s(_WIFI_GRACE_S)
         backoff = 5
         next_try = 0
         while True:

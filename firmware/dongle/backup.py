@@ -71,7 +71,7 @@ async def handle(web, req):
             with open(TMP, "wb") as f:
                 await src.copy(req.length, f, _Nothing())
             why = restore(app)
-        except Exception as e:           # (update.Refused: cut or stalled)
+        except Exception as e:           # (updatestep.Refused: cut or stalled)
             why = getattr(e, "message", None) or "%s: %s" % (type(e).__name__, e)
         finally:
             try:
@@ -87,7 +87,7 @@ async def handle(web, req):
     except MemoryError:             # (answered, not raised: see update.py)
         return 503, JSON, '{"error": "busy: low on memory, try again", "status": 503}', {"Retry-After": "2"}
     finally:
-        unload("backup", "update", "updatecheck", "config", "energyview")
+        unload("backup", "update", "updatestep", "updatecheck", "config", "energyview")
 
 
 class _Nothing:

@@ -18,7 +18,7 @@
 #    Estimated hours are left out of daily maxima, peaks and top-N.
 #  - Between registers (meters that send them hourly), integrating power
 #    gives the running estimate of the current hour, replaced by the register
-#    share when it comes. After NO_REGISTERS_S without registers the hours
+#    share when it comes. After _NO_REGISTERS_S without registers the hours
 #    are filled from power, and the register anchor moves on by what filled
 #    them, so the next difference covers only the rest.
 #  - _finalize is the one place that decides what is final: an hour once the
@@ -29,14 +29,18 @@
 #  - Hours are local clock hours (EU summer time rule, localtime.py): days
 #    have 23 or 25 hours at the switches.
 from . import localtime
+try:
+    from micropython import const
+except ImportError:           # CPython (every const here is an int)
+    const = int
 
 GAP_S = 3900            # a register interval longer than this: hours estimated
 SHORT_GAP_S = 900       # no frame for longer than this: a gap
-INTEGRATE_MAX_S = 900   # integrate power over at most this between samples
-NO_REGISTERS_S = 7200   # no register for this long: account from power alone
+_INTEGRATE_MAX_S = const(900)   # integrate power over at most this between samples
+_NO_REGISTERS_S = const(7200)   # no register for this long: account from power alone
 SLACK_WH = 20           # register resolution allowed beyond the maximum power
-KEEP_HOURS = 26        # what /api/energy lists; days keep the rest
-KEEP_MONTHS = 13
+_KEEP_HOURS = const(26)        # what /api/energy lists; days keep the rest
+_KEEP_MONTHS = const(13)
 MWS_PER_WH = 3600000    # milliwatt-seconds in a watt-hour
 
 # Capacity tariff steps in kW (upper bounds), a typical Norwegian grid company's
@@ -119,7 +123,7 @@ class Energy:
                 p_imp, p_exp = last[1], last[2]   # list 3 / hourly lists: keep the last power
             if t - last[0] > SHORT_GAP_S and self.anchor:
                 self.anchor[3] |= 1
-            if last[1] is not None and 0 < t - last[0] <= INTEGRATE_MAX_S:
+            if last[1] is not None and 0 < t - last[0] <= _INTEGRATE_MAX_S:
                 for h, sec in hours_between(last[0], t):
                     acc = self.prov.get(h)
                     if acc is None:
@@ -128,7 +132,7 @@ class Energy:
                     acc[1] += last[2] * sec
         if r_imp is not None:
             self._register(t, r_imp, r_exp)
-        elif self.reg_t is None or t - self.reg_t > NO_REGISTERS_S:
+        elif self.reg_t is None or t - self.reg_t > _NO_REGISTERS_S:
             self._from_power(t)
         self.last = [t, p_imp, p_exp or 0]
 
@@ -245,10 +249,10 @@ class Energy:
             prev = "%04d-%02d" % (y - (m == 0), m or 12)
             for k in [k for k in self.days if k < prev]:
                 del self.days[k]                  # a closed month's days stay one month (for the page)
-            for k in sorted(self.months)[:max(0, len(self.months) - KEEP_MONTHS)]:
+            for k in sorted(self.months)[:max(0, len(self.months) - _KEEP_MONTHS)]:
                 del self.months[k]
-        if len(self.hours) > KEEP_HOURS:
-            for h in sorted(self.hours)[:len(self.hours) - KEEP_HOURS]:
+        if len(self.hours) > _KEEP_HOURS:
+            for h in sorted(self.hours)[:len(self.hours) - _KEEP_HOURS]:
                 del self.hours[h]
 
     # --- output -----------------------------------------------------------

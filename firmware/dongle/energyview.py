@@ -6,8 +6,7 @@ import json
 import os
 import time
 
-from . import energy
-from .energy import MWS_PER_WH
+_MWS_PER_WH = 3600000    # milliwatt-seconds in a watt-hour, energy.py's unit of integration
 
 
 def view(e, raw):
@@ -33,9 +32,9 @@ def estimate(e, t):
     so_far = hour[0] if hour else 0
     prov = e.prov.get(h)
     if prov is not None:
-        so_far += prov[0] // MWS_PER_WH
+        so_far += prov[0] // _MWS_PER_WH
     p = e.last[1] or 0 if e.last else 0
-    return so_far, so_far + p * (h + 3600 - t) // MWS_PER_WH
+    return so_far, so_far + p * (h + 3600 - t) // _MWS_PER_WH
 
 
 def problems(e):
@@ -168,7 +167,7 @@ def load_file(ledger):
             os.rename(ledger.path, ledger.path + ".bad")
         except OSError:
             pass
-        ledger.book = energy.Energy(ledger.zone, ledger.top_n, ledger.steps_kw, ledger.max_kw)
+        ledger.book = ledger.new_book()
 
 
 def save_file(ledger):

@@ -2,18 +2,19 @@
 # meter: bounded request size and time, a few clients at once (more wait in
 # the listen queue, costing no heap), one response per connection. A slow or
 # hostile client only ever holds its own connection, and at most
-# MAX_PER_PEER of them from one address.
+# _MAX_PER_PEER of them from one address.
 import asyncio
 import json
 import time
 
 from . import KB, room, spare
+from micropython import const
 
 MAX_CLIENTS = 4          # connections being read or answered at once; more wait to be accepted
-MAX_PER_PEER = 3         # of those, one address may hold (more are told 503 at once)
-HEAD_MAX = 2048          # request line + headers
-LINE_MAX = 512           # request line
-BODY_MAX = 2048
+_MAX_PER_PEER = const(3)         # of those, one address may hold (more are told 503 at once)
+_HEAD_MAX = const(2048)          # request line + headers
+_LINE_MAX = const(512)           # request line
+_BODY_MAX = const(2048)
 TIMEOUT_S = 5            # the whole request, from its first byte; the answer gets twice that
 # bodies the handler reads itself, as they come (update.py): req.reader and
 # req.length, req.body what came with the headers; the handler's answer is
@@ -21,10 +22,10 @@ TIMEOUT_S = 5            # the whole request, from its first byte; the answer ge
 STREAMED = ("/api/update", "/api/restore")
 # Heap left free beside any request, beyond the meter's and MQTT's spare
 # block (spare.py): a request starts only with this much free and the block
-# held (waiting up to ROOM_WAIT_MS for other responses to end), otherwise it
+# held (waiting up to _ROOM_WAIT_MS for other responses to end), otherwise it
 # is told 503. A request that still runs out is told 503 too, and counted.
 RESERVE = 4 * KB
-ROOM_WAIT_MS = 500
+_ROOM_WAIT_MS = const(500)
 
 # status lines, one text (a dict of them would be 15 objects in RAM)
 REASONS = ("200 OK\n400 Bad Request\n401 Unauthorized\n403 Forbidden\n404 Not Found\n"
@@ -67,7 +68,7 @@ _HEAD503 = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\
            b"Connection: close\r\nCache-Control: no-store\r\nRetry-After: 2\r\n\r\n%s"
 _LOW = b'{"error": "busy: low on memory, try again", "status": 503}'
 _BUSY = _HEAD503 % (len(_LOW), _LOW)
-_MANY = b'{"error": "busy: %d connections from this address already, try again", "status": 503}' % MAX_PER_PEER
+_MANY = b'{"error": "busy: %d connections from this address already, try again", "status": 503}' % _MAX_PER_PEER
 _CROWDED = _HEAD503 % (len(_MANY), _MANY)
 del _HEAD503, _LOW, _MANY
 _SINK = bytearray(256)      # what a refused client still sends, read and dropped
@@ -112,7 +113,7 @@ def readable(sock):
 
 async def _read_head(reader):
     """Request line and headers (and whatever came after them), kept in
-    pieces until complete: growing one string to HEAD_MAX asks a fragmented
+    pieces until complete: growing one string to _HEAD_MAX asks a fragmented
     heap for blocks of up to that size, once per piece."""
     parts = []
     n = 0                 # bytes read
@@ -129,10 +130,10 @@ async def _read_head(reader):
                 line_end = n - len(prev) + k
         n += len(chunk)
         parts.append(chunk)
-        if (line_end < 0 and n > LINE_MAX) or line_end > LINE_MAX:
-            raise HttpError(414, "request line longer than %d bytes" % LINE_MAX)
-        if n > HEAD_MAX:
-            raise HttpError(431, "request headers longer than %d bytes" % HEAD_MAX)
+        if (line_end < 0 and n > _LINE_MAX) or line_end > _LINE_MAX:
+            raise HttpError(414, "request line longer than %d bytes" % _LINE_MAX)
+        if n > _HEAD_MAX:
+            raise HttpError(431, "request headers longer than %d bytes" % _HEAD_MAX)
         if b"\r\n\r\n" in seam:
             return b"".join(parts)
         prev = seam[-3:]
@@ -228,7 +229,7 @@ class Server:
             try:
                 peer = addr_host(addr)
                 held = self._peers.get(peer, 0)
-                if held >= MAX_PER_PEER:
+                if held >= _MAX_PER_PEER:
                     self.refused += 1
                     _refuse(sock, _CROWDED)    # (Retry-After: 2)
                     continue
@@ -292,11 +293,11 @@ class Server:
 
     async def _room(self):
         """RESERVE free and the spare block held, waiting up to
-        ROOM_WAIT_MS for it: other clients' responses end and free theirs."""
-        for i in range(ROOM_WAIT_MS // 100 + 1):
+        _ROOM_WAIT_MS for it: other clients' responses end and free theirs."""
+        for i in range(_ROOM_WAIT_MS // 100 + 1):
             if room(RESERVE) and spare.held():
                 return True
-            if i < ROOM_WAIT_MS // 100:
+            if i < _ROOM_WAIT_MS // 100:
                 await asyncio.sleep_ms(100)
         return False
 
@@ -312,8 +313,8 @@ class Server:
             if not n.isdigit():
                 raise HttpError(400, "bad Content-Length")
             n = int(n)
-            if n > BODY_MAX:
-                raise HttpError(413, "request body longer than %d bytes" % BODY_MAX)
+            if n > _BODY_MAX:
+                raise HttpError(413, "request body longer than %d bytes" % _BODY_MAX)
             while len(body) < n:
                 chunk = await reader.read(min(256, n - len(body)))
                 if not chunk:

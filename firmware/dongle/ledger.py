@@ -56,7 +56,7 @@ class Ledger:
         self.steps_kw = e["steps_kw"]
         self.max_kw = e["max_power_kw"]
         self.top_n = e["top_n"]
-        self.book = self._new()
+        self.book = self.new_book()
         self.problem = None
         self.clock = localtime.Clock()   # unknown until the meter sends its time (not the saved one)
         self.ticks = time.ticks_ms()
@@ -73,7 +73,7 @@ class Ledger:
         finally:
             unload("energyview")
 
-    def _new(self):
+    def new_book(self):
         return energy.Energy(self.zone, self.top_n, self.steps_kw, self.max_kw)
 
     def save(self):

@@ -7,9 +7,10 @@ import hanport
 
 from . import log, serialcfg, spare, unload
 from .platform import Serial, request_pin
+from micropython import const
 
 DWELL_S = 12         # per candidate setting: Swedish meters send every 10 s
-LOST_S = 300         # no frame this long at a found setting: search again
+_LOST_S = const(300)         # no frame this long at a found setting: search again
 
 
 class Meter:
@@ -113,9 +114,9 @@ class Meter:
             elif self.auto:
                 if got:
                     self.since_ms, self.frames_at = now, self.recognised()
-                elif elapsed >= LOST_S:
+                elif elapsed >= _LOST_S:
                     self.searching = True
-                    log.log("meter: no frame for %d s, searching serial settings" % LOST_S)
+                    log.log("meter: no frame for %d s, searching serial settings" % _LOST_S)
                     self.index = (self.index + 1) % len(self.candidates)
                     await self.apply()
 

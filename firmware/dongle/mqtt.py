@@ -10,11 +10,12 @@ import umqtt.simple as simple
 from hanport import fields
 
 from . import log, spare, unload
+from micropython import const
 
 TIMEOUT_S = 1
-BACKOFF_MAX_S = 60
+_BACKOFF_MAX_S = const(60)
 HA_STATUS = "homeassistant/status"
-ENERGY_EVERY_S = 60
+_ENERGY_EVERY_S = const(60)
 
 
 class _TimeoutSockets:
@@ -88,7 +89,7 @@ class Mqtt:
                 self.failed += 1
             self._close()
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
+            backoff = min(backoff * 2, _BACKOFF_MAX_S)
 
     def _connect(self):
         cfg = self.cfg
@@ -200,7 +201,7 @@ class Mqtt:
 
     async def _session(self):
         """Publishes a reading when it arrives: waits on the state's event,
-        which State.update sets; a ticker sets it too every TICK_MS, for
+        which State.update sets; a ticker sets it too every _TICK_MS, for
         check_msg, pings, the energy summary and a reading held back by
         min_interval_s. (Not asyncio.wait_for: a task per wait.) The work
         of a round is _round()'s, a plain call: a coroutine's frame lives
@@ -235,8 +236,8 @@ class Mqtt:
             self._announce()
         # (only while readings come: the accounts' sensors expire when the meter is silent)
         last = self._last_energy
-        if self.ledger is not None and state.reading is not None and state.age_s() < ENERGY_EVERY_S and (
-                last is None or time.ticks_diff(now, last) >= ENERGY_EVERY_S * 1000):
+        if self.ledger is not None and state.reading is not None and state.age_s() < _ENERGY_EVERY_S and (
+                last is None or time.ticks_diff(now, last) >= _ENERGY_EVERY_S * 1000):
             from . import jsonw           # (once a minute: not kept loaded)
             self._publish(self.t_energy, jsonw.document(self.ledger.summary()))
             unload("jsonw")
@@ -248,10 +249,10 @@ class Mqtt:
             self._last_ping = now
 
 
-TICK_MS = 250
+_TICK_MS = const(250)
 
 
 async def _tick(ev):
     while True:
-        await asyncio.sleep_ms(TICK_MS)
+        await asyncio.sleep_ms(_TICK_MS)
         ev.set()

@@ -22,6 +22,7 @@ import time
 from micropython import const
 
 from . import KB, room, unload
+from .updatestep import Refused, hold
 
 JSON = "application/json"
 CHUNK = 512
@@ -35,22 +36,6 @@ IDLE_MS = 15000           # the client sends nothing this long: the upload is ab
 DRAIN_MAX = 2 << 20       # what a refused upload may still send, read and dropped
 _DIR = const(0x4000)      # os.ilistdir's type of a folder
 BUSY = 503, JSON, '{"error": "busy: low on memory, try again", "status": 503}', {"Retry-After": "2"}
-
-
-class Refused(Exception):
-    def __init__(self, status, message):
-        self.status = status
-        self.message = message
-
-
-def hold(step):
-    """The virtual dongle's tests cut the power here (HANPORT_OTA_HOLD=step):
-    everything stops, as a board whose supply went away."""
-    get = getattr(os, "getenv", None)
-    if get and get("HANPORT_OTA_HOLD") == step:
-        print("update: holding at " + step)
-        while True:
-            time.sleep(1)
 
 
 def rmtree(path):
@@ -288,4 +273,4 @@ async def handle(web, req):
         return BUSY
     finally:
         if not getattr(web, "updating", False):
-            unload("update")
+            unload("update", "updatestep")

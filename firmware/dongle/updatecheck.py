@@ -30,7 +30,7 @@ def read_slot():
 def write_slot(s, step=None):
     import json
 
-    from .update import hold
+    from .updatestep import hold
     with open(SLOT + ".tmp", "w") as f:
         f.write(json.dumps(s))
     if step:
@@ -72,7 +72,7 @@ def switch(app, head, running, target):
     import json
 
     from . import slotinfo, unload
-    from .update import hold
+    from .updatestep import hold
     new = head["version"] + ("+" + head["build"] if head.get("build") else "")
     age = app.state.age_s()
     u = app.cfg["update"]
@@ -120,7 +120,7 @@ def admin(web, req):
 def header(app, head):
     """Refused unless the bundle is for this dongle's chip, board and
     MicroPython."""
-    from .update import Refused
+    from .updatestep import Refused
     chip = app.board.get("chip")
     if head.get("chip") != chip:
         raise Refused(400, "bundle for chip %s; this dongle is %s: refused (build it with the BOARD of this "

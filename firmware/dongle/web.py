@@ -80,7 +80,7 @@ class Web:
                 from . import backup
                 return backup.handle(self, req)
             except MemoryError:         # (half loaded: let go)
-                unload("update", "backup")
+                unload("update", "updatestep", "backup")
                 return BUSY
         try:
             if req.path == "/api/status":

@@ -3,6 +3,10 @@
 import array
 
 from .pick import MICROPYTHON
+try:
+    from micropython import const
+except ImportError:           # CPython (every const here is an int)
+    const = int
 
 NULL = 0x00
 ARRAY = 0x01
@@ -28,7 +32,7 @@ DATE_TIME = 0x19
 DATE = 0x1A
 TIME = 0x1B
 
-MAX_DEPTH = 8   # meters nest 3 deep; deeper input is an attack or damage
+_MAX_DEPTH = const(8)   # meters nest 3 deep; deeper input is an attack or damage
 
 # tag -> (size in bytes, signed) for fixed-size integers
 INT_SPEC = {
@@ -75,10 +79,10 @@ def read_int(buf, s, size, signed):
     return v
 
 
-MAX_TOKENS = 256
+_MAX_TOKENS = const(256)
 # MicroPython: room for this many tokens at first, and as many more each
-# time a body needs it (up to MAX_TOKENS): the arrays settle at about the
-# meter's longest list (~10 bytes a token) instead of MAX_TOKENS
+# time a body needs it (up to _MAX_TOKENS): the arrays settle at about the
+# meter's longest list (~10 bytes a token) instead of _MAX_TOKENS
 _STEP = 32
 
 
@@ -89,7 +93,7 @@ class Tokens:
     size; parse() fills them without allocating (meter lists nest 3 deep
     and hold ~100 tokens)."""
 
-    def __init__(self, size=_STEP if MICROPYTHON else MAX_TOKENS):
+    def __init__(self, size=_STEP if MICROPYTHON else _MAX_TOKENS):
         self.tag = bytearray(size)
         self.depth = bytearray(size)
         self.val = [0] * size
@@ -100,7 +104,7 @@ class Tokens:
             self.s = [0] * size
             self.e = [0] * size
         self.n = 0
-        self._left = [0] * MAX_DEPTH   # elements still to come per open container
+        self._left = [0] * _MAX_DEPTH   # elements still to come per open container
 
     def parse(self, buf, pos, end):
         """Flatten the Data value at buf[pos:end]; returns the position
@@ -115,10 +119,10 @@ class Tokens:
             if pos >= end:
                 raise DlmsError("DLMS data ends inside a value")
             if n == cap:
-                if cap >= MAX_TOKENS:
-                    raise DlmsError("DLMS body has more than %d elements" % MAX_TOKENS)
+                if cap >= _MAX_TOKENS:
+                    raise DlmsError("DLMS body has more than %d elements" % _MAX_TOKENS)
                 # more room, and the body again from its start (once per size)
-                Tokens.__init__(self, min(MAX_TOKENS, cap + _STEP))
+                Tokens.__init__(self, min(_MAX_TOKENS, cap + _STEP))
                 return self.parse(buf, start, end)
             tag = buf[pos]
             pos += 1
@@ -130,8 +134,8 @@ class Tokens:
                     pos += 1
                 else:
                     count, pos = ber_length(buf, pos, end)
-                if depth == MAX_DEPTH:
-                    raise DlmsError("DLMS data nested deeper than %d" % MAX_DEPTH)
+                if depth == _MAX_DEPTH:
+                    raise DlmsError("DLMS data nested deeper than %d" % _MAX_DEPTH)
                 if count > end - pos:   # every element takes at least one byte
                     raise DlmsError("DLMS container longer than its frame")
                 vals[n] = count

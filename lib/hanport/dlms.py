@@ -3,10 +3,14 @@
 # transfer (E0) and data-notification (0F), each unwrapped in turn.
 from . import axdr, cosem
 from .reading import Reading
+try:
+    from micropython import const
+except ImportError:           # CPython (every const here is an int)
+    const = int
 
 DATA_NOTIFICATION = 0x0F
-GLO_CIPHERING = 0xDB
-BLOCK_TRANSFER = 0xE0
+_GLO_CIPHERING = const(0xDB)
+_BLOCK_TRANSFER = const(0xE0)
 
 
 class KeyRequired(ValueError):
@@ -47,9 +51,9 @@ class Session:
         tag = buf[s]
         if tag == DATA_NOTIFICATION:
             return self.notification(buf, s, e, None)
-        if tag == GLO_CIPHERING:
+        if tag == _GLO_CIPHERING:
             return self._ciphered(buf, s, e, bare)
-        if tag == BLOCK_TRANSFER:
+        if tag == _BLOCK_TRANSFER:
             return self._block(buf, s, e)
         if tag == 0x2F:   # '/': a P1 telegram (decrypted Luxembourg frame)
             self.on_p1(buf, s, e)

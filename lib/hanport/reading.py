@@ -2,9 +2,13 @@
 from . import fields
 from . import jsonout
 from .fmt import decimal
+try:
+    from micropython import const
+except ImportError:           # CPython (every const here is an int)
+    const = int
 
-OTHER_MAX = 16      # unknown OBIS entries kept per reading
-OTHER_TEXT_MAX = 96  # characters kept of each
+_OTHER_MAX = const(16)      # unknown OBIS entries kept per reading
+_OTHER_TEXT_MAX = const(96)  # characters kept of each
 
 
 class Reading:
@@ -42,8 +46,8 @@ class Reading:
     def add_other(self, code, text):
         if self.other is None:
             self.other = {}
-        if len(self.other) < OTHER_MAX and code not in self.other:
-            self.other[code] = text[:OTHER_TEXT_MAX]
+        if len(self.other) < _OTHER_MAX and code not in self.other:
+            self.other[code] = text[:_OTHER_TEXT_MAX]
 
     def get(self, name):
         """(mantissa, decimals) of a field, or None."""
