@@ -140,39 +140,7 @@ def test_micropython_pure_gives_the_same_readings(tmp_path):
     assert sum(line.startswith("{") for line in outs["0"]) >= 60
 
 
-# --- lib/hanport's imports ----------------------------------------------------
-
-def imports():
-    """{module: {(imported module, name or None)}} for every import in
-    lib/hanport, at module level or inside a function."""
-    graph = {}
-    for path in sorted(LIB.glob("*.py")):
-        name = path.stem
-        edges = graph.setdefault(name, set())
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                for alias in node.names:
-                    if node.module:
-                        edges.add((node.module, alias.name))
-                    else:
-                        edges.add((alias.name, None))
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hanport"):
-                raise AssertionError("%s: import hanport's modules relatively" % name)
-    return graph
-
-
-def test_hanport_imports_have_no_loop():
-    graph = {name: {mod for mod, _ in edges if mod != "__init__"} for name, edges in imports().items()}
-    assert "pick" in graph["decoder"] and "loops_cpython" in graph["pick"] and "binary" in graph["decoder"]
-
-    def visit(name, path):
-        assert name not in path, "import loop: " + " -> ".join(path + [name])
-        for nxt in sorted(graph.get(name, ())):
-            visit(nxt, path + [name])
-
-    for name in graph:
-        visit(name, [])
-
+# --- lib/hanport's modules (import loops: test_layers.py) ---------------------
 
 def consts(module):
     """{name: value} of a module's NAME = const(value) lines."""
