@@ -311,16 +311,6 @@ HEADER = {
 }
 
 
-def push(make, body, when=None, deviation=None, clock_status=0x00, **overrides) -> bytes:
-    """body in the data-notification and HDLC frame `make` sends (a HEADER
-    key); when: the notification's date-time (a datetime or 12 bytes).
-    overrides: any HEADER entry (dt_form, src, ...)."""
-    h = dict(HEADER[make], **overrides)
-    apdu = dlms.data_notification(body, h["invoke_id"],
-                                  _clock(when, deviation, clock_status), h["dt_form"])
-    return hdlc.frame(hdlc.llc(apdu), h["dst"], h["src"], h["control"])
-
-
 def notification(make, body, when=None, deviation=None, clock_status=0x00, **overrides) -> bytes:
     """The data-notification APDU that push() frames, alone: for callers
     that wrap it another way (HDLC segments, block transfer, M-Bus,
@@ -328,3 +318,12 @@ def notification(make, body, when=None, deviation=None, clock_status=0x00, **ove
     h = dict(HEADER[make], **overrides)
     return dlms.data_notification(body, h["invoke_id"],
                                   _clock(when, deviation, clock_status), h["dt_form"])
+
+
+def push(make, body, when=None, deviation=None, clock_status=0x00, **overrides) -> bytes:
+    """body in the data-notification and HDLC frame `make` sends (a HEADER
+    key); when: the notification's date-time (a datetime or 12 bytes).
+    overrides: any HEADER entry (dt_form, src, ...)."""
+    h = dict(HEADER[make], **overrides)
+    apdu = notification(make, body, when, deviation, clock_status, **overrides)
+    return hdlc.frame(hdlc.llc(apdu), h["dst"], h["src"], h["control"])
