@@ -9,7 +9,7 @@ import sys
 import time
 import tty
 
-from .process import (DONE, ERROR, EXITED, INTERRUPTED, MACHINE_RESET, NO_FILE, OK, READY,
+from .process import (DONE, ERROR, EXITED, INTERRUPTED, MACHINE_RESET, NO_FILE, OK, READY, ROOT,
                       RUN_FILE, RUN_KIND, Agent, micropython_exe)
 from .repl import (FRIENDLY, INTERRUPT, OUTPUT, RUN, SEND, SOFT_RESET,
                    Repl, cook)
@@ -34,10 +34,11 @@ class Stop(Exception):
 
 def default_device_id(folder):
     """What dongle.platform.unix.unique_id() gives a process in FOLDER."""
-    h = 5381
-    for ch in os.path.realpath(folder):
-        h = (h * 33 + ord(ch)) & 0xFFFFFFFFFFFF
-    return "%012x" % h
+    firmware = os.path.join(ROOT, "firmware")
+    if firmware not in sys.path:
+        sys.path.insert(0, firmware)
+    from dongle.platform.unix import device_id_of
+    return device_id_of(os.path.realpath(folder))
 
 
 class VDongle:

@@ -19,11 +19,13 @@ RESET_EXIT = 75      # exit status meaning "reboot me" to the runner
 
 def unique_id():
     """Stable per virtual dongle: HANPORT_DEVICE_ID, else from its folder."""
-    env = os.getenv("HANPORT_DEVICE_ID")
-    if env:
-        return env
+    return os.getenv("HANPORT_DEVICE_ID") or device_id_of(os.getcwd())
+
+
+def device_id_of(folder):
+    """The id of a virtual dongle running in folder (tools/vdongle prints it)."""
     h = 5381
-    for ch in os.getcwd():
+    for ch in folder:
         h = (h * 33 + ord(ch)) & 0xFFFFFFFFFFFF
     return "%012x" % h
 
