@@ -161,7 +161,7 @@ def write_buildinfo(out, build_id, arch):
 
 def mpy_header(out):
     """(mpy version, native arch number) of the build's .mpy files: the
-    arch of those with native code (hot_viper), 0 when none has any."""
+    arch of those with native code (viper.py), 0 when none has any."""
     ver, arch = 0, 0
     for folder, _, names in os.walk(os.path.join(out, "lib")):
         for n in names:
