@@ -14,11 +14,11 @@ from decimal import Decimal
 import pytest
 
 from testkit import rig
+from testkit.config import dongle_config
 from meter_sim import SimMeter
 from test_binary_differential import FIELD as AMSHAN_FIELD
 from test_p1_differential import DSMR_FIELD, UNIT_SHIFT
 
-WIRE = {"p1": {"serial": "115200-8N1", "invert": True}, "aidon": {"serial": "2400-8E1", "invert": False}}
 START = datetime(2026, 1, 15, 16, 59, 50)
 
 # HomeWizard's name -> ours, same units
@@ -42,10 +42,7 @@ class Setup:
     def __init__(self, tmp_path, make, **extra):
         self.make = make
         self.meter = rig.Meter()
-        cfg = {"board": "unix", "wifi": {"ssid": "home", "password": "x"},
-               "meter": dict(WIRE[make], port="tcp://127.0.0.1:%d" % self.meter.port)}
-        cfg.update(extra)
-        self.d = rig.Dongle(tmp_path, cfg)
+        self.d = rig.Dongle(tmp_path, dongle_config(self.meter, make, **extra))
         self.sim = SimMeter(make, start=START)
         self.sent = []
         rig.wait_until(self.meter.connected, 15, what="the dongle to connect to the meter")

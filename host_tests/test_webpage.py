@@ -29,6 +29,7 @@ import pytest
 
 from encoders.household import Household
 from encoders.p1 import swedish_telegram, telegram
+from testkit.config import dongle_config
 from testkit.rig import ROOT, Dongle, Meter, free_port, wait_until
 
 PAGE = ROOT / "firmware" / "www" / "index.html"
@@ -38,11 +39,9 @@ GZIP_BUDGET = 8192
 
 
 def config(meter, mqtt_port):
-    return {"board": "unix", "admin_password": "admin-Secret-789",
-            "wifi": {"ssid": "home", "password": "wifi-Secret-123"},
-            "meter": {"port": "tcp://127.0.0.1:%d" % meter.port, "serial": "115200-8N1", "invert": True},
-            # nothing listens there: MQTT fails, and the page must say so
-            "mqtt": {"host": "127.0.0.1", "port": mqtt_port}}
+    # nothing listens at mqtt_port: MQTT fails, and the page must say so
+    return dongle_config(meter, "p1", wifi="wifi-Secret-123", admin_password="admin-Secret-789",
+                         mqtt={"host": "127.0.0.1", "port": mqtt_port})
 
 
 def raw_json(dongle, path):

@@ -269,8 +269,8 @@ class Dongle:
         except OSError:
             return False
 
-    def get(self, path, method="GET", body=None, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+    def get(self, path, method="GET", body=None, headers=None, timeout=10):
+        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
         data = r.read()
