@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from urllib.parse import quote
 
+from testkit import feed
 from testkit.mpy import ROOT, micropython
 from testkit.config import dongle_config
 from testkit.rawhttp import exchange
@@ -87,39 +88,19 @@ def month_end_energy(flash, rs):
     assert (flash / "energy.json").read_text().startswith("HANE1 ")
 
 
-class Feed(threading.Thread):
+class Feed(feed.Feed):
     """The meter: P1 telegrams `per_s` a second, each 10 s of meter time on
     from the last, power and registers changing in every one."""
 
     def __init__(self, meter, last, per_s=10):
-        super().__init__(daemon=True)
-        self.meter, self.per_s = meter, per_s
+        super().__init__(meter, 1 / per_s)
         self.t, self.p, self.r_imp, self.r_exp = last
-        self.lock = threading.Lock()
-        self.on = threading.Event()
-        self.on.set()
-        self.done = threading.Event()
-        self.sent = 0
 
     def frame(self):
         self.t += 10
         self.p = 500_000 + (self.sent * 7919) % 3_000_000
         self.r_imp += self.p * 10 // 3_600_000 + 1
         return p1_telegram(self.t, self.p, self.r_imp, self.r_exp)
-
-    def run(self):
-        while not self.done.is_set():
-            with self.lock:
-                if self.on.is_set() and self.meter.send(self.frame()):
-                    self.sent += 1
-            self.done.wait(1 / self.per_s)
-
-    def pause(self):
-        with self.lock:
-            self.on.clear()
-
-    def resume(self):
-        self.on.set()
 
 
 class Poller(threading.Thread):

@@ -240,6 +240,17 @@ def _try_connect(port):
         return None
 
 
+def receive(sock, size):
+    """size bytes from sock, each read within 5 s; it must not close before."""
+    sock.settimeout(5)
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(65536)
+        assert chunk
+        data += chunk
+    return data
+
+
 def test_dsmr_parser_reads_the_telegram_port(setup):
     """dsmr_parser's TCP reader (create_tcp_dsmr_reader, "5S"), as Home
     Assistant's DSMR integration runs it: every telegram sent, the values
@@ -270,14 +281,8 @@ def test_dsmr_parser_reads_the_telegram_port(setup):
             last[DSMR_FIELD[name]] = Decimal(obj.value).scaleb(UNIT_SHIFT.get((obj.unit or "").lower(), 0))
     assert len(last) >= 10
     assert {k: values[k] for k in last} == last
-    raw.settimeout(5)
-    data = b""
     want = b"".join(s.sent)
-    while len(data) < len(want):
-        chunk = raw.recv(65536)
-        assert chunk
-        data += chunk
-    assert data == want                     # byte for byte, CRC and CRLF included
+    assert receive(raw, len(want)) == want          # byte for byte, CRC and CRLF included
     raw.close()
     st = s.d.status()["telegram_server"]
     assert st["accepted"] == 2 and st["dropped"] == 0 and st["frames"] >= 10
@@ -290,13 +295,8 @@ def test_amshan_reads_an_aidon_meters_frames_from_the_port(setup):
     rig.wait_until(lambda: s.d.status()["telegram_server"]["clients"] == 1, 5, what="the client accepted")
     s.send(12)
     s.settle()
-    c.settimeout(5)
-    data = b""
     want = b"".join(s.sent)
-    while len(data) < len(want):
-        chunk = c.recv(65536)
-        assert chunk
-        data += chunk
+    data = receive(c, len(want))
     c.close()
     assert data == want             # each HDLC frame as sent, with its two flags
     from han import autodecoder, hdlc

@@ -29,6 +29,7 @@ import pytest
 
 from encoders.household import Household
 from encoders.p1 import swedish_telegram, telegram
+from testkit import feed
 from testkit.config import dongle_config
 from testkit.rig import ROOT, Dongle, Meter, free_port, wait_until
 
@@ -141,42 +142,23 @@ def browser(tmp_path):
         drv.quit()
 
 
-class Feed(threading.Thread):
+class Feed(feed.Feed):
     """The meter: a Swedish P1 telegram every second, values changing."""
 
     def __init__(self, meter):
-        super().__init__(daemon=True)
-        self.meter = meter
+        super().__init__(meter, 1.0)
         self.h = Household(datetime(2026, 1, 15, 17, 0, 0), seed=3)
-        self.lock = threading.Lock()
-        self.on = threading.Event()
-        self.on.set()
-        self.done = threading.Event()
-        self.sent = 0
 
-    def run(self):
-        while not self.done.is_set():
-            with self.lock:
-                if self.on.is_set() and self.meter.send(swedish_telegram(self.h)):
-                    self.sent += 1
-                    self.h.advance(1)
-            self.done.wait(1.0)
-
-    def pause(self):
-        with self.lock:           # returns between two telegrams, never inside one
-            self.on.clear()
-
-    def resume(self):
-        self.on.set()
+    def frame(self):
+        data = swedish_telegram(self.h)
+        self.h.advance(1)
+        return data
 
     def damaged(self):
         with self.lock:
             bad = bytearray(swedish_telegram(self.h))
             bad[40] ^= 0x01       # one bit: CRC mismatch
             self.meter.send(bytes(bad))
-
-    def stop(self):
-        self.done.set()
 
 
 class Proxy:

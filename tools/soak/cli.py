@@ -2,19 +2,15 @@
 import argparse
 import json
 import os
-import shutil
 import sys
 
+from testkit import rig
 from testkit.constants import HEAP
 
 from . import __doc__ as USAGE
 from .clients import ALLOWED, BURST, PATHS
 from .model import RATE
 from .run import Soak
-
-
-def have_broker():
-    return bool(shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto"))
 
 
 def main(argv=None):
@@ -41,7 +37,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.hours <= 0 or (args.speed is not None and args.speed <= 0):
         ap.error("--hours and --speed must be positive")
-    if not have_broker():
+    if rig.mosquitto() is None:
         print("soak: mosquitto is needed (apt-get install mosquitto)", file=sys.stderr)
         return 2
     s = Soak(args.meter, args.hours, args.speed, args.seed, args.event_every, args.reboot_every,

@@ -22,17 +22,17 @@ def merge(config, sections):
     return config
 
 
-def dongle_config(meter=None, make="p1", broker=None, wifi="x", **sections):
+def dongle_config(line=None, make="p1", broker=None, wifi="x", **sections):
     """The unix board; on the Wi-Fi network "home" with the password wifi
-    (None: no network, a dongle not set up); with meter (the meter end of
-    the line, .port), its line set as make's meter is
+    (None: no network, a dongle not set up); with line (the meter's end of
+    the line, .port), the meter section set as make's meter is
     (meter_sim.WIRE_SETTING); with broker (.port), MQTT to it. sections are
     merged in (merge)."""
     config = {"board": "unix"}
     if wifi is not None:
         config["wifi"] = {"ssid": "home", "password": wifi}
-    if meter is not None:
-        config["meter"] = dict(wire(WIRE_SETTING[make]), port="tcp://127.0.0.1:%d" % meter.port)
+    if line is not None:
+        config["meter"] = dict(wire(WIRE_SETTING[make]), port="tcp://127.0.0.1:%d" % line.port)
     if broker is not None:
         config["mqtt"] = {"host": "127.0.0.1", "port": broker.port}
     return merge(config, sections)

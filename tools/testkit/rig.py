@@ -121,7 +121,7 @@ class Broker:
     def __init__(self, tmp, tls=None):
         """tls: (certfile, keyfile) pairs, one more listener with TLS each,
         on the ports in tls_ports; the plain listener stays at port."""
-        exe = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
+        exe = mosquitto()
         if exe is None:
             if os.environ.get("HANPORT_REQUIRE_BROKER"):
                 raise RuntimeError("mosquitto is required but not installed")
@@ -160,6 +160,11 @@ class Broker:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+
+
+def mosquitto():
+    """The mosquitto command, None where it is not installed."""
+    return shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
 
 
 class Subscriber:
