@@ -1,14 +1,14 @@
 """make soak: a simulated day of meter time on the virtual dongle, with faults.
 
     python tools/soak [--hours 24] [--meter p1|aidon|kaifa|kamstrup]
-                         [--speed N] [--seed N] [--event-every S] ...
+                      [--speed N] [--seed N] [--event-every S] ...
 
 The real firmware (make build's .mpy bundle, as a board runs it) under
-MicroPython's unix port, inside its heap budget (testkit.constants.HEAP,
-asserted by host_tests/test_memory.py; -X heapsize), reads a simulated meter (tools/meter_sim.py) played --speed
-times faster than real time (default: ten messages a wall second, so a P1
-day of 8640 telegrams takes about 15 minutes), while everything around it
-goes wrong:
+MicroPython's unix port, inside its heap budget (-X heapsize: the
+testkit.constants.HEAP that host_tests/test_memory.py asserts), reads a
+simulated meter (tools/meter_sim.py) played --speed times faster than real
+time (default: ten messages a wall second, so a P1 day of 8640 telegrams
+takes about 15 minutes), while everything around it goes wrong:
 
   broker    a real mosquitto, killed (SIGKILL) and restarted on a schedule;
             after each restart a fresh subscriber must receive a state
