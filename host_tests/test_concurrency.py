@@ -32,7 +32,6 @@ from testkit.rawhttp import exchange
 from testkit.rig import MPLIB, Broker, Dongle, Meter, Subscriber, wait_until
 from test_energy_dongle import p1_telegram
 from test_security import routes, setup_request
-from test_webpage import browser  # noqa: F401  (the fixture)
 
 ADMIN = "admin-Secret-789"
 

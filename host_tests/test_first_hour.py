@@ -9,8 +9,6 @@ import sys
 import time
 from decimal import Decimal
 
-import pytest
-
 import ha_schema
 from encoders import dlms, hdlc, meters
 from testkit.config import dongle_config
@@ -195,9 +193,6 @@ def test_page_says_encrypted_and_shows_no_old_estimate(tmp_path, browser):
     finally:
         d.stop()
         meter.close()
-
-
-from test_webpage import browser  # noqa: E402,F401  (the Chromium fixture)
 
 
 # --- 4, 5, 6, 7, 8, 12: the make targets and tools -------------------------------

@@ -11,21 +11,19 @@ phone, dark mode) in artifacts/.
 
 Chromium and chromedriver come from Debian (apt-get install chromium
 chromium-driver). Without them the browser test is skipped, unless
-HANPORT_REQUIRE_BROWSER is set (CI), where it fails."""
+HANPORT_REQUIRE_BROWSER is set (CI), where it fails (the `browser`
+fixture, in conftest.py)."""
 import base64
 import gzip
 import http.server
 import json
 import os
 import re
-import shutil
 import threading
 import time
 import urllib.error
 import urllib.request
 from datetime import datetime
-
-import pytest
 
 from encoders.household import Household
 from encoders.p1 import swedish_telegram, telegram
@@ -98,49 +96,7 @@ def test_page_served_gzip_when_asked(tmp_path):
         meter.close()
 
 
-# --- the browser ---------------------------------------------------------------
-
-def _exe(path, *names):
-    if os.path.exists(path):
-        return path
-    for n in names:
-        found = shutil.which(n)
-        if found:
-            return found
-    return None
-
-
-@pytest.fixture
-def browser(tmp_path):
-    chromium = _exe("/usr/bin/chromium", "chromium", "chromium-browser")
-    driver = _exe("/usr/bin/chromedriver", "chromedriver")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        webdriver = None
-    missing = [what for what, ok in (("chromium", chromium), ("chromedriver", driver), ("selenium", webdriver)) if not ok]
-    if missing:
-        why = "%s not installed (apt-get install chromium chromium-driver; selenium is in requirements.txt)" % (
-            " and ".join(missing))
-        if os.environ.get("HANPORT_REQUIRE_BROWSER"):
-            pytest.fail("HANPORT_REQUIRE_BROWSER is set but " + why)
-        pytest.skip("web page browser test skipped: " + why)
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-extensions", "--window-size=1280,900",
-                "--user-data-dir=%s" % (tmp_path / "chromium")):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    drv = webdriver.Chrome(options=opts, service=Service(driver))
-    drv.set_page_load_timeout(20)
-    try:
-        yield drv
-    finally:
-        drv.quit()
-
+# --- the page in the browser (the `browser` fixture: conftest.py) -------------
 
 class Feed(feed.Feed):
     """The meter: a Swedish P1 telegram every second, values changing."""
