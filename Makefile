@@ -52,7 +52,7 @@ fuzz: $(STAMP)
 
 # a simulated day on the virtual dongle with faults (SOAK="--hours N")
 soak: $(STAMP)
-	$(BIN)/python tools/soak $(SOAK)
+	$(BIN)/python tools/soak.py $(SOAK)
 
 build: $(STAMP)
 	$(BIN)/python tools/build.py --board $(BOARD) $(if $(MPY_ARCH),--arch $(MPY_ARCH))

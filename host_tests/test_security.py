@@ -387,7 +387,7 @@ def test_wrong_admin_password_is_refused_and_rate_limited(tmp_path, made):
 
 def test_the_admin_password_alone_reboots_without_saving(tmp_path, made):
     """POST /setup with nothing but the admin password: a reboot (the
-    light way to restart a dongle, and what tools/soak uses under load),
+    light way to restart a dongle, and what tools/soak.py uses under load),
     config.json untouched byte for byte; a wrong password reboots nothing."""
     c = dongle_config(wifi=WIFI_PW, admin_password=ADMIN_PW)
     d = Dongle(tmp_path, c)

@@ -1,4 +1,4 @@
-"""A short soak (tools/soak, `make soak` runs a simulated day): two
+"""A short soak (tools/soak.py, `make soak` runs a simulated day): two
 simulated hours of P1 telegrams on the virtual dongle, from the .mpy bundle
 inside its heap budget, while the broker is killed and restarted, the meter
 line is cut (once between telegrams, once in the middle of one), damaged

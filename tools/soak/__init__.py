@@ -1,7 +1,7 @@
 """make soak: a simulated day of meter time on the virtual dongle, with faults.
 
-    python tools/soak [--hours 24] [--meter p1|aidon|kaifa|kamstrup]
-                      [--speed N] [--seed N] [--event-every S] ...
+    python tools/soak.py [--hours 24] [--meter p1|aidon|kaifa|kamstrup]
+                         [--speed N] [--seed N] [--event-every S] ...
 
 The real firmware (make build's .mpy bundle, as a board runs it) under
 MicroPython's unix port, inside its heap budget (-X heapsize: the
@@ -41,8 +41,8 @@ on failure (with the reasons), 2 when it cannot run (no mosquitto).
 
 host_tests/test_soak.py runs a short one (two simulated hours) in make test.
 
-The package: model.py (the meter's pace and the faults with a known
-outcome), line.py (the meter end of the line), clients.py (the HTTP
-clients), run.py (the soak), report.py (its verdict and figures),
-cli.py (the command line).
+The command is tools/soak.py; the package: model.py (the meter's pace and
+the faults with a known outcome), line.py (the meter end of the line),
+clients.py (the HTTP clients), run.py (the soak), report.py (its verdict
+and figures), cli.py (the command line).
 """

@@ -1,4 +1,4 @@
-"""The soak's command line (python tools/soak)."""
+"""The soak's command line (python tools/soak.py)."""
 import argparse
 import json
 import os
