@@ -25,25 +25,20 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from urllib.parse import quote
 
-import pytest
-
+from testkit import feed
 from testkit.mpy import ROOT, micropython
-from testkit.rig import MPLIB, Broker, Dongle, Meter, Subscriber, free_port, wait_until
+from testkit.config import dongle_config
+from testkit.rawhttp import exchange
+from testkit.rig import MPLIB, Broker, Dongle, Meter, Subscriber, wait_until
 from test_energy_dongle import p1_telegram
-from test_security import raw_http, routes, setup_request, status_of
-from test_webpage import browser  # noqa: F401  (the fixture)
+from test_security import routes, setup_request
 
 ADMIN = "admin-Secret-789"
 
 
-def config(meter, broker_port=None, **extra):
-    c = {"board": "unix", "wifi": {"ssid": "home"}, "admin_password": ADMIN,
-         "meter": {"port": "tcp://127.0.0.1:%d" % meter.port, "serial": "115200-8N1", "invert": True},
-         "energy": {"save_s": 3600}}
-    if broker_port:
-        c["mqtt"] = {"host": "127.0.0.1", "port": broker_port}
-    c.update(extra)
-    return c
+def config(meter, broker=None):
+    """A P1 dongle, publishing to broker if one is given."""
+    return dongle_config(meter, "p1", broker, wifi="", admin_password=ADMIN, energy={"save_s": 3600})
 
 
 # --- a month of energy accounting, written by the firmware's own ledger -------
@@ -92,39 +87,19 @@ def month_end_energy(flash, rs):
     assert (flash / "energy.json").read_text().startswith("HANE1 ")
 
 
-class Feed(threading.Thread):
+class Feed(feed.Feed):
     """The meter: P1 telegrams `per_s` a second, each 10 s of meter time on
     from the last, power and registers changing in every one."""
 
     def __init__(self, meter, last, per_s=10):
-        super().__init__(daemon=True)
-        self.meter, self.per_s = meter, per_s
+        super().__init__(meter, 1 / per_s)
         self.t, self.p, self.r_imp, self.r_exp = last
-        self.lock = threading.Lock()
-        self.on = threading.Event()
-        self.on.set()
-        self.done = threading.Event()
-        self.sent = 0
 
     def frame(self):
         self.t += 10
         self.p = 500_000 + (self.sent * 7919) % 3_000_000
         self.r_imp += self.p * 10 // 3_600_000 + 1
         return p1_telegram(self.t, self.p, self.r_imp, self.r_exp)
-
-    def run(self):
-        while not self.done.is_set():
-            with self.lock:
-                if self.on.is_set() and self.meter.send(self.frame()):
-                    self.sent += 1
-            self.done.wait(1 / self.per_s)
-
-    def pause(self):
-        with self.lock:
-            self.on.clear()
-
-    def resume(self):
-        self.on.set()
 
 
 class Poller(threading.Thread):
@@ -163,8 +138,13 @@ def split_response(raw):
     return int(head.split(b" ", 2)[1]), head, body
 
 
+def ask(port, data, timeout=8):
+    """Raw bytes asked on a connection of their own: (status, head, body)."""
+    return split_response(exchange(port, data, timeout, finish=True)[0])
+
+
 def fast_get(port, path):
-    status, head, body = split_response(raw_http(port, b"GET %s HTTP/1.0\r\n\r\n" % path.encode(), timeout=10))
+    status, head, body = ask(port, b"GET %s HTTP/1.0\r\n\r\n" % path.encode(), timeout=10)
     assert status == 200, (path, head, body[:200])
     return body
 
@@ -261,7 +241,7 @@ def test_slow_readers_get_one_moments_document(tmp_path, capsys):
     month_end_energy(tmp_path / "flash", rs)
     broker = Broker(tmp_path)
     meter = Meter()
-    d = Dongle(tmp_path, config(meter, broker.port))
+    d = Dongle(tmp_path, config(meter, broker))
     sub = Subscriber(broker.port, "han/#")
     feed = Feed(meter, rs[-1])
     poller = Poller(d.http_port)
@@ -405,7 +385,7 @@ def test_names_not_ours_are_refused_on_every_route(tmp_path):
                     req = (b"%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                            b"Content-Length: %d\r\n\r\n%s" % (method.encode(), path.encode(), host.encode(),
                                                                len(body), body.encode()))
-                    status, _, answer = split_response(raw_http(d.http_port, req))
+                    status, _, answer = ask(d.http_port, req)
                     assert status == 421, (method, path, host, answer)
                     assert b"answers to" in answer
         assert d.proc.poll() is None
@@ -490,14 +470,14 @@ def test_chunked_and_duplicate_length_posts_are_no_password_tries(tmp_path):
         twice = (b"POST /setup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                  b"Content-Length: %d\r\nContent-Length: 3\r\n\r\n%s" % (len(wrong), wrong))
         for _ in range(6):
-            status, _, body = split_response(raw_http(d.http_port, chunked))
+            status, _, body = ask(d.http_port, chunked)
             assert status == 411 and b"Content-Length" in body, body
-            status, _, body = split_response(raw_http(d.http_port, twice))
+            status, _, body = ask(d.http_port, twice)
             assert status == 400 and b"twice" in body, body
         assert (d.dir / "config.json").read_bytes() == before
         assert "wrong admin password" not in d.log()
         # not locked out: the same form with a Content-Length is taken
-        status, _, body = split_response(raw_http(d.http_port, setup_request(form.decode())))
+        status, _, body = ask(d.http_port, setup_request(form.decode()))
         assert status == 200, body
         assert json.loads((d.dir / "config.json").read_text())["mqtt"]["host"] == "10.6.6.6"
     finally:
@@ -512,7 +492,7 @@ def test_unconfigured_dongle_saves_nothing_without_an_admin_password(tmp_path):
         # (it keeps its setup network's password there)
         before = (d.dir / "config.json").read_bytes() if (d.dir / "config.json").exists() else None
         for form in ("", "wifi_ssid=home", "wifi_ssid=home&wifi_password=12345678&admin_password=short"):
-            status, _, body = split_response(raw_http(d.http_port, setup_request(form)))
+            status, _, body = ask(d.http_port, setup_request(form))
             assert status == 400 and b"admin_password" in body, (form, body)
         time.sleep(1.5)
         assert d.proc.poll() is None
@@ -529,7 +509,7 @@ def test_board_names_only_from_the_boards_folder(tmp_path):
         before = (d.dir / "config.json").read_bytes()
         for board in ("../config", "..%2Fconfig", "/etc/passwd", "unix/../../config"):
             form = "current_password=%s&board=%s" % (quote(ADMIN), board)
-            status, _, body = split_response(raw_http(d.http_port, setup_request(form)))
+            status, _, body = ask(d.http_port, setup_request(form))
             assert status == 400 and b"no board file" in body, (board, body)
         time.sleep(1.5)
         assert d.proc.poll() is None
@@ -546,7 +526,7 @@ def test_every_reading_is_published_once_as_it_arrives(tmp_path, capsys):
     them): each is published exactly once, in order, within milliseconds."""
     broker = Broker(tmp_path)
     meter = Meter()
-    d = Dongle(tmp_path, config(meter, broker.port))
+    d = Dongle(tmp_path, config(meter, broker))
     sub = Subscriber(broker.port, "han/+/state")
     feed = Feed(meter, (int(datetime(2026, 1, 15, 12, tzinfo=timezone.utc).timestamp()), 1_000_000,
                         9_000_000, 0))

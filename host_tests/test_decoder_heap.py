@@ -10,9 +10,8 @@ import pytest
 import mp_measure
 from testkit import mpy
 from hanport.fmt import TextCache, ascii_text
+from testkit.constants import METER_KEY
 from test_memory import sim_messages
-
-KEY = "00112233445566778899aabbccddeeff"
 
 # bytes kept after 20 messages: measured on micropython32 then ~10% more
 # (before the cut: p1 1072, aidon 3584, kaifa 3616, kamstrup 3696,
@@ -46,13 +45,13 @@ print("kept=%d readings=%d" % (gc.mem_alloc() - before, ok))
 @pytest.mark.parametrize("make", sorted(BUDGET))
 def test_decoder_state_kept_between_frames_on_32_bits(tmp_path, make):
     mpy.micropython32()
-    kw = {"key": KEY} if make.endswith("-gcm") else {}
+    kw = {"key": METER_KEY} if make.endswith("-gcm") else {}
     msgs = [d for d, _ in sim_messages(make.split("-")[0], 20, **kw)]
     path = tmp_path / "messages.bin"
     mp_measure.write(path, msgs)
     script = tmp_path / "state.py"
     script.write_text(SCRIPT)
-    args = [str(script), str(path)] + ([KEY] if kw else [])
+    args = [str(script), str(path)] + ([METER_KEY] if kw else [])
     res = mpy.run(args, bits=32)
     assert res.returncode == 0, res.stderr.decode() + res.stdout.decode()
     got = dict(kv.split("=") for kv in res.stdout.decode().split())

@@ -13,11 +13,13 @@ from decimal import Decimal
 
 import energy_ref as ref
 from encoders.p1 import fixed, telegram
+from testkit.config import dongle_config
 from testkit.rig import Dongle, Meter, wait_until
 from test_energy import month_of_readings
 
-CONFIG = {"board": "unix", "wifi": {"ssid": "home"}, "admin_password": "x" * 8,
-          "meter": {"serial": "115200-8N1", "invert": True}, "energy": {"save_s": 1}}
+
+def config(meter):
+    return dongle_config(meter, "p1", wifi="", admin_password="x" * 8, energy={"save_s": 1})
 
 
 def p1_telegram(t, p_mw, r_imp, r_exp):
@@ -50,9 +52,7 @@ def saved_anchor(path):
 def test_a_month_through_the_dongle(tmp_path):
     readings = month_of_readings(seed=4)
     meter = Meter()
-    cfg = json.loads(json.dumps(CONFIG))
-    cfg["meter"]["port"] = "tcp://127.0.0.1:%d" % meter.port
-    d = Dongle(tmp_path, cfg)
+    d = Dongle(tmp_path, config(meter))
     try:
         wait_until(meter.connected, what="the meter link")
         cut = len(readings) // 3 + 5            # mid-hour
@@ -110,9 +110,7 @@ def test_a_month_through_the_dongle(tmp_path):
 
 def test_damaged_energy_file_is_reported_not_trusted(tmp_path):
     meter = Meter()
-    cfg = json.loads(json.dumps(CONFIG))
-    cfg["meter"]["port"] = "tcp://127.0.0.1:%d" % meter.port
-    d = Dongle(tmp_path, cfg)
+    d = Dongle(tmp_path, config(meter))
     try:
         wait_until(meter.connected, what="the meter link")
         send_all(d, meter, month_of_readings(seed=5)[:40], 0)

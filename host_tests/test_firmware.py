@@ -2,7 +2,6 @@
 meter on its UART (TCP), a real mosquitto and real HTTP/MQTT clients."""
 import json
 import re
-import socket
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -10,6 +9,8 @@ from decimal import Decimal
 import pytest
 
 import ha_schema
+from testkit.config import dongle_config, merge
+from testkit.rawhttp import connect, exchange, status_of
 from testkit.rig import Broker, Dongle, Meter, Subscriber, wait_until
 from encoders import meters
 from encoders.household import Household
@@ -21,18 +22,13 @@ SECRETS = {"wifi": "wifi-Secret-123", "mqtt": "mqtt-Secret-456",
 
 
 def cfg(wire, broker=None, **extra):
-    c = {"board": "unix", "admin_password": SECRETS["admin"],
-         "wifi": {"ssid": "home", "password": SECRETS["wifi"]},
-         "meter": {"port": "tcp://127.0.0.1:%d" % wire.port, "serial": "115200-8N1", "invert": True,
-                   "key": SECRETS["key"], "auth_key": SECRETS["auth"]},
-         "mqtt": {"host": "127.0.0.1" if broker else "", "port": broker.port if broker else 0,
-                  "password": SECRETS["mqtt"], "user": "u"}}
-    for k, v in extra.items():
-        if isinstance(v, dict):
-            c.setdefault(k, {}).update(v)
-        else:
-            c[k] = v
-    return c
+    """A P1 dongle with every secret set, publishing to broker (or to no
+    one); extra merged in (testkit.config.merge)."""
+    mqtt = {} if broker else {"host": "", "port": 0}
+    c = dongle_config(wire, "p1", broker, wifi=SECRETS["wifi"], admin_password=SECRETS["admin"],
+                      meter={"key": SECRETS["key"], "auth_key": SECRETS["auth"]},
+                      mqtt=dict(mqtt, password=SECRETS["mqtt"], user="u"))
+    return merge(c, extra)
 
 
 @pytest.fixture
@@ -241,32 +237,13 @@ def test_auto_detect_finds_the_meters_setting(rig):
     wait_until(lambda: meter.dongle_setting == "2400-8E1-inv", 10, what="the stored setting first")
 
 
-def raw_request(port, data, read=True, timeout=8):
-    s = socket.create_connection(("127.0.0.1", port), 5)
-    s.settimeout(timeout)
-    if data:
-        s.sendall(data)
-    if not read:
-        return s
-    out = b""
-    try:
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            out += chunk
-    finally:
-        s.close()
-    return out
-
-
 def test_bad_http_requests(rig):
     d, meter, _ = rig()
     meter.send(swedish_telegram(household()))
     wait_until(lambda: d.get("/api/reading")[0] == 200, what="a reading")
     p = d.http_port
     # a client that never finishes holds only its own connection
-    slow = raw_request(p, b"GET /api/reading HTTP/1.1\r\nHost: 127.0.0.1\r\n", read=False)
+    slow = connect(p, b"GET /api/reading HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     cases = [
         (b"\x00\xff\x13garbage\r\n\r\n", 400),
         (b"GET /api/reading HTTP/1.1\r\nX-Big: " + b"a" * 5000 + b"\r\n\r\n", 431),
@@ -280,9 +257,8 @@ def test_bad_http_requests(rig):
     ]
     bodies = []
     for req, want in cases:
-        resp = raw_request(p, req)
-        status = int(resp.split(b" ", 2)[1])
-        assert status == want, (req[:40], resp[:200])
+        resp, _ = exchange(p, req)
+        assert status_of(resp) == want, (req[:40], resp[:200])
         body = resp.split(b"\r\n\r\n", 1)[1]
         assert json.loads(body)["status"] == want
         bodies.append(resp)
@@ -304,9 +280,9 @@ def test_bad_http_requests(rig):
 
 def test_too_many_connections_refused_cleanly(rig):
     d, meter, _ = rig()
-    held = [raw_request(d.http_port, b"GET / HTTP/1.1\r\n", read=False) for _ in range(4)]
+    held = [connect(d.http_port, b"GET / HTTP/1.1\r\n") for _ in range(4)]
     time.sleep(0.3)
-    resp = raw_request(d.http_port, b"GET /api/status HTTP/1.1\r\n\r\n")
+    resp, _ = exchange(d.http_port, b"GET /api/status HTTP/1.1\r\n\r\n")
     assert b" 503 " in resp.split(b"\r\n")[0] and b"Retry-After" in resp
     for s in held:
         s.close()

@@ -9,10 +9,9 @@ import sys
 import time
 from decimal import Decimal
 
-import pytest
-
 import ha_schema
 from encoders import dlms, hdlc, meters
+from testkit.config import dongle_config
 from testkit.rig import ROOT, Dongle, Meter, wait_until
 
 KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
@@ -196,9 +195,6 @@ def test_page_says_encrypted_and_shows_no_old_estimate(tmp_path, browser):
         meter.close()
 
 
-from test_webpage import browser  # noqa: E402,F401  (the Chromium fixture)
-
-
 # --- 4, 5, 6, 7, 8, 12: the make targets and tools -------------------------------
 
 def make(*args, **kw):
@@ -351,11 +347,8 @@ def test_discovery_announces_energy_only_once_the_meter_sent_it(tmp_path):
     d = None
     sub = Subscriber(broker.port)
     try:
-        c = {"board": "unix", "admin_password": "admin-Secret-789",
-             "wifi": {"ssid": "home", "password": "wifi-Secret-123"},
-             "meter": {"port": "tcp://127.0.0.1:%d" % meter.port, "serial": "2400-8E1", "invert": False},
-             "mqtt": {"host": "127.0.0.1", "port": broker.port}}
-        d = Dongle(tmp_path, c)
+        d = Dongle(tmp_path, dongle_config(meter, "aidon", broker, wifi="wifi-Secret-123",
+                                           admin_password="admin-Secret-789"))
         wait_until(meter.connected, 15, what="the dongle to connect to the meter")
         prefix = "homeassistant/sensor/%s/" % d.device_id[-6:]
         list1 = meters.push("aidon", meters.aidon(1, 3, {"power_import_w": Decimal(1234)}))

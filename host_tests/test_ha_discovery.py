@@ -10,6 +10,7 @@ from datetime import datetime
 import ha_schema
 from encoders.household import Household
 from encoders.p1 import swedish_telegram
+from testkit.config import dongle_config
 from testkit.rig import Broker, Dongle, Meter, Subscriber, wait_until
 
 ENERGY_KEYS = {"hour_estimate_kwh", "today_import_kwh", "month_import_kwh", "month_peak_kwh",
@@ -25,10 +26,7 @@ def configs(sub, prefix):
 def test_discovery_comes_back_after_a_broker_restart_and_ha_online(tmp_path):
     broker = Broker(tmp_path)
     meter = Meter()
-    d = Dongle(tmp_path, {"board": "unix", "wifi": {"ssid": "home", "password": "wifi-pass-1"},
-                          "meter": {"port": "tcp://127.0.0.1:%d" % meter.port, "serial": "115200-8N1",
-                                    "invert": True},
-                          "mqtt": {"host": "127.0.0.1", "port": broker.port}})
+    d = Dongle(tmp_path, dongle_config(meter, "p1", broker, wifi="wifi-pass-1"))
     short = d.device_id[-6:]
     prefix = "homeassistant/sensor/%s/" % short
     sub = None
@@ -88,10 +86,7 @@ def test_min_interval_lengthens_expire_after(tmp_path):
     makes them longer than 20 s."""
     broker = Broker(tmp_path)
     meter = Meter()
-    d = Dongle(tmp_path, {"board": "unix", "wifi": {"ssid": "home", "password": "wifi-pass-1"},
-                          "meter": {"port": "tcp://127.0.0.1:%d" % meter.port, "serial": "115200-8N1",
-                                    "invert": True},
-                          "mqtt": {"host": "127.0.0.1", "port": broker.port, "min_interval_s": 30}})
+    d = Dongle(tmp_path, dongle_config(meter, "p1", broker, wifi="wifi-pass-1", mqtt={"min_interval_s": 30}))
     sub = Subscriber(broker.port, "homeassistant/#")
     try:
         wait_until(meter.connected, 15, what="the dongle to connect to the meter")

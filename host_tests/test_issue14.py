@@ -14,11 +14,11 @@ from decimal import Decimal
 import pytest
 
 from testkit import rig
+from testkit.config import dongle_config
 from meter_sim import SimMeter
 from test_binary_differential import FIELD as AMSHAN_FIELD
 from test_p1_differential import DSMR_FIELD, UNIT_SHIFT
 
-WIRE = {"p1": {"serial": "115200-8N1", "invert": True}, "aidon": {"serial": "2400-8E1", "invert": False}}
 START = datetime(2026, 1, 15, 16, 59, 50)
 
 # HomeWizard's name -> ours, same units
@@ -42,10 +42,7 @@ class Setup:
     def __init__(self, tmp_path, make, **extra):
         self.make = make
         self.meter = rig.Meter()
-        cfg = {"board": "unix", "wifi": {"ssid": "home", "password": "x"},
-               "meter": dict(WIRE[make], port="tcp://127.0.0.1:%d" % self.meter.port)}
-        cfg.update(extra)
-        self.d = rig.Dongle(tmp_path, cfg)
+        self.d = rig.Dongle(tmp_path, dongle_config(self.meter, make, **extra))
         self.sim = SimMeter(make, start=START)
         self.sent = []
         rig.wait_until(self.meter.connected, 15, what="the dongle to connect to the meter")
@@ -243,6 +240,17 @@ def _try_connect(port):
         return None
 
 
+def receive(sock, size):
+    """size bytes from sock, each read within 5 s; it must not close before."""
+    sock.settimeout(5)
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(65536)
+        assert chunk
+        data += chunk
+    return data
+
+
 def test_dsmr_parser_reads_the_telegram_port(setup):
     """dsmr_parser's TCP reader (create_tcp_dsmr_reader, "5S"), as Home
     Assistant's DSMR integration runs it: every telegram sent, the values
@@ -273,14 +281,8 @@ def test_dsmr_parser_reads_the_telegram_port(setup):
             last[DSMR_FIELD[name]] = Decimal(obj.value).scaleb(UNIT_SHIFT.get((obj.unit or "").lower(), 0))
     assert len(last) >= 10
     assert {k: values[k] for k in last} == last
-    raw.settimeout(5)
-    data = b""
     want = b"".join(s.sent)
-    while len(data) < len(want):
-        chunk = raw.recv(65536)
-        assert chunk
-        data += chunk
-    assert data == want                     # byte for byte, CRC and CRLF included
+    assert receive(raw, len(want)) == want          # byte for byte, CRC and CRLF included
     raw.close()
     st = s.d.status()["telegram_server"]
     assert st["accepted"] == 2 and st["dropped"] == 0 and st["frames"] >= 10
@@ -293,13 +295,8 @@ def test_amshan_reads_an_aidon_meters_frames_from_the_port(setup):
     rig.wait_until(lambda: s.d.status()["telegram_server"]["clients"] == 1, 5, what="the client accepted")
     s.send(12)
     s.settle()
-    c.settimeout(5)
-    data = b""
     want = b"".join(s.sent)
-    while len(data) < len(want):
-        chunk = c.recv(65536)
-        assert chunk
-        data += chunk
+    data = receive(c, len(want))
     c.close()
     assert data == want             # each HDLC frame as sent, with its two flags
     from han import autodecoder, hdlc

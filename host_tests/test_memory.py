@@ -16,6 +16,8 @@ import pytest
 import hanport
 from testkit import mpy
 from testkit import rig
+from testkit.config import dongle_config
+from testkit.constants import FEATURES32, HEAP, HEAP32, METER_KEY
 from encoders import axdr, dlms, mbus
 import mp_measure
 from meter_sim import SimMeter
@@ -74,7 +76,7 @@ def mixed_round():
     bad = bytearray(longest("kaifa"))
     bad[30] ^= 0x10
     parts.append(bytes(bad))
-    parts += [d for d, _ in sim_messages("kaifa", 2, key="00112233445566778899aabbccddeeff")]
+    parts += [d for d, _ in sim_messages("kaifa", 2, key=METER_KEY)]
     parts.append(bytes(rng.randrange(256) for _ in range(300)).replace(b"\x7e", b"~~").replace(b"/", b"?"))
     parts.append(sim_messages("aidon", 1)[0][0])        # resynchronised after the junk
     return b"".join(parts)
@@ -99,14 +101,10 @@ def test_long_mixed_stream_does_not_grow_the_heap(tmp_path):
     assert end <= first
 
 
-# The firmware's heap on this 64-bit build, from make build's .mpy bundle
-# with the bytecode in the heap as on a stock ESP32 (its .mpy files load
-# into RAM). Not the board's figures (every object is twice its ESP32 size
-# here): those are the 32-bit sessions below. The budgets have room for the
-# mDNS responder (on by default; about 10 KB here, 5 KB on 32 bits) beside
-# the soak's hostile clients (tools/soak.py uses these).
+# The firmware's heap budgets (HEAP on this 64-bit build, HEAP32 on the
+# 32-bit one: the board's figures) are testkit.constants'; the sessions
+# below hold the firmware to them.
 SESSION_S = 40
-HEAP = {"p1": 196 * 1024, "aidon": 224 * 1024}
 
 
 @pytest.fixture(scope="module")
@@ -122,11 +120,7 @@ def test_firmware_session_fits_its_heap(tmp_path, bundle, make):
     lib, _ = bundle
     broker = rig.Broker(tmp_path)
     meter = rig.Meter()
-    wire = {"serial": "115200-8N1", "invert": True} if make == "p1" else {"serial": "2400-8E1", "invert": False}
-    cfg = {"board": "unix", "wifi": {"ssid": "home", "password": "x"},
-           "meter": dict(wire, port="tcp://127.0.0.1:%d" % meter.port),
-           "mqtt": {"host": "127.0.0.1", "port": broker.port}}
-    d = rig.Dongle(tmp_path, cfg, heapsize=HEAP[make], lib=lib)
+    d = rig.Dongle(tmp_path, dongle_config(meter, make, broker), heapsize=HEAP[make], lib=lib)
     sub = rig.Subscriber(broker.port, "han/#")
     try:
         rig.wait_until(meter.connected, 15, what="the dongle to connect to the meter")
@@ -155,18 +149,8 @@ def test_firmware_session_fits_its_heap(tmp_path, bundle, make):
 
 
 # The same sessions on the 32-bit build (the ESP32's object sizes), from a
-# bundle compiled for it, with a burst of hostile clients half way. These
-# are the board's figures. The budget a plain ESP32 gives the firmware is
-# 96 KB (README, "Performance"); these heaps are what the firmware needs
-# today (measured peaks with the burst: P1 about 97 KB, Aidon about 111 KB,
-# encrypted Kamstrup about 115 KB; with issue 14's features and the mDNS
-# responder about 8 KB more), held here so that nothing grows unnoticed
-# while it is cut down to that. They keep about 10 KB free beside the
-# peak: /api/status starts only with 8 KB free (web.MODULE_ROOM), and the
-# session's last status must be answered.
-HEAP32 = {"p1": 112 * 1024, "aidon": 128 * 1024, "kamstrup-gcm": 132 * 1024}
-FEATURES32 = 16 * 1024      # the HomeWizard API, the telegram port and mDNS on: about 8 KB more, and their modules need room
-KEY = "00112233445566778899aabbccddeeff"
+# bundle compiled for it, with a burst of hostile clients half way, in
+# HEAP32 (FEATURES32 more with issue 14's features on).
 BURST_OUTCOMES = {"200", "400", "404", "408", "414", "431", "503"}
 
 
@@ -179,7 +163,7 @@ def bundle32(tmp_path_factory):
 def hostile_burst(port, outcomes):
     """20 clients at once from another address: complete requests for the
     heavier documents, random bytes, an oversized header, slow senders."""
-    from soak import HOSTILE, exchange
+    from soak.clients import HOSTILE, exchange
     rng = random.Random(3)
     asks = [b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
             b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
@@ -222,14 +206,10 @@ def session32(tmp_path, bundle32, make, features=False):
     lib, _ = bundle32
     broker = rig.Broker(tmp_path)
     meter = rig.Meter()
-    sim_make, kw = make, {}
-    wire = {"serial": "115200-8N1", "invert": True} if make == "p1" else {"serial": "2400-8E1", "invert": False}
+    sim_make, kw, cipher = make, {}, {}
     if make == "kamstrup-gcm":
-        sim_make, kw = "kamstrup", {"key": KEY}
-        wire = {"serial": "2400-8N1", "invert": False, "key": KEY}
-    cfg = {"board": "unix", "wifi": {"ssid": "home", "password": "x"},
-           "meter": dict(wire, port="tcp://127.0.0.1:%d" % meter.port),
-           "mqtt": {"host": "127.0.0.1", "port": broker.port}}
+        sim_make, kw, cipher = "kamstrup", {"key": METER_KEY}, {"key": METER_KEY}
+    cfg = dongle_config(meter, sim_make, broker, meter=cipher)
     if features:
         cfg.update(homewizard=True, telegram_server=rig.free_port())
     else:

@@ -7,7 +7,6 @@ The dongle here reboots as a board does: platform.reset() (exit status 75)
 starts it again, and so does a crash, as the watchdog would."""
 import json
 import os
-import pathlib
 import shutil
 import signal
 import subprocess
@@ -20,6 +19,8 @@ import pytest
 
 from testkit import mpy
 from testkit import rig
+from testkit.config import dongle_config
+from testkit.constants import HEAP32, RESET_EXIT
 from meter_sim import SimMeter
 
 ROOT = mpy.ROOT
@@ -110,11 +111,11 @@ class Feeder:
         self.t.join(2)
 
 
-def cfg(meter, window=8, boots=3):
-    return {"board": "unix", "wifi": {"ssid": "home", "password": "wifi-secret"},
-            "admin_password": PASSWORD, "mqtt": {"host": ""},
-            "meter": {"port": "tcp://127.0.0.1:%d" % meter.port, "serial": "115200-8N1", "invert": True},
-            "update": {"window_s": window, "boots": boots}, "energy": {"save_s": 5}}
+def cfg(meter, window=8, boots=3, broker=None):
+    """A P1 dongle publishing to broker, or to no one (no MQTT host)."""
+    return dongle_config(meter, "p1", broker, wifi="wifi-secret", admin_password=PASSWORD,
+                         mqtt={} if broker else {"host": ""},
+                         update={"window_s": window, "boots": boots}, energy={"save_s": 5})
 
 
 @pytest.fixture(scope="module")
@@ -455,8 +456,7 @@ def test_version_and_a_past_rollback_over_mqtt(tmp_path):
     rollback as main.py records it in slot.json."""
     broker = rig.Broker(tmp_path)
     meter = rig.Meter()
-    c = cfg(meter)
-    c["mqtt"] = {"host": "127.0.0.1", "port": broker.port}
+    c = cfg(meter, broker=broker)
     flash = tmp_path / "flash"
     flash.mkdir()
     (flash / "slot.json").write_text(json.dumps({"run": "", "good": "", "boots": 0, "bad": "a",
@@ -559,15 +559,13 @@ def test_upload_on_32_bits_beside_the_p1_budget_with_no_frame_lost(tmp_path, ext
     decoded, no MemoryError, every upload taken, then a whole good one
     installs. (In the P1 heap itself the dongle has too little room
     beside an upload: the heap issue, README "Performance".)"""
-    from test_memory import HEAP32
     mpy.micropython32()
     lib, _ = rig.bundle(tmp_path / "b32", "x86")
     good = (tmp_path / "b32" / "build" / "hanport.bundle").read_bytes()
     broken = good[:good.rindex(b"END ")] + b"END 56 " + b"0" * 64 + b"\n"     # all of it streamed, then refused
     broker = rig.Broker(tmp_path)
     meter = rig.Meter()
-    c = cfg(meter)
-    c["mqtt"] = {"host": "127.0.0.1", "port": broker.port}
+    c = cfg(meter, broker=broker)
     heap = HEAP32["p1"] + extra
     d = rig.Dongle(tmp_path, c, heapsize=heap, lib=lib, bits=32)
     answers = []
@@ -609,7 +607,7 @@ def test_upload_on_32_bits_beside_the_p1_budget_with_no_frame_lost(tmp_path, ext
         assert code == 200 and ans["slot"] == "a", ans
         assert json.loads((d.dir / "slot.json").read_text())["run"] == "a"
         rig.wait_until(lambda: d.proc.poll() is not None, 10, what="the reboot")
-        assert d.proc.returncode == 75
+        assert d.proc.returncode == RESET_EXIT
     finally:
         d.stop()
         meter.close()

@@ -27,6 +27,9 @@ from encoders.household import Household
 from encoders.p1 import swedish_telegram
 from meter_sim import SimMeter
 from testkit.mpy import ROOT
+from testkit.config import dongle_config, merge
+from testkit.constants import RESET_EXIT
+from testkit.rawhttp import exchange, status_of
 from testkit.rig import Broker, Dongle, Meter, Subscriber, wait_until
 
 # Distinctive values, of characters no encoding (JSON, HTML, URL) changes, so
@@ -113,31 +116,6 @@ def test_route_table_is_found():
     assert r["/setup"] == ("GET", "POST")
 
 
-def raw_http(port, data, timeout=8):
-    """Send bytes, return everything the dongle answers (head and body)."""
-    s = socket.create_connection(("127.0.0.1", port), 5)
-    s.settimeout(timeout)
-    out = b""
-    try:
-        if data:
-            s.sendall(data)
-        s.shutdown(socket.SHUT_WR)          # all sent: the dongle need not wait for more
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            out += chunk
-    except (ConnectionResetError, socket.timeout):
-        pass
-    finally:
-        s.close()
-    return out
-
-
-def status_of(resp):
-    return int(resp.split(b" ", 2)[1])
-
-
 def setup_request(form):
     body = form.encode()
     return (b"POST /setup HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
@@ -145,7 +123,7 @@ def setup_request(form):
 
 
 def post_setup(port, form):
-    return raw_http(port, setup_request(form))
+    return exchange(port, setup_request(form), finish=True)[0]
 
 
 def household():
@@ -170,18 +148,12 @@ def made():
 
 
 def full_config(meter, broker, **extra):
-    c = {"board": "unix", "admin_password": ADMIN_PW,
-         "wifi": {"ssid": "home", "password": WIFI_PW},
-         "setup": {"ap": "on", "ap_password": AP_PW},
-         "mqtt": {"host": "127.0.0.1", "port": broker.port, "user": "meter", "password": MQTT_PW},
-         "meter": {"port": "tcp://127.0.0.1:%d" % meter.port, "serial": "2400-8E1", "invert": False,
-                   "key": KEY, "auth_key": AUTH_KEY}}
-    for k, v in extra.items():
-        if isinstance(v, dict):
-            c.setdefault(k, {}).update(v)
-        else:
-            c[k] = v
-    return c
+    """Every secret set: Wi-Fi, MQTT, the admin password, the setup AP's,
+    and the meter's keys (its line set as an Aidon's, 2400-8E1)."""
+    c = dongle_config(meter, "aidon", broker, wifi=WIFI_PW, admin_password=ADMIN_PW,
+                      setup={"ap": "on", "ap_password": AP_PW}, mqtt={"user": "meter", "password": MQTT_PW},
+                      meter={"key": KEY, "auth_key": AUTH_KEY})
+    return merge(c, extra)
 
 
 # --- 1. secrets never leave the device --------------------------------------
@@ -232,7 +204,7 @@ def test_no_secret_in_any_endpoint_mqtt_message_or_log_line(tmp_path, made):
     answers = []                                      # (what was asked, raw response)
 
     def ask(label, data):
-        resp = raw_http(port, data)
+        resp = exchange(port, data, finish=True)[0]
         assert resp.startswith(b"HTTP/1.0 "), (label, resp[:100])
         answers.append((label, resp))
         return status_of(resp)
@@ -318,9 +290,8 @@ def test_rejected_secret_values_are_not_echoed(tmp_path, made):
     made.append(meter)
     bad_key = "zz" + KEY[2:]                    # not hex
     short_ap = AP_PW[:7]                        # too short for WPA2
-    c = {"board": "unix", "admin_password": ADMIN_PW, "wifi": {"ssid": "home", "password": WIFI_PW},
-         "setup": {"ap": "on", "ap_password": short_ap},
-         "meter": {"port": "tcp://127.0.0.1:%d" % meter.port, "key": bad_key, "auth_key": AUTH_KEY[:30]}}
+    c = dongle_config(wifi=WIFI_PW, admin_password=ADMIN_PW, setup={"ap": "on", "ap_password": short_ap},
+                      meter={"port": "tcp://127.0.0.1:%d" % meter.port, "key": bad_key, "auth_key": AUTH_KEY[:30]})
     d = Dongle(tmp_path, c)
     made.append(d)
     s = d.status()
@@ -344,8 +315,7 @@ def setup_form(**fields):
 def test_without_admin_password_the_dongle_is_read_only(tmp_path, made):
     """Configured (it has a Wi-Fi network) but no admin password: nothing
     can be changed over the network, not even over the setup AP."""
-    c = {"board": "unix", "wifi": {"ssid": "home", "password": WIFI_PW},
-         "setup": {"ap": "on", "ap_password": AP_PW}}
+    c = dongle_config(wifi=WIFI_PW, setup={"ap": "on", "ap_password": AP_PW})
     d = Dongle(tmp_path, c)
     made.append(d)
     before = (d.dir / "config.json").read_bytes()
@@ -367,8 +337,7 @@ def test_wrong_admin_password_is_refused_and_rate_limited(tmp_path, made):
     failure in a row (2 s, 4 s, ... web.LOCKOUT_MAX_S): while it lasts every
     attempt gets 429, the right password too. After it, the right password
     changes the setting and the dongle reboots."""
-    c = {"board": "unix", "admin_password": ADMIN_PW, "wifi": {"ssid": "home", "password": WIFI_PW},
-         "mqtt": {"password": MQTT_PW}, "meter": {"key": KEY}}
+    c = dongle_config(wifi=WIFI_PW, admin_password=ADMIN_PW, mqtt={"password": MQTT_PW}, meter={"key": KEY})
     d = Dongle(tmp_path, c)
     made.append(d)
     path = d.dir / "config.json"
@@ -400,7 +369,7 @@ def test_wrong_admin_password_is_refused_and_rate_limited(tmp_path, made):
     status, resp = post(right)
     assert status == 200, resp[:300]
     d.proc.wait(10)
-    assert d.proc.returncode == 75          # "reboot me" to the runner
+    assert d.proc.returncode == RESET_EXIT          # "reboot me" to the runner
     saved = json.loads(path.read_text())
     assert saved["mqtt"]["host"] == "10.9.8.7"
     # secrets left empty in the form are kept
@@ -420,7 +389,7 @@ def test_the_admin_password_alone_reboots_without_saving(tmp_path, made):
     """POST /setup with nothing but the admin password: a reboot (the
     light way to restart a dongle, and what tools/soak.py uses under load),
     config.json untouched byte for byte; a wrong password reboots nothing."""
-    c = {"board": "unix", "admin_password": ADMIN_PW, "wifi": {"ssid": "home", "password": WIFI_PW}}
+    c = dongle_config(wifi=WIFI_PW, admin_password=ADMIN_PW)
     d = Dongle(tmp_path, c)
     made.append(d)
     path = d.dir / "config.json"
@@ -433,7 +402,7 @@ def test_the_admin_password_alone_reboots_without_saving(tmp_path, made):
     resp = post_setup(d.http_port, setup_form(current_password=ADMIN_PW))
     assert status_of(resp) == 200 and b"reboots" in resp and b"new settings" not in resp, resp[:300]
     d.proc.wait(10)
-    assert d.proc.returncode == 75          # "reboot me" to the runner
+    assert d.proc.returncode == RESET_EXIT          # "reboot me" to the runner
     assert path.read_bytes() == before
     assert "setup: reboot asked for" in d.log()
     d.start()
@@ -441,9 +410,8 @@ def test_the_admin_password_alone_reboots_without_saving(tmp_path, made):
 
 
 def test_setup_form_never_shows_a_password(tmp_path, made):
-    c = {"board": "unix", "admin_password": ADMIN_PW, "wifi": {"ssid": "home", "password": WIFI_PW},
-         "mqtt": {"host": "127.0.0.1", "password": MQTT_PW}, "meter": {"key": KEY, "auth_key": AUTH_KEY},
-         "setup": {"ap_password": AP_PW}}
+    c = dongle_config(wifi=WIFI_PW, admin_password=ADMIN_PW, mqtt={"host": "127.0.0.1", "password": MQTT_PW},
+                      meter={"key": KEY, "auth_key": AUTH_KEY}, setup={"ap_password": AP_PW})
     d = Dongle(tmp_path, c)
     made.append(d)
     status, _, page = d.get("/setup")
@@ -507,7 +475,7 @@ def test_unconfigured_dongle_opens_a_wpa2_setup_ap_with_a_random_password(tmp_pa
     sub = Subscriber(broker.port)
     made.append(sub)
     # unconfigured (no Wi-Fi network), but publishing: the AP password must not go out
-    c = {"board": "unix", "mqtt": {"host": "127.0.0.1", "port": broker.port}}
+    c = dongle_config(broker=broker, wifi=None)
     d = Dongle(tmp_path, c)
     made.append(d)
     wait_until(lambda: d.status()["wifi"]["setup_ap"], what="the setup AP")
@@ -562,7 +530,7 @@ def test_setup_closes_the_ap(tmp_path, made):
                                               admin_password=ADMIN_PW))
     assert status_of(resp) == 200, resp[:300]
     d.proc.wait(10)
-    assert d.proc.returncode == 75
+    assert d.proc.returncode == RESET_EXIT
     d.start()
     s = d.status()
     assert s["config"]["configured"] and s["wifi"]["connected"]
@@ -576,9 +544,7 @@ def test_setup_closes_the_ap(tmp_path, made):
 
 @pytest.mark.parametrize("configured", [False, True])
 def test_setup_ap_off_is_never_up(tmp_path, made, configured):
-    c = {"board": "unix", "setup": {"ap": "off"}}
-    if configured:
-        c["wifi"] = {"ssid": "home", "password": WIFI_PW}
+    c = dongle_config(wifi=WIFI_PW if configured else None, setup={"ap": "off"})
     d = Dongle(tmp_path, c)
     made.append(d)
     for _ in range(3):
@@ -588,8 +554,7 @@ def test_setup_ap_off_is_never_up(tmp_path, made, configured):
 
 
 def test_setup_ap_on_stays_up_when_configured(tmp_path, made):
-    c = {"board": "unix", "admin_password": ADMIN_PW, "wifi": {"ssid": "home", "password": WIFI_PW},
-         "setup": {"ap": "on", "ap_password": AP_PW}}
+    c = dongle_config(wifi=WIFI_PW, admin_password=ADMIN_PW, setup={"ap": "on", "ap_password": AP_PW})
     d = Dongle(tmp_path, c)
     made.append(d)
     wait_until(lambda: d.status()["wifi"]["setup_ap"], what="the setup AP")
@@ -605,8 +570,7 @@ def test_ap_opens_when_wifi_is_out_of_reach_and_closes_when_it_connects(tmp_path
     HANPORT_WIFI_GRACE_S shortens the 300 s grace (unix platform only)."""
     monkeypatch.setenv("HANPORT_WIFI_DOWN_S", "9")
     monkeypatch.setenv("HANPORT_WIFI_GRACE_S", "3")
-    c = {"board": "unix", "admin_password": ADMIN_PW, "wifi": {"ssid": "home", "password": WIFI_PW},
-         "setup": {"ap_password": AP_PW}}
+    c = dongle_config(wifi=WIFI_PW, admin_password=ADMIN_PW, setup={"ap_password": AP_PW})
     d = Dongle(tmp_path, c)
     made.append(d)
     s = d.status()
@@ -680,10 +644,9 @@ def test_ca_file_read_as_der_certificates(tmp_path):
 def tls_dongle(tmp, made, broker_port, ca_file, ca_name, device_id):
     meter = Meter()
     made.append(meter)
-    c = {"board": "unix", "admin_password": ADMIN_PW, "wifi": {"ssid": "home", "password": WIFI_PW},
-         "meter": {"port": "tcp://127.0.0.1:%d" % meter.port, "serial": "115200-8N1", "invert": True},
-         "mqtt": {"host": "127.0.0.1", "port": broker_port, "tls": True, "ca": ca_name,
-                  "user": "meter", "password": MQTT_PW}}
+    c = dongle_config(meter, "p1", wifi=WIFI_PW, admin_password=ADMIN_PW,
+                      mqtt={"host": "127.0.0.1", "port": broker_port, "tls": True, "ca": ca_name,
+                            "user": "meter", "password": MQTT_PW})
     flash = tmp / device_id / "flash"               # the dongle's flash folder (rig.Dongle's dir)
     flash.mkdir(parents=True)
     if ca_file is not None:

@@ -7,12 +7,14 @@ random bytes, 50 at once) keep at it, and the dongle is rebooted through
 its setup form once with clients knocking."""
 import pytest
 
-import soak
+from hanport.decoder import COUNTERS
+from soak.run import Soak
+from testkit.constants import HEAP
 
 
 def test_two_hours_of_faults(tmp_path):
-    s = soak.Soak("p1", hours=2, seed=3, event_every=13, reboot_every=5, burst_every=20,
-                  workdir=str(tmp_path), progress_s=1e9).run()
+    s = Soak("p1", hours=2, seed=3, event_every=13, reboot_every=5, burst_every=20,
+             workdir=str(tmp_path), progress_s=1e9).run()
     if not hasattr(s, "got"):
         pytest.fail("the soak did not finish:\n  " + "\n  ".join(s.failures))
     table = s.table()
@@ -23,7 +25,7 @@ def test_two_hours_of_faults(tmp_path):
     # every damaged one is in /api/status under the counter its damage
     # calls for, and nothing else is
     assert sum(s.sent_faults.values()) > 0
-    for c in soak.COUNTERS:
+    for c in COUNTERS:
         assert s.got[c] == s.expected[c] == s.ref_totals[c], c
     assert s.got["crc_errors"] + s.got["malformed"] == sum(s.sent_faults.values())
     assert s.garbage_bursts > 0
@@ -35,4 +37,4 @@ def test_two_hours_of_faults(tmp_path):
     for kind in ("slowloris", "oversized", "random", "burst", "poll"):
         assert sum(s.http_by_kind[kind].values()) > 0, kind
     assert s.http_by_kind["poll"]["200"] > 0
-    assert 0 < s.heap_peak <= soak.HEAP["p1"]
+    assert 0 < s.heap_peak <= HEAP["p1"]

@@ -11,24 +11,24 @@ phone, dark mode) in artifacts/.
 
 Chromium and chromedriver come from Debian (apt-get install chromium
 chromium-driver). Without them the browser test is skipped, unless
-HANPORT_REQUIRE_BROWSER is set (CI), where it fails."""
+HANPORT_REQUIRE_BROWSER is set (CI), where it fails (the `browser`
+fixture, in conftest.py)."""
 import base64
 import gzip
 import http.server
 import json
 import os
 import re
-import shutil
 import threading
 import time
 import urllib.error
 import urllib.request
 from datetime import datetime
 
-import pytest
-
 from encoders.household import Household
 from encoders.p1 import swedish_telegram, telegram
+from testkit import feed
+from testkit.config import dongle_config
 from testkit.rig import ROOT, Dongle, Meter, free_port, wait_until
 
 PAGE = ROOT / "firmware" / "www" / "index.html"
@@ -38,11 +38,9 @@ GZIP_BUDGET = 8192
 
 
 def config(meter, mqtt_port):
-    return {"board": "unix", "admin_password": "admin-Secret-789",
-            "wifi": {"ssid": "home", "password": "wifi-Secret-123"},
-            "meter": {"port": "tcp://127.0.0.1:%d" % meter.port, "serial": "115200-8N1", "invert": True},
-            # nothing listens there: MQTT fails, and the page must say so
-            "mqtt": {"host": "127.0.0.1", "port": mqtt_port}}
+    # nothing listens at mqtt_port: MQTT fails, and the page must say so
+    return dongle_config(meter, "p1", wifi="wifi-Secret-123", admin_password="admin-Secret-789",
+                         mqtt={"host": "127.0.0.1", "port": mqtt_port})
 
 
 def raw_json(dongle, path):
@@ -98,86 +96,25 @@ def test_page_served_gzip_when_asked(tmp_path):
         meter.close()
 
 
-# --- the browser ---------------------------------------------------------------
+# --- the page in the browser (the `browser` fixture: conftest.py) -------------
 
-def _exe(path, *names):
-    if os.path.exists(path):
-        return path
-    for n in names:
-        found = shutil.which(n)
-        if found:
-            return found
-    return None
-
-
-@pytest.fixture
-def browser(tmp_path):
-    chromium = _exe("/usr/bin/chromium", "chromium", "chromium-browser")
-    driver = _exe("/usr/bin/chromedriver", "chromedriver")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        webdriver = None
-    missing = [what for what, ok in (("chromium", chromium), ("chromedriver", driver), ("selenium", webdriver)) if not ok]
-    if missing:
-        why = "%s not installed (apt-get install chromium chromium-driver; selenium is in requirements.txt)" % (
-            " and ".join(missing))
-        if os.environ.get("HANPORT_REQUIRE_BROWSER"):
-            pytest.fail("HANPORT_REQUIRE_BROWSER is set but " + why)
-        pytest.skip("web page browser test skipped: " + why)
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-extensions", "--window-size=1280,900",
-                "--user-data-dir=%s" % (tmp_path / "chromium")):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    drv = webdriver.Chrome(options=opts, service=Service(driver))
-    drv.set_page_load_timeout(20)
-    try:
-        yield drv
-    finally:
-        drv.quit()
-
-
-class Feed(threading.Thread):
+class Feed(feed.Feed):
     """The meter: a Swedish P1 telegram every second, values changing."""
 
     def __init__(self, meter):
-        super().__init__(daemon=True)
-        self.meter = meter
+        super().__init__(meter, 1.0)
         self.h = Household(datetime(2026, 1, 15, 17, 0, 0), seed=3)
-        self.lock = threading.Lock()
-        self.on = threading.Event()
-        self.on.set()
-        self.done = threading.Event()
-        self.sent = 0
 
-    def run(self):
-        while not self.done.is_set():
-            with self.lock:
-                if self.on.is_set() and self.meter.send(swedish_telegram(self.h)):
-                    self.sent += 1
-                    self.h.advance(1)
-            self.done.wait(1.0)
-
-    def pause(self):
-        with self.lock:           # returns between two telegrams, never inside one
-            self.on.clear()
-
-    def resume(self):
-        self.on.set()
+    def frame(self):
+        data = swedish_telegram(self.h)
+        self.h.advance(1)
+        return data
 
     def damaged(self):
         with self.lock:
             bad = bytearray(swedish_telegram(self.h))
             bad[40] ^= 0x01       # one bit: CRC mismatch
             self.meter.send(bytes(bad))
-
-    def stop(self):
-        self.done.set()
 
 
 class Proxy:

@@ -16,28 +16,30 @@ the Python peers and against the goals (issue 6), printed as one table.
               accelerated session's peak heap.
 --readme writes the table, the date and this machine into README.md
 between the "bench" markers. Timing figures vary with the machine; the
-budgets that must hold are asserted in host_tests/test_memory.py."""
+budgets that must hold (testkit.constants) are asserted in
+host_tests/test_memory.py."""
 import argparse
 import datetime
 import gc
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-for p in (os.path.join(ROOT, "lib"), HERE, os.path.join(ROOT, "host_tests")):
+for p in (os.path.join(ROOT, "lib"), HERE):
     if p not in sys.path:
         sys.path.insert(0, p)
 
 import hanport  # noqa: E402
 import mp_measure  # noqa: E402
 from meter_sim import SimMeter  # noqa: E402
+from testkit import mpy  # noqa: E402
+from testkit.config import dongle_config  # noqa: E402
+from testkit.constants import HEAP, HEAP32, METER_KEY  # noqa: E402
 
 START = datetime.datetime(2026, 1, 15, 16, 59)
 MAKES = ("aidon", "kaifa", "kamstrup")
@@ -153,18 +155,12 @@ def verdict(ok):
 
 # --- MicroPython ----------------------------------------------------------------
 
-def micropython_exe():
-    exe = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return exe if os.path.exists(exe) else "micropython"
-
-
 def mp(mode, msgs, n, tmp):
     path = os.path.join(tmp, "messages.bin")
     mp_measure.write(path, msgs)
-    env = dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(ROOT, "lib"))
-    out = subprocess.run([micropython_exe(), os.path.join(HERE, "mp_measure.py"), mode, path, str(n)],
-                         env=env, capture_output=True, check=True, timeout=900).stdout.decode()
-    return {k: int(v) for k, v in (kv.split("=") for kv in out.split())}
+    res = mpy.run([os.path.join(HERE, "mp_measure.py"), mode, path, str(n)], timeout=900)
+    res.check_returncode()
+    return {k: int(v) for k, v in (kv.split("=") for kv in res.stdout.decode().split())}
 
 
 def longest(make):
@@ -196,10 +192,7 @@ def latency(tmp, lib, n):
     os.makedirs(tmp, exist_ok=True)
     broker = rig.Broker(tmp)
     meter = rig.Meter()
-    cfg = {"board": "unix", "wifi": {"ssid": "home", "password": "x"},
-           "meter": {"port": "tcp://127.0.0.1:%d" % meter.port, "serial": "115200-8N1", "invert": True},
-           "mqtt": {"host": "127.0.0.1", "port": broker.port}}
-    d = rig.Dongle(tmp, cfg, lib=lib)
+    d = rig.Dongle(tmp, dongle_config(meter, "p1", broker), lib=lib)
     sub = rig.Subscriber(broker.port, "han/%s/state" % d.device_id[-6:])
     sim = SimMeter("p1", start=START)
     to_mqtt, to_http = [], []
@@ -246,16 +239,14 @@ def footprint(tmp, lib, img):
             build.build("esp32-devkitc", out)
         finally:
             sys.stdout = old
-    mpy = sum(os.path.getsize(os.path.join(f, n)) for f, _, ns in os.walk(os.path.join(out, "lib"))
-              for n in ns if n.endswith(".mpy"))
+    mpy_bytes = sum(os.path.getsize(os.path.join(f, n)) for f, _, ns in os.walk(os.path.join(out, "lib"))
+                    for n in ns if n.endswith(".mpy"))
     page = os.path.getsize(os.path.join(out, "www", "index.html.gz"))
-    row("Footprint", "build/ for esp32-devkitc: .mpy / page (gzip)", "%d / %d bytes" % (mpy, page))
+    row("Footprint", "build/ for esp32-devkitc: .mpy / page (gzip)", "%d / %d bytes" % (mpy_bytes, page))
     for make in ("p1", "aidon"):
         for mode in ("mpy", "romfs"):
             meter = rig.Meter()
-            wire = {"serial": "115200-8N1", "invert": True} if make == "p1" else \
-                {"serial": "2400-8E1", "invert": False}
-            cfg = {"board": "unix", "meter": dict(wire, port="tcp://127.0.0.1:%d" % meter.port)}
+            cfg = dongle_config(meter, make, wifi=None)
             folder = os.path.join(tmp, "%s-%s" % (make, mode))
             d = rig.Dongle(folder, cfg, lib=lib, romfs=img if mode == "romfs" else None, heapsize=1 << 20)
             code = os.path.getsize(img) if mode == "romfs" else 0
@@ -281,17 +272,12 @@ def session(tmp, lib, seconds):
     """The accelerated session of host_tests/test_memory.py at its budget:
     the live heap's peak."""
     from testkit import rig
-    import test_memory
     for make in ("p1", "aidon"):
         os.makedirs(os.path.join(tmp, "s-" + make), exist_ok=True)
         broker = rig.Broker(os.path.join(tmp, "s-" + make))
         meter = rig.Meter()
-        wire = {"serial": "115200-8N1", "invert": True} if make == "p1" else {"serial": "2400-8E1", "invert": False}
-        cfg = {"board": "unix", "wifi": {"ssid": "home", "password": "x"},
-               "meter": dict(wire, port="tcp://127.0.0.1:%d" % meter.port),
-               "mqtt": {"host": "127.0.0.1", "port": broker.port}}
-        heap = test_memory.HEAP[make]
-        d = rig.Dongle(os.path.join(tmp, "s-" + make), cfg, heapsize=heap, lib=lib)
+        heap = HEAP[make]
+        d = rig.Dongle(os.path.join(tmp, "s-" + make), dongle_config(meter, make, broker), heapsize=heap, lib=lib)
         try:
             rig.wait_until(meter.connected, 15, what="the dongle to connect to the meter")
             s = rig.Session(d, meter, SimMeter(make, start=START))
@@ -320,23 +306,18 @@ def board_heap(tmp, lib, seconds):
     about 96 KB (must); the C3/S3's initial 64 KB (goal for P1) and 80 KB
     (goal for DLMS) would need no heap growth."""
     from testkit import rig
-    import test_memory
     for make in ("p1", "aidon", "kamstrup-gcm"):
-        sim_make, kw = make, {}
-        wire = {"serial": "115200-8N1", "invert": True} if make == "p1" else {"serial": "2400-8E1", "invert": False}
+        sim_make, kw, cipher = make, {}, {}
         if make == "kamstrup-gcm":
-            sim_make, kw = "kamstrup", {"key": test_memory.KEY}
-            wire = {"serial": "2400-8N1", "invert": False, "key": test_memory.KEY}
+            sim_make, kw, cipher = "kamstrup", {"key": METER_KEY}, {"key": METER_KEY}
         folder = os.path.join(tmp, "b32-" + make)
         os.makedirs(folder, exist_ok=True)
         broker = rig.Broker(folder)
         meter = rig.Meter()
         # (mDNS off: on the board the firmware's own responder holds UDP
         # 5353 and ours lets go at start, README "Hardware-only notes")
-        cfg = {"board": "unix", "wifi": {"ssid": "home", "password": "x"},
-               "meter": dict(wire, port="tcp://127.0.0.1:%d" % meter.port),
-               "mqtt": {"host": "127.0.0.1", "port": broker.port}, "mdns": False}
-        heap = test_memory.HEAP32[make]
+        cfg = dongle_config(meter, sim_make, broker, meter=cipher, mdns=False)
+        heap = HEAP32[make]
         d = rig.Dongle(folder, cfg, heapsize=heap, lib=lib, bits=32)
         try:
             rig.wait_until(meter.connected, 15, what="the dongle to connect to the meter")
@@ -412,7 +393,7 @@ def main():
         latency(os.path.join(tmp, "latency"), lib, 20 if args.quick else 60)
         footprint(tmp, str(lib), str(img))
         session(tmp, lib, 20 if args.quick else 60)
-        if os.path.exists(str(rig.mpy.MP32)):
+        if os.path.exists(str(mpy.MP32)):
             print("Board heap (32-bit build)", flush=True)
             lib32, _ = rig.bundle(os.path.join(tmp, "bundle32"), "x86")
             board_heap(tmp, lib32, 20 if args.quick else 60)

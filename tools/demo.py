@@ -31,6 +31,7 @@ sys.path.insert(0, HERE)
 
 import build  # noqa: E402
 from meter_sim import METERS, WIRE_SETTING  # noqa: E402
+from testkit.config import wire  # noqa: E402
 
 PY = sys.executable
 DEVICE_ID = "demo0a1b2c3d"     # the base topic is han/ and its last 6 characters
@@ -72,12 +73,10 @@ def wait_for(what, test, proc, timeout):
 
 
 def config(meter, http_port, meter_port, mqtt, telegram_port=0):
-    setting = WIRE_SETTING[meter]                     # "115200-8N1-inv"
     c = {"board": "unix", "name": "Demo %s meter" % meter,
          "http": {"port": http_port},
          # the meter's own setting: no auto-detection wait in a demo
-         "meter": {"port": "tcp://127.0.0.1:%d" % meter_port, "serial": setting.replace("-inv", ""),
-                   "invert": setting.endswith("-inv")},
+         "meter": dict(wire(WIRE_SETTING[meter]), port="tcp://127.0.0.1:%d" % meter_port),
          "setup": {"ap": "off"},
          # issue 14: the HomeWizard-compatible API and the raw telegram port
          "homewizard": True, "telegram_server": telegram_port}

@@ -45,7 +45,7 @@ class Broker:
     def __init__(self, tmp, tls=None):
         """tls: (certfile, keyfile) pairs, one more listener with TLS each,
         on the ports in tls_ports; the plain listener stays at port."""
-        exe = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
+        exe = mosquitto()
         if exe is None:
             if os.environ.get("HANPORT_REQUIRE_BROKER"):
                 raise RuntimeError("mosquitto is required but not installed")
@@ -84,6 +84,11 @@ class Broker:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+
+
+def mosquitto():
+    """The mosquitto command, None where it is not installed."""
+    return shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
 
 
 class Subscriber:
@@ -195,8 +200,8 @@ class Dongle:
         except OSError:
             return False
 
-    def get(self, path, method="GET", body=None, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+    def get(self, path, method="GET", body=None, headers=None, timeout=10):
+        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
         data = r.read()
