@@ -24,22 +24,11 @@ AIDON_DEVIATION   amshan turns the Aidon clock deviation into a time zone
 from decimal import Decimal
 
 import pytest
-from han import autodecoder, hdlc
 
 from testkit import corpus
 import hanport
+from peers import FIELD, IDENT, amshan
 
-# amshan key -> (our field, power of ten from amshan's unit to ours)
-FIELD = {
-    "active_power_import": ("power_import_w", 0),
-    "active_power_export": ("power_export_w", 0),
-    "reactive_power_import": ("reactive_power_import_var", 0),
-    "reactive_power_export": ("reactive_power_export_var", 0),
-    "active_power_import_total": ("energy_import_kwh", -3),
-    "active_power_export_total": ("energy_export_kwh", -3),
-    "reactive_power_import_total": ("reactive_energy_import_kvarh", -3),
-    "reactive_power_export_total": ("reactive_energy_export_kvarh", -3),
-}
 for n in (1, 2, 3):
     FIELD["current_l%d" % n] = ("current_l%d_a" % n, 0)
     FIELD["voltage_l%d" % n] = ("voltage_l%d_v" % n, 0)
@@ -47,7 +36,6 @@ for n in (1, 2, 3):
     FIELD["active_power_export_l%d" % n] = ("power_export_l%d_w" % n, 0)
     FIELD["reactive_power_import_l%d" % n] = ("reactive_power_import_l%d_var" % n, 0)
     FIELD["reactive_power_export_l%d" % n] = ("reactive_power_export_l%d_var" % n, 0)
-IDENT = {"meter_id": "meter_id", "meter_type": "model", "list_ver_id": "list_id"}
 
 KNOWN = {
     "hdlc_se_kamstrup_6841_list1_broken_badhcs_01.hex": "AMSHAN_NO_HCS",
@@ -59,16 +47,6 @@ KNOWN = {
     "hdlc_si_iskra_am550_5s_01.hex": "AMSHAN_CRASH",
 }
 
-
-def amshan(data):
-    """Every decoded dict amshan produces from a byte stream (None for a
-    frame it reads but cannot decode)."""
-    out = []
-    dec = autodecoder.AutoDecoder()
-    for frame in hdlc.HdlcFrameReader(False).read(data):
-        if frame.is_good_ffc and frame.is_expected_length:
-            out.append(dec.decode_message(frame))
-    return out
 
 
 HDLC = [p for p in corpus.params("hdlc")]

@@ -30,8 +30,8 @@ from testkit.mpy import ROOT, micropython
 from testkit.config import dongle_config
 from testkit.rawhttp import exchange
 from testkit.rig import MPLIB, Broker, Dongle, Meter, Subscriber, wait_until
-from test_energy_dongle import p1_telegram
-from test_security import routes, setup_request
+from scenarios import p1_telegram
+from testkit.rawhttp import routes, setup_request
 
 ADMIN = "admin-Secret-789"
 

@@ -11,7 +11,7 @@ import mp_measure
 from testkit import mpy
 from hanport.fmt import TextCache, ascii_text
 from testkit.constants import METER_KEY
-from test_memory import sim_messages
+from scenarios import sim_messages
 
 # bytes kept after 20 messages: measured on micropython32 then ~10% more
 # (before the cut: p1 1072, aidon 3584, kaifa 3616, kamstrup 3696,

@@ -3,46 +3,17 @@ energy_ref.py: a simulated month of Swedish P1 readings with the autumn DST
 switch, a day-long gap, clock jumps, a restart from saved state; plus
 hourly-register meters (Aidon style) and meters without registers."""
 import json
-import random
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
 import energy_ref as ref
 from testkit.mpy import ROOT
+from scenarios import month_of_readings
 
 sys.path.insert(0, str(ROOT / "firmware"))
 from dongle import energy  # noqa: E402
-
-START = datetime(2025, 10, 10, 0, 0, 7, tzinfo=timezone.utc)
-
-
-def month_of_readings(seed=1, step=300, gap=(12 * 86400, 26 * 3600), jumps=((20 * 86400, 7200),)):
-    """(t, p_imp mW, r_imp Wh, r_exp Wh) every `step` s of meter time for
-    31 days: power from a daily curve, registers integrating it; a silent
-    gap, and meter clock jumps forward (t, seconds)."""
-    rng = random.Random(seed)
-    t0 = int(START.timestamp())
-    r_imp, r_exp, acc = 5_000_000, 100_000, 0
-    out = []
-    jump = 0
-    t = t0
-    while t < t0 + 31 * 86400:
-        hour = ref.local(t).hour
-        p = int((400 + 2500 * (17 <= hour <= 21) + rng.randint(0, 800)) * 1000)
-        acc += p * step
-        r_imp += acc // 3_600_000
-        acc %= 3_600_000
-        if hour in (11, 12, 13):
-            r_exp += rng.randint(0, 30)
-        for at, by in jumps:
-            if t - t0 >= at and jump < by:
-                jump = by
-        if not gap[0] <= t - t0 < gap[0] + gap[1]:
-            out.append((t + jump, p, r_imp, r_exp))
-        t += step
-    return out
 
 
 def run(readings, e=None):

@@ -8,7 +8,7 @@ import energy_ref as ref
 from testkit import mpy
 from encoders import meters
 from testkit.mpy import ROOT
-from test_energy_issue17 import simulate, utc
+from scenarios import simulate, utc
 
 
 DRIVER = r'''

@@ -12,26 +12,14 @@ import time
 from decimal import Decimal
 
 import energy_ref as ref
-from encoders.p1 import fixed, telegram
 from testkit.config import dongle_config
 from testkit.rig import Dongle, Meter, wait_until
-from test_energy import month_of_readings
+from scenarios import month_of_readings, p1_telegram
 
 
 def config(meter):
     return dongle_config(meter, "p1", wifi="", admin_password="x" * 8, energy={"save_s": 1})
 
-
-def p1_telegram(t, p_mw, r_imp, r_exp):
-    lt = ref.local(t)
-    stamp = lt.strftime("%y%m%d%H%M%S") + ("S" if lt.dst() else "W")
-    return telegram("ELL5\\253833635_A", [
-        "0-0:1.0.0(%s)" % stamp,
-        "1-0:1.8.0(%s*kWh)" % fixed(r_imp, 3, 8),
-        "1-0:2.8.0(%s*kWh)" % fixed(r_exp, 3, 8),
-        "1-0:1.7.0(%s*kW)" % fixed(p_mw // 1000, 3, 4),
-        "1-0:2.7.0(0000.000*kW)",
-    ])
 
 
 def send_all(d, meter, readings, start_ok):

@@ -7,7 +7,6 @@ MicroPython builds (same_on_micropython)."""
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
 from fractions import Fraction
 
 import pytest
@@ -15,13 +14,11 @@ import pytest
 import energy_ref as ref
 from testkit import mpy
 from testkit.mpy import ROOT
+from scenarios import simulate, utc
 
 sys.path.insert(0, str(ROOT / "firmware"))
 from dongle import energy  # noqa: E402
 
-
-def utc(*a):
-    return int(datetime(*a, tzinfo=timezone.utc).timestamp())
 
 
 def local_hour(t):
@@ -29,25 +26,6 @@ def local_hour(t):
     lt = ref.local(t)
     return lt.strftime("%Y-%m-%d"), lt.hour, int(lt.utcoffset().total_seconds())
 
-
-def simulate(start, end, watts, step=10, reg_at=None, lost=(), resolution=1, gaps=()):
-    """Frames every `step` s from start to end: (t, power mW, import Wh or
-    None, export Wh or None). watts(t): the power over [t, t+step). Registers
-    are the exact integral floored to `resolution` Wh, in every frame or
-    (reg_at) only where t % 3600 == reg_at, except at times in `lost`. No
-    frame inside any (a, b) of gaps. -> (frames, exact Wh integral at each t)."""
-    frames, truth = [], {}
-    acc = Fraction(0)
-    t = start
-    while t <= end:
-        truth[t] = acc
-        if not any(a < t < b for a, b in gaps):
-            reg = int(acc) // resolution * resolution
-            has = (reg_at is None or t % 3600 == reg_at) and t not in lost
-            frames.append((t, watts(t) * 1000, reg if has else None, 0 if has else None))
-        acc += Fraction(watts(t) * step, 3600)
-        t += step
-    return frames, truth
 
 
 def feed(frames, e=None):

@@ -4,8 +4,6 @@ The whole firmware runs under MicroPython in test_firmware.py."""
 import json
 import sys
 
-import pytest
-
 from testkit.mpy import ROOT
 
 sys.path.insert(0, str(ROOT / "firmware"))

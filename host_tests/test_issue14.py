@@ -16,8 +16,8 @@ import pytest
 from testkit import rig
 from testkit.config import dongle_config
 from meter_sim import SimMeter
-from test_binary_differential import FIELD as AMSHAN_FIELD
-from test_p1_differential import DSMR_FIELD, UNIT_SHIFT
+from peers import FIELD as AMSHAN_FIELD
+from peers import DSMR_FIELD, UNIT_SHIFT
 
 START = datetime(2026, 1, 15, 16, 59, 50)
 

@@ -1,8 +1,8 @@
 """The house's shape, read from the sources: every import (at module level
 or inside a function) points down the layers lib <- firmware <- tools
 (with the test kit, tools/testkit) <- host_tests, no module reaches itself
-through its imports, and no file in tools/ grows past what a reader takes
-in at once."""
+through its imports, no test imports another test module, and no file in
+tools/ grows past what a reader takes in at once."""
 import ast
 import pathlib
 
@@ -58,6 +58,9 @@ def test_imports_point_down_the_layers():
     upward = sorted("%s (%s) imports %s (%s)" % (name, LAYERS[mods[name][1]], target, LAYERS[mods[target][1]])
                     for name, targets in graph.items() for target in targets if mods[target][1] > mods[name][1])
     assert upward == []
+    from_tests = sorted("%s imports %s" % (name, target) for name, targets in graph.items()
+                        for target in targets if target.startswith("test_"))
+    assert from_tests == []        # what tests share lives in testkit or a helper module beside them
 
 
 def test_no_import_loop():

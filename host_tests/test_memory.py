@@ -21,15 +21,11 @@ from testkit.constants import FEATURES32, HEAP, HEAP32, METER_KEY
 from encoders import axdr, dlms, mbus
 import mp_measure
 from meter_sim import SimMeter
+from scenarios import sim_messages
 
 ROOT = mpy.ROOT
 ALLOC_BUDGET = 3072       # bytes per message, issue 6's goal on this 64-bit build
 
-
-def sim_messages(make, n, start=datetime(2026, 1, 15, 16, 59, 50), **kw):
-    """n successive messages (frame bytes, kind) of a simulated meter."""
-    m = SimMeter(make, start=start, **kw)
-    return [(f.data, f.kind) for f in (m.next_frame() for _ in range(n))]
 
 
 def longest(make):

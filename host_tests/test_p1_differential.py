@@ -33,25 +33,9 @@ from han import dlde
 
 from testkit import corpus
 import hanport
+from peers import DSMR_FIELD, UNIT_SHIFT
 
-UNIT_SHIFT = {"kwh": 0, "wh": -3, "kvarh": 0, "varh": -3, "kw": 3, "w": 0,
-              "kvar": 3, "var": 0, "v": 0, "a": 0, "m3": 0}
 
-DSMR_FIELD = {
-    "ELECTRICITY_IMPORTED_TOTAL": "energy_import_kwh",
-    "ELECTRICITY_EXPORTED_TOTAL": "energy_export_kwh",
-    "ELECTRICITY_REACTIVE_IMPORTED_TOTAL": "reactive_energy_import_kvarh",
-    "ELECTRICITY_REACTIVE_EXPORTED_TOTAL": "reactive_energy_export_kvarh",
-    "ELECTRICITY_USED_TARIFF_1": "energy_import_t1_kwh",
-    "ELECTRICITY_USED_TARIFF_2": "energy_import_t2_kwh",
-    "ELECTRICITY_DELIVERED_TARIFF_1": "energy_export_t1_kwh",
-    "ELECTRICITY_DELIVERED_TARIFF_2": "energy_export_t2_kwh",
-    "CURRENT_ELECTRICITY_USAGE": "power_import_w",
-    "CURRENT_ELECTRICITY_DELIVERY": "power_export_w",
-    "BELGIUM_CURRENT_AVERAGE_DEMAND": "power_import_avg_w",
-    "BELGIUM_MAXIMUM_DEMAND_MONTH": "power_import_month_peak_w",
-    "ELECTRICITY_ACTIVE_TARIFF": "tariff",
-}
 for n in (1, 2, 3):
     DSMR_FIELD["INSTANTANEOUS_ACTIVE_POWER_L%d_POSITIVE" % n] = "power_import_l%d_w" % n
     DSMR_FIELD["INSTANTANEOUS_ACTIVE_POWER_L%d_NEGATIVE" % n] = "power_export_l%d_w" % n

@@ -158,8 +158,8 @@ def test_p1_control_byte_without_crc_is_still_damage():
 #                   ("ZABF00151772711"), as dsmr-tools decodes it.
 # Everything else both report agrees (compared below).
 
-from test_binary_differential import FIELD as AMSHAN_FIELD, IDENT as AMSHAN_IDENT, amshan  # noqa: E402
-from test_p1_differential import DSMR_FIELD, UNIT_SHIFT  # noqa: E402
+from peers import FIELD as AMSHAN_FIELD, IDENT as AMSHAN_IDENT, amshan  # noqa: E402
+from peers import DSMR_FIELD, UNIT_SHIFT  # noqa: E402
 
 AMSHAN_KNOWN = {
     "iskra_si_ljubljana_18": (AttributeError, None),

@@ -31,6 +31,7 @@ from testkit.config import dongle_config, merge
 from testkit.constants import RESET_EXIT
 from testkit.rawhttp import exchange, status_of
 from testkit.rig import Broker, Dongle, Meter, Subscriber, wait_until
+from testkit.rawhttp import routes, setup_request
 
 # Distinctive values, of characters no encoding (JSON, HTML, URL) changes, so
 # a leak through any of them would still show as the plain text.
@@ -99,27 +100,12 @@ def test_the_leak_check_itself_finds_leaks():
 
 # --- the route table --------------------------------------------------------
 
-def routes():
-    """{path: methods} as web.py's ROUTES declares them, read from the
-    source: a new endpoint is covered by these tests without editing them."""
-    tree = ast.parse((ROOT / "firmware" / "dongle" / "web.py").read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ROUTES"
-                                                for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise AssertionError("web.py has no `ROUTES = {...}` table: update routes() in this test")
-
 
 def test_route_table_is_found():
     r = routes()
     assert {"/", "/api/reading", "/api/status", "/api/config", "/api/energy", "/metrics", "/setup"} <= set(r)
     assert r["/setup"] == ("GET", "POST")
 
-
-def setup_request(form):
-    body = form.encode()
-    return (b"POST /setup HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
 
 def post_setup(port, form):

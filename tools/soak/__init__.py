@@ -41,8 +41,8 @@ on failure (with the reasons), 2 when it cannot run (no mosquitto).
 
 host_tests/test_soak.py runs a short one (two simulated hours) in make test.
 
-The command is tools/soak.py; the package: model.py (the meter's pace and
-the faults with a known outcome), line.py (the meter end of the line),
-clients.py (the HTTP clients), run.py (the soak), report.py (its verdict
-and figures), cli.py (the command line).
+The command is tools/soak.py; the meter's end of the line is the
+simulator's (meter_sim.MeterLine); the package: model.py (the meter's pace
+and the faults with a known outcome), clients.py (the HTTP clients), run.py
+(the soak), report.py (its verdict and figures), cli.py (the command line).
 """

@@ -12,13 +12,12 @@ from collections import Counter
 
 import hanport
 from hanport.decoder import COUNTERS
-from meter_sim import SimMeter
+from meter_sim import MeterLine, SimMeter
 from testkit import rig
 from testkit.config import dongle_config
 from testkit.constants import HEAP, RESET_EXIT
 
 from .clients import HTTP_TIMEOUT_S, PATHS, Clients
-from .line import Line
 from .model import FAULTS, NOISE, PERIOD_S, RATE, START, damage, rejected_as
 from .report import Report
 
@@ -72,7 +71,7 @@ class Soak(Report):
             shutil.rmtree(tmp / "bundle", ignore_errors=True)
             self.lib, _ = rig.bundle(tmp / "bundle")
         self.broker = rig.Broker(tmp)
-        self.line = Line()
+        self.line = MeterLine()
         cfg = dongle_config(self.line, self.make, self.broker, wifi="soak-wifi-pass", admin_password=ADMIN)
         self.dongle = rig.Dongle(tmp / "dongle", cfg, heapsize=self.heap, lib=self.lib)
         self.base = "han/" + self.dongle.device_id[-6:]

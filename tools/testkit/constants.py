@@ -1,5 +1,13 @@
 """Figures the tests and the tools share: the firmware's heap budgets on
-the virtual dongle, the test meter key, the virtual dongle's exit status."""
+the virtual dongle, the test meter key, the virtual dongle's exit status
+(RESET_EXIT, "reboot me", the firmware's own: dongle/platform/unix.py)."""
+import sys
+
+from .mpy import ROOT
+
+if str(ROOT / "firmware") not in sys.path:
+    sys.path.insert(0, str(ROOT / "firmware"))
+from dongle.platform.unix import RESET_EXIT  # noqa: E402,F401
 
 # The firmware's heap on the 64-bit build, from make build's .mpy bundle
 # with the bytecode in the heap as on a stock ESP32 (its .mpy files load
@@ -30,6 +38,3 @@ FEATURES32 = 16 * 1024      # the HomeWizard API, the telegram port and mDNS on:
 # (SimMeter(make, key=METER_KEY)), as a dongle's meter.key.
 METER_KEY = "00112233445566778899aabbccddeeff"
 
-# The virtual dongle's exit status meaning "reboot me"
-# (firmware/dongle/platform/unix.py): its runner starts it again.
-RESET_EXIT = 75

@@ -1,6 +1,10 @@
 """HTTP as raw bytes on a socket, for requests no HTTP client would send
-(slow, oversized, malformed) and answers read as they come."""
+(slow, oversized, malformed) and answers read as they come; the routes
+the dongle serves, read from web.py."""
+import ast
 import socket
+
+from .mpy import ROOT
 
 HOST = "127.0.0.1"
 
@@ -58,3 +62,20 @@ def status_of(response):
     if response.startswith(b"HTTP/1.") and len(code) == 3 and code.isdigit():
         return int(code)
     return None
+
+
+def routes():
+    """{path: methods} as web.py's ROUTES declares them, read from the
+    source: a new endpoint is covered by these tests without editing them."""
+    tree = ast.parse((ROOT / "firmware" / "dongle" / "web.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ROUTES"
+                                                for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError("web.py has no `ROUTES = {...}` table: update routes() in this test")
+
+
+def setup_request(form):
+    body = form.encode()
+    return (b"POST /setup HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body)

@@ -16,7 +16,7 @@ import pytest
 
 from . import mpy
 from build import write_www
-from meter_sim.transports import MeterLine as Meter  # the meter end of the virtual UART
+from meter_sim.transports import MeterLine as Meter  # noqa: F401  (the meter end of the virtual UART)
 
 ROOT = mpy.ROOT
 MPLIB = ROOT / ".venv" / "mplib"

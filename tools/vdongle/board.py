@@ -14,7 +14,10 @@ from .process import (DONE, ERROR, EXITED, INTERRUPTED, MACHINE_RESET, NO_FILE, 
 from .repl import (FRIENDLY, INTERRUPT, OUTPUT, RUN, SEND, SOFT_RESET,
                    Repl, cook)
 
-RESET_EXIT = 75             # dongle.platform.unix: exit status meaning "reboot me"
+if os.path.join(ROOT, "firmware") not in sys.path:     # the virtual dongle's own platform module
+    sys.path.insert(0, os.path.join(ROOT, "firmware"))
+from dongle.platform.unix import RESET_EXIT, device_id_of  # noqa: E402  (RESET_EXIT: exit status "reboot me")
+
 CRASH_REBOOT_S = 2.0        # the watchdog's reboot after a crash
 INTERRUPT_GRACE_S = 3.0     # Ctrl-C ignored this long: restart MicroPython
 SECOND_CTRL_C_S = 0.5       # a Ctrl-C this long after the first one restarts at once
@@ -34,10 +37,6 @@ class Stop(Exception):
 
 def default_device_id(folder):
     """What dongle.platform.unix.unique_id() gives a process in FOLDER."""
-    firmware = os.path.join(ROOT, "firmware")
-    if firmware not in sys.path:
-        sys.path.insert(0, firmware)
-    from dongle.platform.unix import device_id_of
     return device_id_of(os.path.realpath(folder))
 
 
