@@ -2,9 +2,8 @@
 HANPORT_PURE=1 forces the plain reference everywhere: the decoder gives
 the same readings, counters and errors both ways, on CPython (the corpus
 and generated P1 and binary frames) and on MicroPython (viper against the
-reference). And lib/hanport's modules import each other without a loop,
-without another module's private names and without setting a name in
-another module."""
+reference). And lib/hanport's modules use no other module's private names
+and set no name in another module (import loops: test_layers.py)."""
 import ast
 import json
 import os
@@ -13,9 +12,9 @@ import random
 import subprocess
 import sys
 
-import hanport
 from hanport import axdr, axdr_cpython, cosem, crc, jsonout, jsonout_cpython, p1, p1_fast, p1scan, pick
-from testkit import bingen, corpus, mpy, p1gen
+from testkit import corpus, mpy, p1gen
+from testkit.mixed import frames, readings
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib" / "hanport"
@@ -27,35 +26,6 @@ DECODER_TESTS = ("test_p1_corpus.py", "test_p1_differential.py", "test_p1_proper
                  "test_public_captures.py", "test_decode_cli.py", "test_text_cache.py",
                  "test_micropython_decoder.py")
 
-
-def frames():
-    """(key, auth key, data, apdu) for every corpus file (when
-    ../shared/corpus is there) and 300 generated P1 telegrams (some
-    damaged) and 300 binary messages."""
-    out = []
-    for row in corpus.rows():
-        key, auth = corpus.keys(row)
-        out.append((key, auth, corpus.data(row), row["format"] == "dlms-raw"))
-    rng = random.Random(19)
-    for i in range(300):
-        t = p1gen.random_telegram(rng)
-        out.append((None, None, t.data if i % 3 else p1gen.mutate(rng, t.data), False))
-    keys = bingen.Keys(rng)
-    for i in range(300):
-        m = bingen.random_message(rng, keys)
-        out.append((keys.ek.hex(), keys.ak.hex(), m.data, False))
-    return out
-
-
-def readings():
-    """What the decoder makes of frames(): per frame, its readings' JSON,
-    its counters and its last error."""
-    out = []
-    for key, auth, data, apdu in frames():
-        dec = hanport.Decoder(key, auth)
-        got = dec.decode_apdu(data) if apdu else dec.feed(data)
-        out.append([[r.to_json() for r in got], dec.stats(), dec.last_error])
-    return out
 
 
 def test_cpython_picks_the_cpython_variants():
@@ -75,8 +45,8 @@ def test_pure_gives_the_same_readings():
     code = ("import json, sys; sys.path[:0] = %r\n"
             "from hanport import crc, pick\n"
             "assert pick.PURE and pick.crc_arc is crc.crc_arc\n"
-            "import test_pick; print(json.dumps(test_pick.readings()))"
-            % [str(ROOT / "lib"), str(ROOT / "tools"), str(ROOT / "host_tests")])
+            "from testkit import mixed; print(json.dumps(mixed.readings()))"
+            % [str(ROOT / "lib"), str(ROOT / "tools")])
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=600,
                          env=dict(os.environ, HANPORT_PURE="1"))
     assert res.returncode == 0, res.stderr.decode()[-3000:]
