@@ -40,8 +40,9 @@ def _build():
         a, b, c, d, e = obistable.parse_text(code)
         for b in ((1, 2, 3, 4) if b == "n" else (int(b),)):
             table[key(a, b, c, d, e)] = t
-    del sys.modules[obistable.__name__]     # read once: let its text go
-    delattr(sys.modules[__name__[:-5]], "obistable")
+    # read once: let its text go (the package holds it as an attribute too)
+    del sys.modules[obistable.__name__]
+    delattr(sys.modules[__name__.rsplit(".", 1)[0]], "obistable")
     return table
 
 
