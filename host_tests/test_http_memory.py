@@ -62,17 +62,25 @@ async def main(port):
     await s.start(port, "127.0.0.1")
     out = {}
     out["huge"] = (await ask(port, b"/huge")).decode()
-    # fill the heap with small blocks, then free a few: less than the
-    # reserve stays free, more than reading a request takes
+    # a room kept for this client's own allocations, the heap filled with
+    # blocks and its holes with crumbs, then the room let go: less than
+    # the reserve is free, most of it in one run the client can use (the
+    # holes a fill leaves depend on the length of the modules' paths)
+    room = bytearray(http.RESERVE // 2)
+    crumbs = [None] * 256
     hog = fill(1000, 200)
-    n = hog.index(None) if None in hog else len(hog)
-    while n and gc.mem_free() < http.RESERVE // 2:
-        n -= 1
-        hog[n] = None
-        gc.collect()
+    n = 0
+    try:
+        while n < len(crumbs):
+            crumbs[n] = bytearray(8)
+            n += 1
+    except MemoryError:
+        pass
+    room = None
+    gc.collect()
     out["free_when_short"] = gc.mem_free()
     out["short"] = (await ask(port, b"/short")).decode()
-    hog = None
+    hog = crumbs = None
     gc.collect()
     out["after"] = (await ask(port, b"/after")).decode()
     out["calls"] = calls
