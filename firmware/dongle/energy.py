@@ -52,10 +52,13 @@ def split(total, weights):
     floors, then the remainder one by one to the largest fractional parts
     (earlier first on ties)."""
     s = sum(weights)
-    parts = [total * w // s for w in weights]
-    rest = total - sum(parts)
-    order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % s), i))
-    for i in order[:rest]:
+    parts = []
+    order = []                # (minus the fractional part, index)
+    for i, w in enumerate(weights):
+        parts.append(total * w // s)
+        order.append((-(total * w % s), i))
+    order.sort()
+    for _, i in order[:total - sum(parts)]:
         parts[i] += 1
     return parts
 
@@ -77,7 +80,9 @@ class Energy:
     def __init__(self, zone="CET", top_n=3, steps_kw=STEPS_KW, max_kw=50):
         self.zone = zone
         self.top_n = top_n
-        self.steps_wh = [int(round(s * 1000)) for s in steps_kw]
+        self.steps_wh = []
+        for s in steps_kw:
+            self.steps_wh.append(int(round(s * 1000)))
         self.max_w = int(max_kw * 1000)
         self.anchor = None        # [t, import Wh, export Wh or None, flags] of the last register
                                   # reading (flags: 1 a gap since, 2 moved on by hours filled from power)
@@ -156,7 +161,9 @@ class Energy:
             self.cand = None
             dt = t - a[0]
             spans = hours_between(a[0], t)
-            weights = [sec for _, sec in spans]
+            weights = []
+            for _, sec in spans:
+                weights.append(sec)
             for (h, sec), wi, we in zip(spans, split(d[0], weights), split(d[1], weights)):
                 # a share of a difference over a gap is an estimate, unless the
                 # difference is more than the meter could use outside this hour
@@ -240,15 +247,19 @@ class Energy:
                     best = [v[0], h]
             day[2], day[3] = max(0, best[0]), best[1]
         cur = self.day_label(t - t % 3600)[:7]
-        if cur != self.open or [k for k in redo if k < cur]:
+        if cur != self.open or redo and min(redo) < cur:
             self.open = cur
-            for key in set(k[:7] for k in self.days):
-                if key < cur:
-                    self.months[key] = self.month_summary(key)
+            closed = set()
+            for k in self.days:
+                if k < cur:
+                    closed.add(k[:7])
+            for key in closed:
+                self.months[key] = self.month_summary(key)
             y, m = int(cur[:4]), int(cur[5:7]) - 1
             prev = "%04d-%02d" % (y - (m == 0), m or 12)
-            for k in [k for k in self.days if k < prev]:
-                del self.days[k]                  # a closed month's days stay one month (for the page)
+            for k in list(self.days):
+                if k < prev:
+                    del self.days[k]              # a closed month's days stay one month (for the page)
             for k in sorted(self.months)[:max(0, len(self.months) - _KEEP_MONTHS)]:
                 del self.months[k]
         if len(self.hours) > _KEEP_HOURS:
@@ -259,10 +270,17 @@ class Energy:
 
     def month_summary(self, key):
         """Raw summary of a month from its days (kept as is for closed months)."""
-        days = [(k, v) for k, v in self.days.items() if k[:7] == key]
-        maxima = sorted(((v[2], v[3]) for k, v in days if v[3] is not None), reverse=True)
-        return {"imp": sum(v[0] for _, v in days), "exp": sum(v[1] for _, v in days),
-                "top": [list(x) for x in maxima[:self.top_n]], "days": len(days)}
+        imp = exp = n = 0
+        maxima = []               # [max hour Wh, its start] of each day that has one
+        for k, v in self.days.items():
+            if k[:7] == key:
+                imp += v[0]
+                exp += v[1]
+                n += 1
+                if v[3] is not None:
+                    maxima.append([v[2], v[3]])
+        maxima.sort(reverse=True)
+        return {"imp": imp, "exp": exp, "top": maxima[:self.top_n], "days": n}
 
     # --- reports and the saved form (energyview.py, loaded for them) ------
 

@@ -9,7 +9,10 @@ _start = time.ticks_ms()
 
 
 def set_secrets(values):
-    _secrets[:] = [v for v in values if v]
+    _secrets.clear()
+    for v in values:
+        if v:
+            _secrets.append(v)
 
 
 def log(msg):

@@ -5,7 +5,7 @@ import time
 
 import hanport
 
-from . import log, serialcfg, spare, unload
+from . import log, spare, unload
 from .platform import Serial, request_pin
 from micropython import const
 
@@ -22,10 +22,16 @@ class Meter:
         self.serial = Serial(board, mc["port"])
         request_pin(board["request_pin"])
         invert = board["invert"] if mc["invert"] == "auto" else mc["invert"]
+        from . import serialcfg
         first = serialcfg.parse_label(mc["detected"]) if mc["detected"] else None
         if first is None:
             first = (board["serial"], board["invert"])
-        self.candidates = serialcfg.candidates(first, invert, mc["serial"], mc["invert"])
+        # (label, baud, data bits, parity, stop bits, invert) each, as
+        # Serial.open takes them: the table goes (the setup page loads it)
+        self.candidates = []
+        for name, inv in serialcfg.candidates(first, invert, mc["serial"], mc["invert"]):
+            self.candidates.append((serialcfg.label(name, inv),) + serialcfg.get(name)[1:5] + (inv,))
+        unload("serialcfg")
         self.auto = len(self.candidates) > 1
         self.searching = self.auto
         self.index = 0
@@ -45,13 +51,10 @@ class Meter:
             return hanport.Decoder(mc["key"] or None, mc["auth_key"] or None)
 
     def setting(self):
-        name, inv = self.candidates[self.index]
-        return serialcfg.label(name, inv)
+        return self.candidates[self.index][0]
 
     async def apply(self):
-        name, inv = self.candidates[self.index]
-        _, baud, bits, parity, stop, _ = serialcfg.get(name)
-        await self.serial.open(name, baud, bits, parity, stop, inv)
+        await self.serial.open(*self.candidates[self.index])
         # bytes still in flight were read with the old setting: let them
         # pass, then start clean, so a frame is credited to the right setting
         await asyncio.sleep_ms(300)

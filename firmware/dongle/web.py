@@ -38,7 +38,9 @@ class Web:
     def __init__(self, app, hostname, hosts):
         self.app = app
         self.hostname = hostname.lower()
-        self.hosts = [h.lower() for h in hosts]
+        self.hosts = []
+        for h in hosts:
+            self.hosts.append(h.lower())
         self.fails = 0             # wrong admin passwords in a row (pages.py)
         self.locked_until = 0
         self.misdirected = 0       # requests for a name that is not ours (DNS rebinding)
@@ -49,9 +51,9 @@ class Web:
         host = req.headers.get("host")
         if host is not None and not self.ours(host):
             self.misdirected += 1
-            return 421, JSON, error_body(421, "this dongle answers to its IP address, %s, %s.<your domain>%s"
-                                         % (self.hostname, self.hostname,
-                                            "".join(", " + h for h in self.hosts))), None
+            return 421, JSON, error_body(421, "this dongle answers to its IP address, %s, %s.<your domain>%s%s"
+                                         % (self.hostname, self.hostname, ", " if self.hosts else "",
+                                            ", ".join(self.hosts))), None
         if req.method != "GET" and not same_origin(req.headers, host):
             self.cross_site += 1
             return 403, JSON, error_body(403, "changes are taken only from the dongle's own pages"), None

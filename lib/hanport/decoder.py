@@ -89,11 +89,13 @@ def _multipliers(spec):
         return None
     out = {}
     for name, value in spec.items():
-        hits = [i for i, f in enumerate(fields.FIELDS) if f == name or f.startswith(name + "_")]
-        if not hits:
+        hit = False
+        for i, f in enumerate(fields.FIELDS):
+            if f == name or f.startswith(name + "_"):
+                out[i] = _decimal(value)
+                hit = True
+        if not hit:
             raise ValueError("unknown multiplier field %r" % (name,))
-        for i in hits:
-            out[i] = _decimal(value)
     return out
 
 
@@ -170,7 +172,10 @@ class Decoder:
         return n
 
     def stats(self):
-        return {c: getattr(self, c) for c in COUNTERS}
+        out = {}
+        for c in COUNTERS:
+            out[c] = getattr(self, c)
+        return out
 
     def _count(self, counter, msg):
         setattr(self, counter, getattr(self, counter) + 1)

@@ -62,7 +62,7 @@ class Serial:
         self.setting = None
         self._reader = None
 
-    async def open(self, name, baud, bits, parity, stop, invert):
+    async def open(self, label, baud, bits, parity, stop, invert):
         # keywords written out, not a dict: the type check (mypy.ini) sees them
         b = self.board
         inv = UART.INV_RX if invert else 0
@@ -73,7 +73,7 @@ class Serial:
         else:
             self.uart.init(baudrate=baud, bits=bits, parity=parity, stop=stop,
                            rx=b["rx"], tx=b["tx"], rxbuf=2048, timeout=0, timeout_char=0, invert=inv)
-        self.setting = name + ("-inv" if invert else "")
+        self.setting = label
 
     async def readinto(self, buf):
         while True:

@@ -57,8 +57,8 @@ class Serial:
         self._reader = self._writer = None
         self._f = None
 
-    async def open(self, name, baud, bits, parity, stop, invert):
-        self.setting = name + ("-inv" if invert else "")
+    async def open(self, label, baud, bits, parity, stop, invert):
+        self.setting = label
         if self._writer is not None:
             await self._announce()
 
