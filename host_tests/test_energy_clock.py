@@ -18,7 +18,7 @@ import hanport
 from dongle import ledger
 
 def plain(x):
-    if hasattr(x, "text"):         # an exact kWh amount (energyview.Kwh)
+    if hasattr(x, "text"):         # an exact kWh amount (energynow.Kwh)
         return x.text()
     if isinstance(x, dict):
         return {k: plain(v) for k, v in x.items()}

@@ -87,7 +87,7 @@ async def handle(web, req):
     except MemoryError:             # (answered, not raised: see update.py)
         return 503, JSON, '{"error": "busy: low on memory, try again", "status": 503}', {"Retry-After": "2"}
     finally:
-        unload("backup", "update", "updatestep", "updatecheck", "config", "energyview")
+        unload("backup", "update", "updatestep", "updatecheck", "config", "energyview", "energynow")
 
 
 class _Nothing:

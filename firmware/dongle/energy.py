@@ -282,15 +282,16 @@ class Energy:
         maxima.sort(reverse=True)
         return {"imp": imp, "exp": exp, "top": maxima[:self.top_n], "days": n}
 
-    # --- reports and the saved form (energyview.py, loaded for them) ------
+    # --- reports and the saved form (energynow.py and energyview.py,
+    # loaded for them) ----------------------------------------------------
 
     def estimate(self, t):
-        from . import energyview
-        return energyview.estimate(self, t)
+        from . import energynow
+        return energynow.estimate(self, t)
 
     def current(self, t):
-        from . import energyview
-        return energyview.current(self, t)
+        from . import energynow
+        return energynow.current(self, t)
 
     def report(self, t):
         from . import energyview

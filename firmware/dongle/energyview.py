@@ -1,94 +1,24 @@
-# The energy accounting's reports and its saved form: /api/energy, the
-# status summary, MQTT's <base>/energy and energy.json. Functions of an
-# energy.Energy, loaded when one is asked for and let go after (ledger.py):
-# on a board this code would otherwise sit in RAM between reports.
+# The energy accounting's full report and its saved form: /api/energy and
+# energy.json (the light part, this hour, today and this month, for
+# /api/status and MQTT is energynow.py). Functions of an energy.Energy,
+# loaded when one is asked for and let go after (ledger.py): on a board
+# this code would otherwise sit in RAM between reports.
 import json
 import os
 import time
 
-_MWS_PER_WH = 3600000    # milliwatt-seconds in a watt-hour, energy.py's unit of integration
-
-
-def view(e, raw):
-    top = raw["top"]
-    n = len(top)
-    s = sum(x[0] for x in top)
-    return {
-        "import_kwh": _kwh(raw["imp"]), "export_kwh": _kwh(raw["exp"]),
-        "peak_kwh": _kwh(top[0][0]) if top else None,
-        "peak_hour": e.label(top[0][1]) if top else None,
-        "top_hours": [{"hour": e.label(h), "kwh": _kwh(wh)} for wh, h in top],
-        "top_average_kw": _kwh(s // n) if top else None,
-        # exact: the average exceeds a bound when the sum exceeds bound * n
-        "capacity_step": 1 + len([b for b in e.steps_wh if s > b * n]) if top else None,
-        "days": raw["days"],
-    }
-
-
-def estimate(e, t):
-    """(Wh so far in t's hour, Wh estimated at its end)."""
-    h = t - t % 3600
-    hour = e.hours.get(h)
-    so_far = hour[0] if hour else 0
-    prov = e.prov.get(h)
-    if prov is not None:
-        so_far += prov[0] // _MWS_PER_WH
-    p = e.last[1] or 0 if e.last else 0
-    return so_far, so_far + p * (h + 3600 - t) // _MWS_PER_WH
-
-
-def problems(e):
-    n, why = e.rejected
-    return e.problems + (["%d register readings rejected as implausible, the last at %s"
-                          % (n, why)] if n else [])
-
-
-def current(e, t):
-    """This hour, today and this month at meter time t (UTC): the light
-    part of the report, cheap enough for every /api/status poll."""
-    if t is None:
-        return {"ready": False, "problems": problems(e)}
-    h = t - t % 3600
-    today = e.day_label(h)
-    month = today[:7]
-    raw = e.month_summary(month)
-    cur = view(e, raw)
-    so_far, est = estimate(e, t)
-    topn = [x[0] for x in raw["top"]]
-    peak_wh = topn[0] if topn else None
-    day = e.days.get(today)
-    if peak_wh is not None and est > peak_wh:
-        warning = "new_peak"
-    elif len(topn) >= e.top_n and est > topn[-1] and (day is None or day[3] is None or est > day[2]):
-        warning = "raises_top_average"
-    else:
-        warning = "ok"
-    start = e.label(h)
-    return {
-        "ready": True,
-        "time": "%s%02d:%02d%s" % (start[:14], t % 3600 // 60, t % 60, start[16:]),
-        "zone": e.zone,
-        "hour": {"start": start, "import_kwh": _kwh(so_far), "estimate_kwh": _kwh(est),
-                 "warning": warning},
-        "today": {"date": today, "import_kwh": _kwh(day[0] if day else 0),
-                  "export_kwh": _kwh(day[1] if day else 0),
-                  "max_hour_kwh": _kwh(day[2]) if day and day[3] is not None else None},
-        "month": dict(cur, month=month, top_n=e.top_n),
-        "problems": problems(e),
-    }
-
-
 def report(e, t):
     """Everything /api/energy shows, at meter time t (UTC)."""
+    from .energynow import current, kwh, view
     rep = current(e, t)
     if not rep["ready"]:
         return rep
     month = rep["month"]["month"]
-    rep["hours"] = [{"hour": e.label(hh), "import_kwh": _kwh(v[0]), "export_kwh": _kwh(v[1]),
+    rep["hours"] = [{"hour": e.label(hh), "import_kwh": kwh(v[0]), "export_kwh": kwh(v[1]),
                      "estimated": bool(v[2]), "complete": bool(v[3])}
                     for hh, v in sorted(e.hours.items())[-26:]]
-    rep["days"] = [{"date": k, "import_kwh": _kwh(v[0]), "export_kwh": _kwh(v[1]),
-                    "max_hour_kwh": _kwh(v[2]) if v[3] is not None else None}
+    rep["days"] = [{"date": k, "import_kwh": kwh(v[0]), "export_kwh": kwh(v[1]),
+                    "max_hour_kwh": kwh(v[2]) if v[3] is not None else None}
                    for k, v in sorted(e.days.items()) if k[:7] == month]
     rep["months"] = [dict(view(e, v), month=k) for k, v in sorted(e.months.items())]
     return rep
@@ -115,29 +45,6 @@ def load(e, d):
     e.months = d["months"]
     e.problems = d.get("problems", [])
     e.rejected = d.get("rejected", [0, ""])
-
-
-def _kwh(wh):
-    """Wh (int) -> exact kWh text-number for JSON ("1.234" as a number)."""
-    if wh is None:
-        return None
-    return Kwh(wh)
-
-
-class Kwh:
-    """An exact kWh amount (integer Wh) that serializes as a JSON number."""
-
-    def __init__(self, wh):
-        self.wh = wh
-
-    def __eq__(self, other):
-        return isinstance(other, Kwh) and other.wh == self.wh
-
-    def text(self):
-        wh = self.wh
-        sign = "-" if wh < 0 else ""
-        wh = abs(wh)
-        return "%s%d.%03d" % (sign, wh // 1000, wh % 1000)
 
 
 # --- the ledger's file and documents ---------------------------------------
@@ -194,16 +101,3 @@ def ledger_report(ledger):
     if ledger.problem:
         rep["problems"] = [ledger.problem] + rep["problems"]
     return rep
-
-
-def ledger_summary(ledger):
-    rep = current(ledger.book, ledger.now())
-    if not rep["ready"]:
-        return {"ready": False, "problems": ([ledger.problem] if ledger.problem else []) + rep["problems"]}
-    return {"ready": True, "hour_estimate_kwh": rep["hour"]["estimate_kwh"],
-            "warning": rep["hour"]["warning"], "today_import_kwh": rep["today"]["import_kwh"],
-            "month_import_kwh": rep["month"]["import_kwh"], "month_peak_kwh": rep["month"]["peak_kwh"],
-            "month_peak_hour": rep["month"]["peak_hour"], "top_average_kw": rep["month"]["top_average_kw"],
-            "top_n": rep["month"]["top_n"], "capacity_step": rep["month"]["capacity_step"],
-            "saves": ledger.saves,
-            "problems": ([ledger.problem] if ledger.problem else []) + rep["problems"]}

@@ -124,12 +124,12 @@ class Ledger:
         try:
             return energyview.ledger_report(self)
         finally:
-            unload("energyview")
+            unload("energyview", "energynow")
 
     def summary(self):
         """The light part: /api/status's energy and MQTT's <base>/energy."""
-        from . import energyview
+        from . import energynow
         try:
-            return energyview.ledger_summary(self)
+            return energynow.ledger_summary(self)
         finally:
-            unload("energyview")
+            unload("energynow")

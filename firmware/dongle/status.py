@@ -1,6 +1,6 @@
 # /api/status and the hint /api/reading gives while no frame decodes:
 # loaded for the request and let go after it (web.py). The energy summary
-# in the status is made before this module loads, by energyview.py, and
+# in the status is made before this module loads, by energynow.py, and
 # let go with it (web.py): the two are never in RAM at once.
 import gc
 

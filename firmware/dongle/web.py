@@ -12,10 +12,11 @@ HTML = "text/html; charset=utf-8"
 # free heap a request that loads a module needs first, so that the meter's
 # and MQTT's share is left beside it (if it runs out all the same, the
 # request alone is answered 503). On the 32-bit build, where bytecode is no
-# smaller than on 64 bits: /api/status about 7 KB at its peak (energyview.py
-# 4.5 KB for the energy summary, then status.py 2.7 KB and its 3 KB
-# document), /metrics and /api/config less; the LARGE ones more: the energy
-# report (energyview.py and the month's days), the setup page (pages.py
+# smaller than on 64 bits: /api/status 7 to 7.5 KB at its peak (status.py
+# 3 KB, jsonw.py 1 KB and the document; before them energynow.py, 2 KB,
+# for the energy summary), /metrics and /api/config less; the LARGE ones
+# more: the energy report (energyview.py and energynow.py, and the
+# month's days), the setup page (pages.py
 # 9.2 KB and, for a form sent, config.py 5.6 KB), an update (update.py
 # 4.9 KB and its stream, updatecheck.py), a backup or a restore.
 MODULE_ROOM = 16 * KB
