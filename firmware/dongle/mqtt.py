@@ -3,10 +3,8 @@
 # every socket gets a short timeout: a dead broker costs at most a second
 # of the event loop, and meter reading goes on. Reconnects with backoff.
 import asyncio
-import sys
 import time
 
-import umqtt.simple as simple
 from hanport import fields
 
 from . import log, spare, unload
@@ -16,24 +14,6 @@ TIMEOUT_S = 1
 _BACKOFF_MAX_S = const(60)
 HA_STATUS = "homeassistant/status"
 _ENERGY_EVERY_S = const(60)
-
-
-class _TimeoutSockets:
-    """Stands in for the socket module inside umqtt.simple, so that the
-    connect it does itself cannot block for long."""
-
-    def __init__(self, module):
-        self.module = module
-        self.last = None        # the TCP socket under a TLS one
-
-    def socket(self, *args):
-        s = self.module.socket(*args)
-        s.settimeout(TIMEOUT_S)
-        self.last = s
-        return s
-
-    def getaddrinfo(self, *args):
-        return self.module.getaddrinfo(*args)
 
 
 class Mqtt:
@@ -53,6 +33,7 @@ class Mqtt:
         self.t_energy = (self.base + "/energy").encode()
         self.client_id = cfg["client_id"] or "hanport-" + device_id
         self.client = None
+        self.tcp = None                 # the TCP socket under client.sock (a TLS one has no settimeout)
         self.connected = False
         self.published = 0
         self.failed = 0
@@ -92,55 +73,23 @@ class Mqtt:
             backoff = min(backoff * 2, _BACKOFF_MAX_S)
 
     def _connect(self):
-        cfg = self.cfg
-        ssl = False
-        if cfg["tls"]:
-            from . import pem
-            try:
-                ssl = pem.Tls(pem.tls_context(cfg["ca"]), cfg["host"])
-            finally:
-                unload("pem")
-            sys.modules["ussl"] = ssl
-        # (umqtt.simple's own `import socket`, which its stub leaves out)
-        simple.socket = _TimeoutSockets(simple.socket if not isinstance(simple.socket, _TimeoutSockets)  # type: ignore[attr-defined]
-                                        else simple.socket.module)  # type: ignore[attr-defined]
-        client = simple.MQTTClient(self.client_id, cfg["host"], cfg["port"], cfg["user"] or None,
-                                   cfg["password"] or None, cfg["keepalive_s"], ssl=ssl)
-        client.set_last_will(self.base + "/status", b"offline", retain=True)
-        client.set_callback(self._message)
-        self.client = client
-        client.connect()
-        self._timeout()
-        self.connected = True
-        self.connects += 1
-        self.last_error = None
-        log.log("mqtt: connected to %s as %s" % (cfg["host"], self.client_id))
-        client.publish((self.base + "/status").encode(), b"online", retain=True)
-        self._firmware(client)
-        if cfg["discovery"]:
-            client.subscribe(HA_STATUS.encode())
-            self._timeout()
-        for i in range(fields.COUNT):
-            self.announced[i] = 0
-        self.energy_announced = False
-
-    def _firmware(self, client):
-        """<base>/firmware (retained): the running version and build, its
-        slot, and why the last update was rolled back, if it was
-        (slotinfo.py)."""
-        import json
-        from . import slotinfo
+        """A new connection (mqttconnect.py, loaded for it and let go: a
+        dongle connects rarely)."""
+        from . import mqttconnect
         try:
-            client.publish((self.base + "/firmware").encode(), json.dumps(slotinfo.status()).encode(), retain=True)
+            mqttconnect.connect(self, TIMEOUT_S)
         finally:
-            unload("slotinfo")
+            unload("mqttconnect")
+        if self.cfg["discovery"]:
+            self.client.subscribe(HA_STATUS.encode())
+            self.short_timeout()
 
-    def _timeout(self):
+    def short_timeout(self):
         """A short timeout on the connection again. A TLS socket has no
         settimeout(): the TCP socket under it has, and it is what blocks."""
         s = self.client.sock
         if not hasattr(s, "settimeout"):
-            s = simple.socket.last  # type: ignore[attr-defined]  # (see _connect)
+            s = self.tcp
         s.settimeout(TIMEOUT_S)
 
     def _close(self):
@@ -152,7 +101,7 @@ class Mqtt:
                 pass
         self.client = None
 
-    def _message(self, topic, msg):
+    def on_message(self, topic, msg):
         if topic == HA_STATUS.encode() and msg == b"online":
             self.reannounce = True      # Home Assistant restarted
 
@@ -243,7 +192,7 @@ class Mqtt:
             unload("jsonw")
             self._last_energy = now
         client.check_msg()                  # HA status, PINGRESP; raises when closed
-        self._timeout()                     # check_msg leaves it blocking
+        self.short_timeout()                # check_msg leaves it blocking
         if time.ticks_diff(now, self._last_ping) >= max(self.cfg["keepalive_s"], 2) * 500:
             client.ping()
             self._last_ping = now

@@ -2,7 +2,6 @@
 # into P1 telegrams, HDLC frames, M-Bus frames and bare ciphered frames,
 # checks each (CRC, HCS/FCS, checksum, GCM tag) and hands the contents on:
 # P1 text to p1.py, DLMS APDUs to dlms.py.
-from . import fields
 from .pick import crc_arc, text_end
 
 try:
@@ -56,49 +55,6 @@ def _hexval(c):
     return -1
 
 
-def _key(k):
-    if not k:
-        return None
-    if isinstance(k, str):
-        try:
-            k = bytes.fromhex(k.replace(" ", "").replace(":", ""))
-        except ValueError:
-            raise ValueError("key is not hex: expected 32 hex digits")
-    if len(k) != 16:
-        raise ValueError("key must be 16 bytes (32 hex digits), got %d bytes" % len(k))
-    return bytes(k)
-
-
-def _decimal(v):
-    """A multiplier (int, or decimal text like "0.01") -> (mantissa, decimals)."""
-    s = str(v).strip()
-    neg = s.startswith("-")
-    if neg:
-        s = s[1:]
-    whole, _, frac = s.partition(".")
-    if not (whole + frac).isdigit():
-        raise ValueError("multiplier %r is not a decimal number" % (v,))
-    m = int(whole + frac)
-    return (-m if neg else m), len(frac)
-
-
-def _multipliers(spec):
-    """{"energy": "0.1", "voltage_l1_v": 60} -> {field index: (m, d)}.
-    A name matches a field or every field it is a prefix of ("voltage")."""
-    if not spec:
-        return None
-    out = {}
-    for name, value in spec.items():
-        hit = False
-        for i, f in enumerate(fields.FIELDS):
-            if f == name or f.startswith(name + "_"):
-                out[i] = _decimal(value)
-                hit = True
-        if not hit:
-            raise ValueError("unknown multiplier field %r" % (name,))
-    return out
-
-
 class Decoder:
     """feed(bytes) -> list of Reading. Keeps partial frames between calls.
 
@@ -112,9 +68,12 @@ class Decoder:
     unchecked: int
 
     def __init__(self, key=None, auth_key=None, multipliers=None):
-        self.key = _key(key)
-        self.auth_key = _key(auth_key)
-        self.multipliers = _multipliers(multipliers)
+        self.key = self.auth_key = self.multipliers = None
+        if key or auth_key or multipliers:
+            from . import options
+            self.key = options.aes_key(key)
+            self.auth_key = options.aes_key(auth_key)
+            self.multipliers = options.multipliers(multipliers)
         self._buf = bytearray(START)
         self._n = 0
         self._need = 0

@@ -2,6 +2,7 @@
 # unit). "kW" is W shifted by 3; "Wh" is kWh shifted by -3.
 from . import fields as F
 from .p1scan import unit_code
+from .pick import MICROPYTHON
 
 # P1 unit text, lower-cased (meters write kvarh, kVArh, kVAr, VArh...).
 # Ambiguous after lower-casing (MW/mW, MWh/mWh) or never seen: left out,
@@ -30,6 +31,9 @@ TEXT = {
 P1 = {}
 for _name, _u in TEXT.items():
     P1[unit_code(_name, 0, len(_name))] = _u
+del _name, _u
+if MICROPYTHON:
+    del TEXT        # (read by p1_fast.py, CPython's)
 
 # DLMS/COSEM unit enumeration (Blue Book) -> same form.
 DLMS = {
