@@ -7,17 +7,8 @@ import sys
 import time
 
 from . import VERSION, log, platform, spare, unload
-from .http import Server
-from .ledger import Ledger
-from .meter import Meter
-from .mqtt import Mqtt
-from .state import State
-from .web import Web
 from micropython import const
 
-# collect after this many bytes: garbage stays packed low in the heap, so
-# long-lived objects are not scattered among it (fragmentation)
-_GC_EVERY = const(8192)
 _WIFI_GRACE_S = const(300)         # no Wi-Fi this long after boot: open the setup network
 _RESTART_DELAY_S = const(2)
 
@@ -26,67 +17,29 @@ class App:
     WDT_TIMEOUT_MS = 30000
 
     def __init__(self):
-        self.boot_ms = time.ticks_ms()
-        gc.threshold(_GC_EVERY)
-        from . import boards, config
-        self.cfg, self.problems = config.load()
-        log.set_secrets(config.secrets(self.cfg))
-        self.board, problem = boards.load(self.cfg["board"])
-        if problem:
-            self.problems.append(problem)
-        unload("boards", "config")
-        self.device_id = platform.unique_id()
-        self.short_id = self.device_id[-6:]
-        self.name = self.cfg["name"] or "HAN " + self.short_id
-        self.state = State()
-        self.hostname = self.cfg["hostname"] or "hanport-" + self.short_id
-        platform.set_hostname(self.hostname)      # before Wi-Fi: DHCP and mDNS use it
-        self.wifi = platform.Wifi()
-        self.led = platform.Led(self.board["led"], self.board["led_active_low"])
-        self.wdt = None
-        self.restarts = {}
-        self.meter = Meter(self.cfg, self.board, self.state, self.problems)
-        self.meter.on_frame = self._frame
-        self.ledger = Ledger(self.cfg)
-        port = self.http_port = platform.http_port(self.cfg["http"]["port"])
-        page = "http://%s.local%s/" % (self.hostname, ":%d" % port if port != 80 else "")
-        from . import BUILD
-        self.mqtt = Mqtt(self.cfg["mqtt"], self.short_id, self.name, VERSION + ("+" + BUILD if BUILD else ""),
-                         page, self.state, self.wifi, self.ledger)
-        self.http = Server(Web(self, self.hostname, self.cfg["http"]["hosts"]).handle, log.log)
-        # issue 14, each off by default: the last P1 telegram for the
-        # HomeWizard API, every good frame for the telegram port (telegram.py)
-        self.p1_raw = None
-        self.telegrams = None
-        if self.cfg["telegram_server"]:
-            from .telegram import Telegrams
-            self.telegrams = Telegrams(self.cfg["telegram_server"], log.log)
-        if self.cfg["homewizard"] or self.telegrams:
-            self.meter.decoder.on_raw = self._raw
-        self.ntp_ok = False
-        self.mdns = None            # mdns.py's responder while it runs, or why it does not
-        self._reboot_at = None
-        self.heap_used = self.heap_peak = 0     # live heap after a collection
-        for p in self.problems:
-            log.log("config: " + p)
+        # (its parts, from config.json and the board's file: startup.py,
+        # let go once they are built)
+        from . import startup
+        startup.build(self)
+        unload("startup")
 
     def uptime_s(self):
         return time.ticks_diff(time.ticks_ms(), self.boot_ms) // 1000
 
     # --- actions --------------------------------------------------------
 
-    def _frame(self, reading):
+    def frame(self, reading):
         self.led.set(not self.led.on)
         self.ledger.reading(reading)
 
-    def _raw(self, frame):
+    def raw_frame(self, frame):
         if self.cfg["homewizard"] and frame[0] == 47:     # "/": a P1 telegram
             self.p1_raw = frame
         if self.telegrams:
             self.telegrams.send(frame)
 
     def reboot_soon(self):
-        self._reboot_at = time.ticks_add(time.ticks_ms(), 1000)
+        self.reboot_at = time.ticks_add(time.ticks_ms(), 1000)
 
     # --- tasks -----------------------------------------------------------
 
@@ -156,7 +109,7 @@ class App:
             self.heap_used = gc.mem_alloc()
             if self.heap_used > self.heap_peak:
                 self.heap_peak = self.heap_used
-            if self._reboot_at is not None and time.ticks_diff(time.ticks_ms(), self._reboot_at) >= 0:
+            if self.reboot_at is not None and time.ticks_diff(time.ticks_ms(), self.reboot_at) >= 0:
                 self.shutdown()
                 platform.reset()
             await asyncio.sleep(1)
