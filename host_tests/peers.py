@@ -14,6 +14,14 @@ FIELD = {
     "reactive_power_import_total": ("reactive_energy_import_kvarh", -3),
     "reactive_power_export_total": ("reactive_energy_export_kvarh", -3),
 }
+# (here, not added by a test module at import: a test run alone sees them too)
+for n in (1, 2, 3):
+    FIELD["current_l%d" % n] = ("current_l%d_a" % n, 0)
+    FIELD["voltage_l%d" % n] = ("voltage_l%d_v" % n, 0)
+    FIELD["active_power_import_l%d" % n] = ("power_import_l%d_w" % n, 0)
+    FIELD["active_power_export_l%d" % n] = ("power_export_l%d_w" % n, 0)
+    FIELD["reactive_power_import_l%d" % n] = ("reactive_power_import_l%d_var" % n, 0)
+    FIELD["reactive_power_export_l%d" % n] = ("reactive_power_export_l%d_var" % n, 0)
 
 
 IDENT = {"meter_id": "meter_id", "meter_type": "model", "list_ver_id": "list_id"}
@@ -49,3 +57,11 @@ DSMR_FIELD = {
     "BELGIUM_MAXIMUM_DEMAND_MONTH": "power_import_month_peak_w",
     "ELECTRICITY_ACTIVE_TARIFF": "tariff",
 }
+# (here, not added by a test module at import: a test run alone sees them too)
+for n in (1, 2, 3):
+    DSMR_FIELD["INSTANTANEOUS_ACTIVE_POWER_L%d_POSITIVE" % n] = "power_import_l%d_w" % n
+    DSMR_FIELD["INSTANTANEOUS_ACTIVE_POWER_L%d_NEGATIVE" % n] = "power_export_l%d_w" % n
+    DSMR_FIELD["INSTANTANEOUS_REACTIVE_POWER_L%d_POSITIVE" % n] = "reactive_power_import_l%d_var" % n
+    DSMR_FIELD["INSTANTANEOUS_REACTIVE_POWER_L%d_NEGATIVE" % n] = "reactive_power_export_l%d_var" % n
+    DSMR_FIELD["INSTANTANEOUS_VOLTAGE_L%d" % n] = "voltage_l%d_v" % n
+    DSMR_FIELD["INSTANTANEOUS_CURRENT_L%d" % n] = "current_l%d_a" % n

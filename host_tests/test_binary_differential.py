@@ -29,13 +29,6 @@ from testkit import corpus
 import hanport
 from peers import FIELD, IDENT, amshan
 
-for n in (1, 2, 3):
-    FIELD["current_l%d" % n] = ("current_l%d_a" % n, 0)
-    FIELD["voltage_l%d" % n] = ("voltage_l%d_v" % n, 0)
-    FIELD["active_power_import_l%d" % n] = ("power_import_l%d_w" % n, 0)
-    FIELD["active_power_export_l%d" % n] = ("power_export_l%d_w" % n, 0)
-    FIELD["reactive_power_import_l%d" % n] = ("reactive_power_import_l%d_var" % n, 0)
-    FIELD["reactive_power_export_l%d" % n] = ("reactive_power_export_l%d_var" % n, 0)
 
 KNOWN = {
     "hdlc_se_kamstrup_6841_list1_broken_badhcs_01.hex": "AMSHAN_NO_HCS",

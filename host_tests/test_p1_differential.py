@@ -36,14 +36,6 @@ import hanport
 from peers import DSMR_FIELD, UNIT_SHIFT
 
 
-for n in (1, 2, 3):
-    DSMR_FIELD["INSTANTANEOUS_ACTIVE_POWER_L%d_POSITIVE" % n] = "power_import_l%d_w" % n
-    DSMR_FIELD["INSTANTANEOUS_ACTIVE_POWER_L%d_NEGATIVE" % n] = "power_export_l%d_w" % n
-    DSMR_FIELD["INSTANTANEOUS_REACTIVE_POWER_L%d_POSITIVE" % n] = "reactive_power_import_l%d_var" % n
-    DSMR_FIELD["INSTANTANEOUS_REACTIVE_POWER_L%d_NEGATIVE" % n] = "reactive_power_export_l%d_var" % n
-    DSMR_FIELD["INSTANTANEOUS_VOLTAGE_L%d" % n] = "voltage_l%d_v" % n
-    DSMR_FIELD["INSTANTANEOUS_CURRENT_L%d" % n] = "current_l%d_a" % n
-
 # amshan key -> (our field, power of ten from amshan's unit to ours)
 AMSHAN_FIELD = {
     "active_power_import_total": ("energy_import_kwh", -3),

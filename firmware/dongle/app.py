@@ -17,11 +17,22 @@ class App:
     WDT_TIMEOUT_MS = 30000
 
     def __init__(self):
-        # (its parts, from config.json and the board's file: startup.py,
+        self.boot_ms = time.ticks_ms()
+        # its parts, from config.json and the board's file (startup.py,
         # let go once they are built)
         from . import startup
-        startup.build(self)
+        (self.cfg, self.problems, self.board, self.device_id, self.name, self.hostname, self.state,
+         self.wifi, self.led, self.meter, self.ledger, self.http_port, self.mqtt, self.http,
+         self.telegrams) = startup.build(self)
         unload("startup")
+        self.short_id = self.device_id[-6:]
+        self.wdt = None
+        self.restarts = {}
+        self.p1_raw = None          # the last P1 telegram, for the HomeWizard API (issue 14)
+        self.ntp_ok = False
+        self.mdns = None            # mdns.py's responder while it runs, or why it does not
+        self.reboot_at = None       # ticks_ms of a reboot asked for (reboot_soon)
+        self.heap_used = self.heap_peak = 0     # live heap after a collection
 
     def uptime_s(self):
         return time.ticks_diff(time.ticks_ms(), self.boot_ms) // 1000
