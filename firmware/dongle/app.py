@@ -3,6 +3,7 @@
 # logged and restarted; the watchdog is fed only while the loop runs.
 import asyncio
 import gc
+import os
 import sys
 import time
 
@@ -28,6 +29,13 @@ class App:
     def __init__(self):
         self.boot_ms = time.ticks_ms()
         gc.threshold(_GC_EVERY)
+        try:
+            os.stat("restore")              # a restore the power cut short: done first
+        except OSError:
+            pass
+        else:
+            from . import backup
+            backup.at_start()
         from . import boards, config
         self.cfg, self.problems = config.load()
         log.set_secrets(config.secrets(self.cfg))
