@@ -35,7 +35,7 @@ class App:
             pass
         else:
             from . import backup
-            backup.at_start()
+            backup.boot()
         from . import boards, config
         self.cfg, self.problems = config.load()
         log.set_secrets(config.secrets(self.cfg))

@@ -15,10 +15,12 @@
 # energy.json are written there, then restore/go, naming the renames that
 # put them in place, is written whole (a rename: from here on the restore
 # happens), then the renames, then the folder goes. app.py looks for the
-# folder at start, before either file is read, and calls finish() to do
+# folder at start, before either file is read, and calls boot() to do
 # what a power cut left undone.
 import json
 import os
+
+from micropython import const
 
 from . import VERSION, log, unload
 from .http import error_body
@@ -26,9 +28,10 @@ from .http import error_body
 JSON = "application/json"
 MAGIC = "hanport_backup"
 RESTORE_MAX = 256 * 1024
-DIR = "restore"                 # (app.py knows the name)
-TMP = DIR + "/upload.json"
-GO = DIR + "/go"
+# (const: no interned names; app.py knows the folder's)
+_DIR = const("restore")
+_GO = const("restore/go")
+TMP = _DIR + "/upload.json"
 
 
 def _energy_text(app):
@@ -76,7 +79,7 @@ async def handle(web, req):
             denied = 413, JSON, error_body(413, "a backup is at most %d bytes" % RESTORE_MAX), None
         if not denied:
             try:
-                os.mkdir(DIR)
+                os.mkdir(_DIR)
             except OSError:
                 denied = 409, JSON, error_body(409, "a restore is already being received"), None
         if denied:
@@ -89,7 +92,7 @@ async def handle(web, req):
         except Exception as e:           # (updatestep.Refused: cut or stalled)
             why = getattr(e, "message", None) or "%s: %s" % (type(e).__name__, e)
         finally:
-            finish()
+            complete()
         if why:
             log.log("restore: refused: %s" % why)
             return 400, JSON, error_body(400, "nothing restored: " + why), None
@@ -108,8 +111,9 @@ class _Nothing:
 
 
 def restore(app):
-    """None once the backup in TMP is committed (restore/go written: finish()
-    puts its files in place), else why not (nothing changed then)."""
+    """None once the backup in TMP is committed (restore/go written:
+    complete() puts its files in place), else why not (nothing changed
+    then)."""
     from . import config, energy, energyview
     try:
         with open(TMP) as f:
@@ -146,26 +150,28 @@ def restore(app):
     d = None
     from .updatestep import hold
     led = app.ledger
-    energyview.write_file(book, DIR + "/energy.json")
+    energyview.write(book, _DIR + "/energy.json")
     hold("restore-energy")
-    config.save(cfg, DIR + "/config.json")
+    config.save(cfg, _DIR + "/config.json")
     hold("restore-written")
-    with open(GO + ".tmp", "w") as f:
-        f.write(json.dumps([[DIR + "/config.json", config.PATH], [DIR + "/energy.json", led.path]]))
-    os.rename(GO + ".tmp", GO)              # from here on the restore happens
+    with open(_GO + ".tmp", "w") as f:
+        f.write(json.dumps([[_DIR + "/config.json", config.PATH], [_DIR + "/energy.json", led.path]]))
+    os.rename(_GO + ".tmp", _GO)            # from here on the restore happens
     hold("restore-committed")
     led.book = book                         # (what energy.json will hold; saved again at the reboot)
     led.zone, led.top_n, led.steps_kw, led.max_kw = e["zone"], e["top_n"], e["steps_kw"], e["max_power_kw"]
     return None
 
 
-def at_start():
-    """app.py, finding restore/ before config.json and energy.json are read."""
-    log.log("restore: %s after a power cut" % ("finished" if finish() else "dropped"))
+def boot():
+    """app.py, finding restore/ at start, before config.json and
+    energy.json are read."""
+    log.log("restore: completed after a power cut" if complete() else
+            "restore: dropped after a power cut (nothing changed)")
     unload("backup", "update", "updatestep")
 
 
-def finish():
+def complete():
     """What a restore began, done: with restore/go there, its renames not
     yet done (each one is done or not, whenever the power went); without
     it (refused, or the power went before it was written), nothing. Then
@@ -173,7 +179,7 @@ def finish():
     from .update import rmtree
     from .updatestep import hold
     try:
-        with open(GO) as f:
+        with open(_GO) as f:
             moves = json.loads(f.read())
     except OSError:
         moves = ()
@@ -188,5 +194,5 @@ def finish():
             os.remove(old)                  # FAT: no rename over a file
             os.rename(new, old)
         hold("restore-moved%d" % (i + 1))
-    rmtree(DIR)
+    rmtree(_DIR)
     return bool(moves)

@@ -170,7 +170,7 @@ def load_file(ledger):
         ledger.book = ledger.new_book()
 
 
-def write_file(e, path):
+def write(e, path):
     """e in energy.json's form at path: a temporary file, then a rename."""
     from hanport.pick import crc_x25
     text = json.dumps(dump(e))
@@ -187,7 +187,7 @@ def write_file(e, path):
 
 
 def save_file(ledger):
-    write_file(ledger.book, ledger.path)
+    write(ledger.book, ledger.path)
     ledger.dirty = False
     ledger.saved_ms = time.ticks_ms()
     ledger.saves += 1
