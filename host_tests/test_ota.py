@@ -542,6 +542,134 @@ def test_backup_and_restore_onto_a_fresh_dongle(tmp_path):
         meter.close()
 
 
+def fed(tmp, name, topic, start):
+    """A dongle called name (MQTT base topic topic) fed more than two hours
+    of a P1 meter's frames from start, then stopped: a dict of name, topic,
+    its /api/energy, the last frame it got (sent again, it gives the meter's
+    clock and changes nothing), its backup, and its energy.json as the
+    backup left it (saved first)."""
+    meter = rig.Meter()
+    c = cfg(meter)
+    c["name"] = name
+    c["mqtt"]["base_topic"] = topic
+    d = rig.Dongle(tmp, c)
+    try:
+        rig.wait_until(meter.connected, 15, what="the meter connection")
+        sim = SimMeter("p1", start=start)
+        for _ in range(800):
+            frame = sim.next_frame().data
+            meter.send(frame)
+            time.sleep(0.02)
+        rig.wait_until(lambda: d.status()["frames"]["frames_ok"] == 800, 10, what="every frame decoded")
+        energy = d.json("/api/energy")[1]
+        assert energy["month"]["top_hours"], energy
+        code, _, backup = d.get("/api/backup", headers={"X-Admin-Password": PASSWORD})
+        assert code == 200, backup
+        return {"name": name, "topic": topic, "energy": energy, "frame": frame, "backup": backup,
+                "energy.json": (d.dir / "energy.json").read_bytes()}
+    finally:
+        d.stop()
+        meter.close()
+
+
+@pytest.fixture(scope="module")
+def two_histories(tmp_path_factory):
+    """(a dongle's own config and energy, a backup's), in different
+    months: fed()'s dicts."""
+    tmp = tmp_path_factory.mktemp("histories")
+    return (fed(tmp / "own", "own name", "own/topic", datetime(2026, 2, 10, 6, 59)),
+            fed(tmp / "backup", "restored name", "restored/topic", START))
+
+
+def config_and_energy(d, meter, frame):
+    """(name, base topic) of config.json and /api/status, /api/energy's
+    months, month and days, once frame (the last one of the history
+    expected) gave the dongle its meter clock."""
+    def energy():
+        meter.send(frame)
+        e = d.json("/api/energy")[1]
+        return e if e.get("ready") else None
+    rig.wait_until(meter.connected, 15, what="the meter connection")
+    e = rig.wait_until(energy, 15, step=0.5, what="energy ready")
+    c = json.loads((d.dir / "config.json").read_text())
+    assert d.status()["name"] == c["name"]
+    return (c["name"], c["mqtt"]["base_topic"]), {k: e[k] for k in ("months", "month", "days")}
+
+
+def serving(d):
+    try:
+        return d.get("/")[0] == 200
+    except OSError:
+        return False
+
+
+def expected(h):
+    return (h["name"], h["topic"]), {k: h["energy"][k] for k in ("months", "month", "days")}
+
+
+# the upload half sent, then each hold of backup.py
+RESTORE_STEPS = ["upload", "restore-energy", "restore-written", "restore-committed", "restore-moved1",
+                 "restore-moved2"]
+
+
+@pytest.mark.parametrize("step", RESTORE_STEPS)
+def test_power_cut_while_restoring(tmp_path, monkeypatch, two_histories, step):
+    """SIGKILL at each step of a restore (half the backup received, the
+    new energy.json written, the new config.json too, restore/go written,
+    one file renamed, both), then power on: config and energy are both the
+    dongle's own until restore/go is written and both the backup's from
+    then on, never one of each; the restore's folder is gone and the dongle
+    serves. Cut before, it takes the backup again."""
+    own, restored = two_histories
+    meter = rig.Meter()
+    (tmp_path / "flash").mkdir()
+    (tmp_path / "flash" / "energy.json").write_bytes(own["energy.json"])
+    c = cfg(meter)
+    c["name"], c["mqtt"]["base_topic"] = own["name"], own["topic"]
+    monkeypatch.setenv("HANPORT_OTA_HOLD", step)
+    d = Board(tmp_path, c)
+    try:
+        assert config_and_energy(d, meter, own["frame"]) == expected(own)
+        import socket
+        body = restored["backup"]
+        s = socket.create_connection(("127.0.0.1", d.http_port))
+        s.sendall(b"POST /api/restore HTTP/1.0\r\nX-Admin-Password: %s\r\nContent-Length: %d\r\n\r\n"
+                  % (PASSWORD.encode(), len(body)))
+        if step == "upload":
+            s.sendall(body[:len(body) // 2])
+            upload = d.dir / "restore" / "upload.json"
+            rig.wait_until(lambda: upload.exists() and upload.stat().st_size >= len(body) // 4, 10,
+                           what="the upload to start")
+            code, ans = post(d, body, path="/api/restore")          # one restore at a time
+            assert code == 409 and ans["error"] == "a restore is already being received", ans
+        else:
+            threading.Thread(target=lambda: s.sendall(body), daemon=True).start()
+            rig.wait_until(lambda: "holding at " + step in d.log(), 30, what="the restore to reach " + step)
+        d.power_cut()
+        s.close()
+        assert (d.dir / "restore").is_dir()
+        monkeypatch.delenv("HANPORT_OTA_HOLD")
+        d.power_on()
+        committed = RESTORE_STEPS.index(step) >= RESTORE_STEPS.index("restore-committed")
+        after = own if not committed else restored
+        assert config_and_energy(d, meter, after["frame"]) == expected(after)
+        assert ("restore: completed after a power cut" if committed else
+                "restore: dropped after a power cut (nothing changed)") in d.log(), d.log()
+        assert not (d.dir / "restore").exists()
+        assert sorted(p.name for p in d.dir.iterdir() if p.is_file()) == ["config.json", "energy.json"]
+        assert d.get("/")[0] == 200 and reading_ok(d)
+        if not committed:
+            boots = d.boots
+            code, ans = post(d, restored["backup"], path="/api/restore")
+            assert code == 200, ans
+            rig.wait_until(lambda: d.boots > boots and serving(d), 20, what="the reboot")
+            assert config_and_energy(d, meter, restored["frame"]) == expected(restored)
+        assert "Traceback" not in d.all_log(), d.all_log()[-3000:]
+    finally:
+        d.stop()
+        meter.close()
+
+
 # The P1 budget of test_memory with this much more: what an upload needs
 # beside a busy session today. An upload starts only with 14 KB free on
 # the 32-bit build (web.LARGE_ROOM: update.py, its stream, and the meter's

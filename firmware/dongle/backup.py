@@ -9,8 +9,18 @@
 # own value, and so do its board and (virtual dongle) meter port: they are
 # the hardware, not settings. Loaded for the request and let go after it
 # (web.py).
+#
+# A good file is applied all or nothing, whenever the power goes: it comes
+# into the folder restore/ (one restore at a time), the new config.json and
+# energy.json are written there, then restore/go, naming the renames that
+# put them in place, is written whole (a rename: from here on the restore
+# happens), then the renames, then the folder goes. app.py looks for the
+# folder at start, before either file is read, and calls boot() to do
+# what a power cut left undone.
 import json
 import os
+
+from micropython import const
 
 from . import VERSION, log, unload
 from .http import error_body
@@ -18,7 +28,10 @@ from .http import error_body
 JSON = "application/json"
 MAGIC = "hanport_backup"
 RESTORE_MAX = 256 * 1024
-TMP = "restore.tmp"
+# (const: no interned names; app.py knows the folder's)
+_DIR = const("restore")
+_GO = const("restore/go")
+TMP = _DIR + "/upload.json"
 
 
 def _energy_text(app):
@@ -64,6 +77,11 @@ async def handle(web, req):
         denied = admin(web, req)
         if not denied and req.length > RESTORE_MAX:
             denied = 413, JSON, error_body(413, "a backup is at most %d bytes" % RESTORE_MAX), None
+        if not denied:
+            try:
+                os.mkdir(_DIR)
+            except OSError:
+                denied = 409, JSON, error_body(409, "a restore is already being received"), None
         if denied:
             await src.drain()
             return denied
@@ -74,10 +92,7 @@ async def handle(web, req):
         except Exception as e:           # (updatestep.Refused: cut or stalled)
             why = getattr(e, "message", None) or "%s: %s" % (type(e).__name__, e)
         finally:
-            try:
-                os.remove(TMP)
-            except OSError:
-                pass
+            complete()
         if why:
             log.log("restore: refused: %s" % why)
             return 400, JSON, error_body(400, "nothing restored: " + why), None
@@ -96,8 +111,9 @@ class _Nothing:
 
 
 def restore(app):
-    """None once the file in TMP is applied, else why it was not (nothing
-    changed then)."""
+    """None once the backup in TMP is committed (restore/go written:
+    complete() puts its files in place), else why not (nothing changed
+    then)."""
     from . import config, energy, energyview
     try:
         with open(TMP) as f:
@@ -132,9 +148,51 @@ def restore(app):
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as x:
         return "energy history: %s" % (x or type(x).__name__)
     d = None
+    from .updatestep import hold
     led = app.ledger
-    led.book = book                         # saved now, and again at the reboot
+    energyview.write(book, _DIR + "/energy.json")
+    hold("restore-energy")
+    config.save(cfg, _DIR + "/config.json")
+    hold("restore-written")
+    with open(_GO + ".tmp", "w") as f:
+        f.write(json.dumps([[_DIR + "/config.json", config.PATH], [_DIR + "/energy.json", led.path]]))
+    os.rename(_GO + ".tmp", _GO)            # from here on the restore happens
+    hold("restore-committed")
+    led.book = book                         # (what energy.json will hold; saved again at the reboot)
     led.zone, led.top_n, led.steps_kw, led.max_kw = e["zone"], e["top_n"], e["steps_kw"], e["max_power_kw"]
-    led.save()
-    config.save(cfg)
     return None
+
+
+def boot():
+    """startup.py, finding restore/ at start, before config.json and
+    energy.json are read."""
+    log.log("restore: completed after a power cut" if complete() else
+            "restore: dropped after a power cut (nothing changed)")
+    unload("backup", "update", "updatestep")
+
+
+def complete():
+    """What a restore began, done: with restore/go there, its renames not
+    yet done (each one is done or not, whenever the power went); without
+    it (refused, or the power went before it was written), nothing. Then
+    restore/ goes. Whether restore/go was there."""
+    from .update import rmtree
+    from .updatestep import hold
+    try:
+        with open(_GO) as f:
+            moves = json.loads(f.read())
+    except OSError:
+        moves = ()
+    for i, (new, old) in enumerate(moves):
+        try:
+            os.rename(new, old)
+        except OSError:
+            try:
+                os.stat(new)
+            except OSError:
+                continue                    # renamed before the power went
+            os.remove(old)                  # FAT: no rename over a file
+            os.rename(new, old)
+        hold("restore-moved%d" % (i + 1))
+    rmtree(_DIR)
+    return bool(moves)

@@ -77,19 +77,24 @@ def load_file(ledger):
         ledger.book = ledger.new_book()
 
 
-def save_file(ledger):
+def write(e, path):
+    """e in energy.json's form at path: a temporary file, then a rename."""
     from hanport.pick import crc_x25
-    text = json.dumps(dump(ledger.book))
+    text = json.dumps(dump(e))
     raw = text.encode()
-    tmp = ledger.path + ".tmp"
+    tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write("HANE1 %04x %d\n" % (crc_x25(raw, 0, len(raw)), len(raw)))
         f.write(text)
     try:
-        os.rename(tmp, ledger.path)
+        os.rename(tmp, path)
     except OSError:                             # FAT: no rename over a file
-        os.remove(ledger.path)
-        os.rename(tmp, ledger.path)
+        os.remove(path)
+        os.rename(tmp, path)
+
+
+def save_file(ledger):
+    write(ledger.book, ledger.path)
     ledger.dirty = False
     ledger.saved_ms = time.ticks_ms()
     ledger.saves += 1

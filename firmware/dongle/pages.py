@@ -83,14 +83,17 @@ def setup(cfg):
     return parts      # sent piece by piece (http.py): no string of the whole page
 
 
-# an update over Wi-Fi (update.py): the bundle make build makes, sent as it is
+# an update over Wi-Fi (update.py): the bundle make build makes, sent as it is;
+# the password goes as UTF-8 bytes (a header's text is read as UTF-8, and
+# fetch sends each character as one byte, refusing those above U+00FF)
 _UPDATE = ('<fieldset><legend>Update</legend><p>Running %s. Choose a bundle (make build writes '
            'build/hanport.bundle) and give the current admin password above; if the new version does not '
            'prove itself, the dongle goes back to this one by itself.</p><input type="file" id="ub">'
            '<button type="button" onclick="ota()">Update</button><p id="ur"></p>'
            '</fieldset><script>function ota(){var f=document.getElementById("ub").files[0],'
            'r=document.getElementById("ur");if(!f)return;r.textContent="sending...";'
-           'fetch("/api/update",{method:"POST",headers:{"X-Admin-Password":document.getElementById("current_password").value},'
+           'fetch("/api/update",{method:"POST",headers:{"X-Admin-Password":unescape(encodeURIComponent('
+           'document.getElementById("current_password").value))},'
            'body:f}).then(function(x){return x.json()}).then(function(j){r.textContent=j.error||("installed "+'
            'j.installed+": rebooting; it has "+j.window_s+" s to prove itself")}).catch(function(e){'
            'r.textContent="failed: "+e})}</script>')

@@ -2,6 +2,7 @@
 # and the board's file, then the meter, the energy ledger, MQTT and HTTP.
 # Loaded by App() and let go after it: start-up code need not stay in RAM.
 import gc
+import os
 
 from . import VERSION, log, platform, unload
 from .http import Server
@@ -22,6 +23,13 @@ def build(app):
     meter, ledger, http_port, mqtt, http, telegrams), wired to app's
     handlers (frame, raw_frame)."""
     gc.threshold(_GC_EVERY)
+    try:
+        os.stat("restore")              # a restore the power cut short: done first
+    except OSError:
+        pass
+    else:
+        from . import backup
+        backup.boot()
     from . import boards, config
     cfg, problems = config.load()
     log.set_secrets(config.secrets(cfg))

@@ -1,5 +1,6 @@
 # What update.py and updatecheck.py share: the refusal either raises and the
-# virtual dongle's power-cut points. Loaded with them, during an update.
+# virtual dongle's power-cut points (backup.py's restore has some too).
+# Loaded with them, during an update or a restore.
 import os
 import time
 
