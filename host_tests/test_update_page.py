@@ -2,12 +2,19 @@
 virtual dongle: the admin password typed in, make build's bundle chosen in
 the file input, the Update button pressed; what the page then says, and
 what the dongle runs after its reboot. The update itself (slots, trial,
-rollback) is test_ota.py's."""
+rollback) is test_ota.py's. And make's commands (tools/ota.py) with the
+same passwords."""
+import json
+import os
+import subprocess
+import sys
+
 import build
 import pytest
 
 from testkit import rig
 from testkit.config import dongle_config
+from testkit.mpy import ROOT
 
 PASSWORD = "correct horse 1"
 # any text, as the setup form takes it; the page sends it as UTF-8, as curl
@@ -106,6 +113,29 @@ def test_a_wrong_password_on_the_setup_page_changes_nothing(tmp_path, browser, b
         assert {p: p.read_bytes() for p in d.dir.rglob("*") if p.is_file()} == flash   # nothing written
         assert "update: wrong admin password (1 in a row)" in d.log()
         assert not script_errors(browser)
+    finally:
+        d.stop()
+        meter.close()
+
+
+def test_make_backup_with_any_password(tmp_path):
+    """make backup (tools/ota.py) sends the admin password as UTF-8, as the
+    page does: the wide one opens the backup, a near miss does not."""
+    meter = rig.Meter()
+    d = dongle(tmp_path, meter, WIDE_PASSWORD)
+    try:
+        def backup(password, out):
+            return subprocess.run([sys.executable, str(ROOT / "tools" / "ota.py"), "backup",
+                                   "--host", "127.0.0.1:%d" % d.http_port, "--out", str(out)],
+                                  env=dict(os.environ, HANPORT_PASSWORD=password),
+                                  capture_output=True, text=True, timeout=60)
+        r = backup(WIDE_PASSWORD, tmp_path / "backup.json")
+        assert r.returncode == 0, r.stdout + r.stderr
+        saved = json.loads((tmp_path / "backup.json").read_text())
+        assert saved["hanport_backup"] == 1 and saved["config"]["admin_password"] == "(set)"
+        r = backup(WIDE_PASSWORD.replace("ß", "ss"), tmp_path / "other.json")
+        assert r.returncode != 0 and "401" in r.stdout + r.stderr
+        assert not (tmp_path / "other.json").exists()
     finally:
         d.stop()
         meter.close()

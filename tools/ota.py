@@ -33,7 +33,9 @@ def request(host, method, path, body=None, length=None, password=None, timeout=3
     c = http.client.HTTPConnection(h, p, timeout=timeout)
     headers = {}
     if password is not None:
-        headers["X-Admin-Password"] = password
+        # as UTF-8, as the setup page and curl send it (http.client would
+        # send Latin-1, and refuse "€")
+        headers["X-Admin-Password"] = password.encode()
     if body is not None:
         headers["Content-Length"] = str(length if length is not None else len(body))
     c.request(method, path, body=body, headers=headers)
