@@ -17,11 +17,11 @@ import hanport
 from testkit import mpy
 from testkit import rig
 from testkit.config import dongle_config
-from testkit.constants import FEATURES32, HEAP, HEAP32, METER_KEY
+from testkit.constants import BOOK32, FEATURES32, HEAP, HEAP32, METER_KEY
 from encoders import axdr, dlms, mbus
 import mp_measure
 from meter_sim import SimMeter
-from scenarios import sim_messages
+from scenarios import sim_messages, utc, year_of_energy
 
 ROOT = mpy.ROOT
 ALLOC_BUDGET = 3072       # bytes per message, issue 6's goal on this 64-bit build
@@ -137,6 +137,12 @@ def test_firmware_session_fits_its_heap(tmp_path, bundle, make):
         assert s.sent * 0.9 <= st["mqtt"]["published"] <= s.sent
         rig.wait_until(lambda: len(sub.on("han/%s/state" % d.device_id[-6:])) >= st["mqtt"]["published"], 10,
                        what="every reading at the broker")
+        if book:
+            energy = rig.wait_until(lambda: (lambda r: r[1] if r[0] == 200 else None)(d.json("/api/energy")), 10,
+                                    what="/api/energy (503 while the heap is short)")
+            assert energy["problems"] == [] and len(energy["months"]) == 12, energy
+            assert energy["month"]["days"] == 15 and st["energy"]["saves"] >= 2, st["energy"]
+            assert "energy: cannot save" not in log
     finally:
         sub.close()
         d.stop()
@@ -198,7 +204,16 @@ def test_session_with_homewizard_and_telegram_port_on_32_bits(tmp_path, bundle32
     session32(tmp_path, bundle32, make, features=True)
 
 
-def session32(tmp_path, bundle32, make, features=False):
+@pytest.mark.parametrize("make", ["p1"])
+def test_session_with_a_years_energy_accounts_on_32_bits(tmp_path, bundle32, make):
+    """The same, the dongle a year old: energy.json with twelve closed
+    months, two months of days and a day of hours (about 12 KB in RAM on
+    32 bits), saved every 10 s: every save done, the accounts go on from
+    the file."""
+    session32(tmp_path, bundle32, make, book=True)
+
+
+def session32(tmp_path, bundle32, make, features=False, book=False):
     lib, _ = bundle32
     broker = rig.Broker(tmp_path)
     meter = rig.Meter()
@@ -206,13 +221,18 @@ def session32(tmp_path, bundle32, make, features=False):
     if make == "kamstrup-gcm":
         sim_make, kw, cipher = "kamstrup", {"key": METER_KEY}, {"key": METER_KEY}
     cfg = dongle_config(meter, sim_make, broker, meter=cipher)
+    if book:
+        (tmp_path / "flash").mkdir()
+        # the simulated meter starts at 15:59 UTC, its import register at 12,345,678 Wh
+        year_of_energy(tmp_path / "flash" / "energy.json", utc(2026, 1, 15, 15, 0, 0), 12340000)
+        cfg["energy"] = {"save_s": 10}
     if features:
         cfg.update(homewizard=True, telegram_server=rig.free_port())
     else:
         # on the board the firmware's own mDNS responder holds UDP 5353
         # and ours lets go at start (README, Hardware-only notes): off here
         cfg["mdns"] = False
-    heap = HEAP32[make] + (FEATURES32 if features else 0)
+    heap = HEAP32[make] + (FEATURES32 if features else 0) + (BOOK32 if book else 0)
     d = rig.Dongle(tmp_path, cfg, heapsize=heap, lib=lib, bits=32)
     sub = rig.Subscriber(broker.port, "han/#")
     outcomes = []
@@ -242,6 +262,12 @@ def session32(tmp_path, bundle32, make, features=False):
         assert s.sent * 0.9 <= st["mqtt"]["published"] <= s.sent
         rig.wait_until(lambda: len(sub.on("han/%s/state" % d.device_id[-6:])) >= st["mqtt"]["published"], 10,
                        what="every reading at the broker")
+        if book:
+            energy = rig.wait_until(lambda: (lambda r: r[1] if r[0] == 200 else None)(d.json("/api/energy")), 10,
+                                    what="/api/energy (503 while the heap is short)")
+            assert energy["problems"] == [] and len(energy["months"]) == 12, energy
+            assert energy["month"]["days"] == 15 and st["energy"]["saves"] >= 2, st["energy"]
+            assert "energy: cannot save" not in log
     finally:
         burst.cancel()
         if extra:

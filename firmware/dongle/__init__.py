@@ -31,9 +31,13 @@ def unload(*names):
     """Forget modules used now and then (setup page, discovery, config
     checks): on the dongle a module's code stays in RAM while it is
     imported, and RAM is what a plain ESP32 lacks. The next use imports
-    it again."""
-    pkg = sys.modules[__name__]
+    it again. A name is this package's module, or with a dot a whole
+    module name ("hanport.crc")."""
     for name in names:
-        sys.modules.pop(__name__ + "." + name, None)
-        if name in pkg.__dict__:
-            delattr(pkg, name)
+        if "." not in name:
+            name = __name__ + "." + name
+        sys.modules.pop(name, None)
+        pkg, _, attr = name.rpartition(".")
+        pkg = sys.modules.get(pkg)
+        if pkg is not None and attr in pkg.__dict__:
+            delattr(pkg, attr)

@@ -102,7 +102,7 @@ async def handle(web, req):
     except MemoryError:             # (answered, not raised: see update.py)
         return 503, JSON, '{"error": "busy: low on memory, try again", "status": 503}', {"Retry-After": "2"}
     finally:
-        unload("backup", "update", "updatestep", "updatecheck", "config", "energyview", "energynow")
+        unload("backup", "update", "updatestep", "updatecheck", "config", "energyview", "energynow", "jsonw", "hanport.crc")
 
 
 class _Nothing:

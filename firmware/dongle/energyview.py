@@ -7,6 +7,8 @@ import json
 import os
 import time
 
+from hanport.jsonout import JsonPieces
+
 def report(e, t):
     """Everything /api/energy shows, at meter time t (UTC)."""
     from .energynow import current, kwh, view
@@ -50,21 +52,21 @@ def load(e, d):
 # --- the ledger's file and documents ---------------------------------------
 
 def load_file(ledger):
-    from hanport.pick import crc_x25
-
     from . import log
     try:
-        with open(ledger.path) as f:
-            head = f.readline()
-            text = f.read()
+        f = open(ledger.path, "rb")
     except OSError:
         return                                  # first start
     try:
-        magic, crc, n = head.split()
-        raw = text.encode()
-        if magic != "HANE1" or int(n) != len(raw) or int(crc, 16) != crc_x25(raw, 0, len(raw)):
-            raise ValueError("checksum")
-        load(ledger.book, json.loads(text))
+        with f:
+            magic, crc, n = f.readline().split()
+            start = f.tell()
+            buf = bytearray(_PIECE)
+            if magic != b"HANE1" or int(crc, 16) != _check(_chunks(f, buf), [0xFFFF, 0], int(n)):
+                raise ValueError("checksum")
+            f.seek(start)
+            buf = None
+            load(ledger.book, json.load(f))
         log.log("energy: state loaded (anchor %s)" % (ledger.book.anchor and ledger.book.anchor[0]))
     except (ValueError, KeyError, TypeError, IndexError):
         ledger.problem = "%s was damaged: not trusted, kept as %s.bad, accounting started over" % (
@@ -77,15 +79,64 @@ def load_file(ledger):
         ledger.book = ledger.new_book()
 
 
+# energy.json is read and written in pieces of this many bytes, never whole:
+# a year's state is about 5 KB of text, which a full heap may not have in
+# one block (nor twice, as text and as bytes)
+_PIECE = 256
+
+
+def _chunks(f, buf):
+    while True:
+        k = f.readinto(buf)
+        if not k:
+            return
+        yield memoryview(buf)[:k]
+
+
+def _check(pieces, state, n=None):
+    """The CRC-16/X.25 of the pieces' concatenation (state: [CRC so far,
+    bytes so far], updated); None when n is given and the length is not n."""
+    from hanport.crc import X25_POLY, crc16
+    for piece in pieces:
+        state[0] = crc16(piece, 0, len(piece), state[0], X25_POLY)
+        state[1] += len(piece)
+    if n is not None and state[1] != n:
+        return None
+    return state[0] ^ 0xFFFF
+
+
+class _Handed(JsonPieces):
+    """JSON written in pieces, each handed to sink (a memoryview of it,
+    valid until the next piece) rather than kept."""
+
+    def __init__(self, sink):
+        JsonPieces.__init__(self)
+        self.sink = sink
+
+    def _flush(self):
+        if self.n:
+            self.sink(memoryview(self.buf)[:self.n])
+            self.n = 0
+
+
+def _written(doc, sink):
+    """doc's JSON (jsonw's: sorted keys), handed to sink piece by piece."""
+    from . import jsonw
+    jsonw.write(_Handed(sink), doc)._flush()
+
+
 def write(e, path):
-    """e in energy.json's form at path: a temporary file, then a rename."""
-    from hanport.pick import crc_x25
-    text = json.dumps(dump(e))
-    raw = text.encode()
+    """e in energy.json's form at path: a temporary file, then a rename.
+    The text is made twice, piece by piece, from the same state (nothing
+    runs between): once for its CRC and length (the header), once into the
+    file."""
+    doc = dump(e)
+    state = [0xFFFF, 0]
+    _written(doc, lambda piece: _check((piece,), state))
     tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("HANE1 %04x %d\n" % (crc_x25(raw, 0, len(raw)), len(raw)))
-        f.write(text)
+    with open(tmp, "wb") as f:
+        f.write(b"HANE1 %04x %d\n" % (state[0] ^ 0xFFFF, state[1]))
+        _written(doc, f.write)
     try:
         os.rename(tmp, path)
     except OSError:                             # FAT: no rename over a file

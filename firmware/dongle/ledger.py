@@ -9,8 +9,10 @@ import time
 from hanport import fields
 
 from . import energy, localtime, log, unload
+from micropython import const
 
 PATH = "energy.json"
+_RETRY_S = const(60)            # after a save that failed
 # the fields the accounting reads, by index (looked up once)
 _IMP = fields.FIELDS.index("energy_import_kwh")
 _IMP1 = fields.FIELDS.index("energy_import_t1_kwh")
@@ -64,6 +66,7 @@ class Ledger:
         self.dirty = False
         self.saved_ms = time.ticks_ms()
         self.saves = 0
+        self.tried_ms = None            # when a save last failed
         self._load()
 
     def _load(self):
@@ -71,7 +74,7 @@ class Ledger:
         try:
             energyview.load_file(self)
         finally:
-            unload("energyview")
+            unload("energyview", "hanport.crc")
 
     def new_book(self):
         return energy.Energy(self.zone, self.top_n, self.steps_kw, self.max_kw)
@@ -81,15 +84,20 @@ class Ledger:
         try:
             energyview.save_file(self)
         finally:
-            unload("energyview")
+            unload("energyview", "jsonw", "hanport.crc")
 
     def tick(self):
-        """Save when there is something new and save_s have passed."""
-        if self.dirty and time.ticks_diff(time.ticks_ms(), self.saved_ms) >= self.save_s * 1000:
+        """Save when there is something new and save_s have passed; after
+        a failed save (flash, or heap short), again _RETRY_S later."""
+        now = time.ticks_ms()
+        if self.dirty and time.ticks_diff(now, self.saved_ms) >= self.save_s * 1000 and (
+                self.tried_ms is None or time.ticks_diff(now, self.tried_ms) >= _RETRY_S * 1000):
             try:
                 self.save()
-            except OSError as e:
-                log.log("energy: cannot save: %s" % e)
+                self.tried_ms = None
+            except (OSError, MemoryError) as e:
+                self.tried_ms = now
+                log.log("energy: cannot save: %s: %s; trying again in %d s" % (type(e).__name__, e, _RETRY_S))
 
     def _ms(self):
         """Milliseconds since start that never wrap (ticks do)."""

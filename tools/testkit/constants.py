@@ -32,6 +32,7 @@ HEAP = {"p1": HEAP_P1, "aidon": HEAP_DLMS, "kaifa": HEAP_DLMS, "kamstrup": HEAP_
 # /api/status starts only with 8 KB free (web.MODULE_ROOM), and a
 # session's last status must be answered.
 HEAP32 = {"p1": 108 * 1024, "aidon": 124 * 1024, "kamstrup-gcm": 128 * 1024}
+BOOK32 = 32 * 1024          # a year-old dongle's energy accounts: 12 KB more, and /api/energy's report of them about 32 KB at its peak
 FEATURES32 = 16 * 1024      # the HomeWizard API, the telegram port and mDNS on: about 8 KB more, and their modules need room
 
 # The encryption key of the simulated meters that cipher their frames
