@@ -137,12 +137,6 @@ def test_firmware_session_fits_its_heap(tmp_path, bundle, make):
         assert s.sent * 0.9 <= st["mqtt"]["published"] <= s.sent
         rig.wait_until(lambda: len(sub.on("han/%s/state" % d.device_id[-6:])) >= st["mqtt"]["published"], 10,
                        what="every reading at the broker")
-        if book:
-            energy = rig.wait_until(lambda: (lambda r: r[1] if r[0] == 200 else None)(d.json("/api/energy")), 10,
-                                    what="/api/energy (503 while the heap is short)")
-            assert energy["problems"] == [] and len(energy["months"]) == 12, energy
-            assert energy["month"]["days"] == 15 and st["energy"]["saves"] >= 2, st["energy"]
-            assert "energy: cannot save" not in log
     finally:
         sub.close()
         d.stop()
