@@ -1,7 +1,6 @@
 """What several tests feed the dongle or the decoder: a simulated meter's
 messages, energy scenarios (a month of Swedish P1 readings, power curves
-integrated exactly), the P1 telegram they come in, and a year of energy
-accounts as a dongle keeps them."""
+integrated exactly) and the P1 telegram they come in."""
 import random
 from datetime import datetime, timezone
 from fractions import Fraction
@@ -81,25 +80,4 @@ def p1_telegram(t, p_mw, r_imp, r_exp):
         "1-0:1.7.0(%s*kW)" % fixed(p_mw // 1000, 3, 4),
         "1-0:2.7.0(0000.000*kW)",
     ])
-
-
-def year_of_energy(path, end, last_import_wh):
-    """energy.json as the dongle's own code (dongle.energy, energyview)
-    writes it after a year of a meter's hourly registers, four readings an
-    hour, up to UTC second `end`, the import register then at
-    `last_import_wh`: twelve closed months, two months of days, a day of
-    hours."""
-    from dongle import energy, energyview
-    book = energy.Energy("CET", 3)
-    t = end - 365 * 86400
-    steps = []
-    while t < end:
-        steps.append(t)
-        t += 900
-    imp = last_import_wh - sum(300 + t // 3600 % 7 * 40 for t in steps)
-    for t in steps:
-        imp += 300 + t // 3600 % 7 * 40
-        book.sample(t, 1200000, 0, imp, 0)
-    energyview.write(book, str(path))
-    return book
 

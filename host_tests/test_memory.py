@@ -17,11 +17,12 @@ import hanport
 from testkit import mpy
 from testkit import rig
 from testkit.config import dongle_config
+from testkit.book import year_of_energy
 from testkit.constants import BOOK32, FEATURES32, HEAP, HEAP32, METER_KEY
 from encoders import axdr, dlms, mbus
 import mp_measure
 from meter_sim import SimMeter
-from scenarios import sim_messages, utc, year_of_energy
+from scenarios import sim_messages, utc
 
 ROOT = mpy.ROOT
 ALLOC_BUDGET = 3072       # bytes per message, issue 6's goal on this 64-bit build
