@@ -9,20 +9,34 @@ import time
 
 from hanport.jsonout import JsonPieces
 
-def report(e, t):
-    """Everything /api/energy shows, at meter time t (UTC)."""
+
+def report(e, t, lazy=False):
+    """Everything /api/energy shows, at meter time t (UTC). lazy: its
+    lists of hours, days and months as functions that make them item by
+    item (jsonw writes them so: a year's months are never all in RAM at
+    once, 18 KB of them on 32 bits)."""
     from .energynow import current, kwh, view
     rep = current(e, t)
     if not rep["ready"]:
         return rep
     month = rep["month"]["month"]
-    rep["hours"] = [{"hour": e.label(hh), "import_kwh": kwh(v[0]), "export_kwh": kwh(v[1]),
-                     "estimated": bool(v[2]), "complete": bool(v[3])}
-                    for hh, v in sorted(e.hours.items())[-26:]]
-    rep["days"] = [{"date": k, "import_kwh": kwh(v[0]), "export_kwh": kwh(v[1]),
-                    "max_hour_kwh": kwh(v[2]) if v[3] is not None else None}
-                   for k, v in sorted(e.days.items()) if k[:7] == month]
-    rep["months"] = [dict(view(e, v), month=k) for k, v in sorted(e.months.items())]
+
+    def hours():
+        for hh, v in sorted(e.hours.items())[-26:]:
+            yield {"hour": e.label(hh), "import_kwh": kwh(v[0]), "export_kwh": kwh(v[1]),
+                   "estimated": bool(v[2]), "complete": bool(v[3])}
+
+    def days():
+        for k, v in sorted(e.days.items()):
+            if k[:7] == month:
+                yield {"date": k, "import_kwh": kwh(v[0]), "export_kwh": kwh(v[1]),
+                       "max_hour_kwh": kwh(v[2]) if v[3] is not None else None}
+
+    def months():
+        for k, v in sorted(e.months.items()):
+            yield dict(view(e, v), month=k)
+    for name, items in (("hours", hours), ("days", days), ("months", months)):
+        rep[name] = items if lazy else list(items())
     return rep
 
 
@@ -152,7 +166,7 @@ def save_file(ledger):
 
 
 def ledger_report(ledger):
-    rep = report(ledger.book, ledger.now())
+    rep = report(ledger.book, ledger.now(), lazy=True)
     rep["saved_s_ago"] = time.ticks_diff(time.ticks_ms(), ledger.saved_ms) // 1000 if ledger.saves else None
     if ledger.problem:
         rep["problems"] = [ledger.problem] + rep["problems"]

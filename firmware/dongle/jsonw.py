@@ -36,10 +36,12 @@ def write(out, obj):
             write(out, obj[k])
             first = False
         out.raw(b"}")
-    elif isinstance(obj, (list, tuple)):
+    elif isinstance(obj, (list, tuple)) or callable(obj):
+        # (a function: a list made as it is written, item by item, from
+        # the same state, since nothing else runs meanwhile)
         out.raw(b"[")
         first = True
-        for x in obj:
+        for x in (obj() if callable(obj) else obj):
             if not first:
                 out.raw(b", ")
             write(out, x)
