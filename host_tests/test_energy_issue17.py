@@ -37,7 +37,7 @@ def feed(frames, e=None):
 
 MP_DRIVER = """
 import sys, json
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = [sys.argv[1], sys.argv[3]]
 from dongle import energy
 e = energy.Energy("CET", 3)
 for line in open(sys.argv[2]):
@@ -61,7 +61,8 @@ def same_on_micropython(frames, e, tmp_path):
     (tmp_path / "drv.py").write_text(MP_DRIVER)
     want = _normal(json.loads(json.dumps(e.dump())))
     for exe in (mpy.micropython(), mpy.micropython() + "32"):
-        res = subprocess.run([exe, str(tmp_path / "drv.py"), str(ROOT / "firmware"), str(tmp_path / "frames.jsonl")],
+        res = subprocess.run([exe, str(tmp_path / "drv.py"), str(ROOT / "firmware"), str(tmp_path / "frames.jsonl"),
+                              str(ROOT / "lib")],
                              capture_output=True, timeout=600)
         assert res.returncode == 0, res.stderr.decode()[-2000:]
         assert _normal(json.loads(res.stdout)) == want, exe

@@ -6,19 +6,24 @@
 _MWS_PER_WH = 3600000    # milliwatt-seconds in a watt-hour, energy.py's unit of integration
 
 
+def top_hours(raw):
+    """[(Wh, start)] of a month summary's top hours (energy.month_summary)."""
+    return [(raw[i], raw[i + 1]) for i in range(3, len(raw), 2)]
+
+
 def view(e, raw):
-    top = raw["top"]
+    top = top_hours(raw)
     n = len(top)
     s = sum(x[0] for x in top)
     return {
-        "import_kwh": kwh(raw["imp"]), "export_kwh": kwh(raw["exp"]),
+        "import_kwh": kwh(raw[0]), "export_kwh": kwh(raw[1]),
         "peak_kwh": kwh(top[0][0]) if top else None,
         "peak_hour": e.label(top[0][1]) if top else None,
         "top_hours": [{"hour": e.label(h), "kwh": kwh(wh)} for wh, h in top],
         "top_average_kw": kwh(s // n) if top else None,
         # exact: the average exceeds a bound when the sum exceeds bound * n
         "capacity_step": 1 + len([b for b in e.steps_wh if s > b * n]) if top else None,
-        "days": raw["days"],
+        "days": raw[2],
     }
 
 
@@ -51,7 +56,7 @@ def current(e, t):
     raw = e.month_summary(month)
     cur = view(e, raw)
     so_far, est = estimate(e, t)
-    topn = [x[0] for x in raw["top"]]
+    topn = [x[0] for x in top_hours(raw)]
     peak_wh = topn[0] if topn else None
     day = e.days.get(today)
     if peak_wh is not None and est > peak_wh:

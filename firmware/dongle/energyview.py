@@ -41,10 +41,14 @@ def report(e, t, lazy=False):
 
 
 def dump(e):
+    months = {}                 # (in the file as dicts, as version 1 has them)
+    for k, m in e.months.items():
+        months[k] = {"imp": m[0], "exp": m[1], "top": [[m[i], m[i + 1]] for i in range(3, len(m), 2)],
+                     "days": m[2]}
     return {"v": 1, "zone": e.zone, "anchor": e.anchor, "last": e.last,
             "reg_t": e.reg_t, "prov": [[h, v[0], v[1]] for h, v in e.prov.items()],
             "hours": [[h] + v for h, v in e.hours.items()],
-            "days": e.days, "months": e.months, "problems": e.problems,
+            "days": e.days, "months": months, "problems": e.problems,
             "rejected": e.rejected}
 
 
@@ -58,7 +62,13 @@ def load(e, d):
     e.prov = {x[0]: [x[1], x[2]] for x in d["prov"]}
     e.hours = {x[0]: x[1:5] for x in d["hours"]}
     e.days = d["days"]
-    e.months = d["months"]
+    e.months = {}
+    for k, m in d["months"].items():
+        packed = [m["imp"], m["exp"], m["days"]]
+        for wh, h in m["top"]:
+            packed.append(wh)
+            packed.append(h)
+        e.months[k] = tuple(packed)         # (energy.month_summary's form)
     e.problems = d.get("problems", [])
     e.rejected = d.get("rejected", [0, ""])
 
