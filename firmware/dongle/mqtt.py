@@ -105,17 +105,19 @@ class Mqtt:
         if topic == HA_STATUS.encode() and msg == b"online":
             self.reannounce = True      # Home Assistant restarted
 
-    def _publish(self, topic, pieces):
-        """A QoS 0 PUBLISH of the pieces' concatenation, written piece by
-        piece: umqtt.simple's publish takes one bytes, and joining a
-        reading's pieces asked the heap for one block of the whole
-        document's size, which a fragmented heap may not have. The bytes
-        on the wire are the same."""
+    def _publish(self, topic, pieces, retain=False):
+        """A QoS 0 PUBLISH of the pieces' concatenation (bytes, or str of
+        ASCII only), written piece by piece: umqtt.simple's publish takes
+        one bytes, and joining a reading's pieces asked the heap for one
+        block of the whole document's size, which a fragmented heap may not
+        have. The bytes on the wire are the same. Nothing is allocated once
+        the first byte is written (umqtt.simple's publish does: a
+        MemoryError there would leave half a packet on the connection)."""
         size = 2 + len(topic)
         for piece in pieces:
             size += len(piece)
         head = bytearray(7)                 # type, remaining length (up to 4 bytes), topic length
-        head[0] = 0x30                      # PUBLISH, QoS 0, not retained
+        head[0] = 0x31 if retain else 0x30  # PUBLISH, QoS 0, retained or not
         i = 1
         while size > 0x7F:
             head[i] = (size & 0x7F) | 0x80
