@@ -45,6 +45,7 @@ class Mqtt:
         self.announced = bytearray(fields.COUNT)
         self.energy_announced = False
         self.reannounce = False
+        self.announce_short = 0         # announces cut short by a MemoryError
         self._last_seq = -1             # state published last (_round)
         self._last_pub = self._last_ping = 0
         self._last_energy = None
@@ -134,7 +135,9 @@ class Mqtt:
 
     def _announce(self):
         """Home Assistant discovery for fields not yet announced. Its module
-        loads only while there is something to announce."""
+        loads only while there is something to announce. A heap too short
+        for it costs discovery, not the connection: counted, and the fields
+        not announced yet are announced in a later round."""
         reading = self.state.reading
         if not self.cfg["discovery"] or reading is None:
             return
@@ -144,11 +147,16 @@ class Mqtt:
                 todo = True
         if not todo:
             return
-        from . import ha
+        loaded = False
         try:
+            from . import ha
+            loaded = True
             ha.announce(self)
+        except MemoryError:
+            self.announce_short += 1
         finally:
-            unload("ha")
+            if loaded:                  # (an import that fails leaves nothing loaded)
+                unload("ha")
 
     async def _session(self):
         """Publishes a reading when it arrives: waits on the state's event,
