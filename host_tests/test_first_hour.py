@@ -156,9 +156,9 @@ def test_every_discovery_config_meets_the_documented_schema():
     finally:
         sys.path.pop(0)
     dev = ha.device("abc123", "HAN abc123", None, "0.1.0", "http://hanport-abc123.local/")
-    docs = [json.loads(ha.sensor(i, "abc123", "han/abc123", "homeassistant", dev)[1])
+    docs = [json.loads("".join(ha.sensor(i, "abc123", "han/abc123", "homeassistant", dev)[1]))
             for i in range(fields.COUNT)]
-    docs += [json.loads(ha.energy_sensor(row, "abc123", "han/abc123", "homeassistant", dev)[1])
+    docs += [json.loads("".join(ha.energy_sensor(row, "abc123", "han/abc123", "homeassistant", dev)[1]))
              for row in ha.ENERGY]
     for doc in docs:
         assert ha_schema.check(doc) == [], doc

@@ -3,13 +3,19 @@ a broker that restarts without persistence (its retained configs gone)
 and comes back whole when Home Assistant says `online` on
 homeassistant/status; every config as Home Assistant documents it
 (ha_schema.py), with expire_after, configuration_url to the dongle's page
-and the Energy dashboard's classes on the energy registers. Real
-mosquitto, real paho client, the firmware on the virtual dongle."""
+and the Energy dashboard's classes on the energy registers. Discovery in a
+heap too short for it (the board's, on the 32-bit build) is counted and
+resumed later, and the connection stays. Real mosquitto, real paho client,
+the firmware on the virtual dongle or under the 32-bit MicroPython."""
+import json
 from datetime import datetime
+
+import pytest
 
 import ha_schema
 from encoders.household import Household
 from encoders.p1 import swedish_telegram
+from testkit import mpy, rig
 from testkit.config import dongle_config
 from testkit.rig import Broker, Dongle, Meter, Subscriber, wait_until
 
@@ -18,7 +24,6 @@ ENERGY_KEYS = {"hour_estimate_kwh", "today_import_kwh", "month_import_kwh", "mon
 
 
 def configs(sub, prefix):
-    import json
     return {m[0][len(prefix):-len("/config")]: json.loads(m[1]) for m in sub.messages
             if m[0].startswith(prefix) and m[1]}
 
@@ -73,6 +78,7 @@ def test_discovery_comes_back_after_a_broker_restart_and_ha_online(tmp_path):
         late.close()
         st = d.status()
         assert st["task_restarts"] == {} and "Traceback" not in d.log()
+        assert st["mqtt"]["discovery_short_of_memory"] == 0
     finally:
         if sub:
             sub.close()
@@ -98,4 +104,136 @@ def test_min_interval_lengthens_expire_after(tmp_path):
         sub.close()
         d.stop()
         meter.close()
+        broker.stop()
+
+
+# Under the 32-bit MicroPython, from the .mpy bundle as a board loads it: a
+# P1 reading, an Mqtt connected to the broker, then discovery rounds
+# (Mqtt._announce, as _round calls it) each in a heap left with 128 bytes
+# more room than the last, from too little to load ha.py up to enough for
+# every config; then a whole _round (the state published) on the same
+# connection. The heap is filled the same way every run: the same rounds.
+SHORT_HEAP = r"""
+import binascii, gc, json
+import hanport
+from dongle import config, unload
+from dongle.ledger import Ledger
+from dongle.mqtt import Mqtt
+from dongle.state import State
+
+cfg = config.from_dict({"mqtt": {"host": "127.0.0.1", "port": PORT}})[0]
+state = State()
+for reading in hanport.Decoder().feed(binascii.unhexlify(TELEGRAM)):
+    state.update(reading)
+mq = Mqtt(cfg["mqtt"], "d4e5f6", "HAN d4e5f6", "0.1.0", "http://hanport-d4e5f6.local/", state, None,
+          Ledger(cfg, "energy.json"))
+mq._connect()
+# ha.py loaded once with room, as on a dongle that has announced before:
+# its names interned (the first load's new names may need a new qstr pool,
+# KBs in one block, which is not what this test is about)
+from dongle import ha
+unload("ha")
+ha = None
+blocks = [None] * 400       # (made before the heap is full: they need heap too)
+crumbs = [None] * 800
+
+
+def fill(room):
+    # the heap full but for one run of room bytes: the run taken first,
+    # blocks and crumbs in every other hole, then the run let go
+    gc.collect()
+    run = bytearray(room)
+    n = k = 0
+    try:
+        while n < len(blocks):
+            blocks[n] = bytearray(240)
+            n += 1
+    except MemoryError:
+        pass
+    try:
+        while k < len(crumbs):
+            crumbs[k] = bytearray(4)
+            k += 1
+    except MemoryError:
+        pass
+    assert n < len(blocks) and k < len(crumbs)       # (the heap was full)
+    run = None
+    gc.collect()
+
+
+def empty():
+    for i in range(len(blocks)):
+        blocks[i] = None
+    for i in range(len(crumbs)):
+        crumbs[i] = None
+    gc.collect()
+
+
+rounds = []
+room = 1024
+while not mq.energy_announced and room < 16384:
+    fill(room)
+    mq._announce()
+    empty()
+    rounds.append([room, sum(mq.announced), mq.energy_announced, mq.announce_short])
+    room += 128
+mq._round()
+print("RESULT " + json.dumps({"rounds": rounds, "short": mq.announce_short, "connected": mq.connected,
+                              "connects": mq.connects, "failed": mq.failed, "published": mq.published,
+                              "fields": sum(1 for v in state.reading.m if v is not None)}))
+"""
+
+
+@pytest.fixture(scope="module")
+def bundle32(tmp_path_factory):
+    mpy.micropython32()                     # skips, saying why, where it is not built
+    return rig.bundle(tmp_path_factory.mktemp("bundle32"), "x86")[0]
+
+
+def test_discovery_short_of_heap_is_counted_resumed_and_keeps_the_connection(tmp_path, bundle32):
+    broker = Broker(tmp_path)
+    sub = Subscriber(broker.port, "#")
+    late = None
+    try:
+        wait_until(lambda: sub.c.is_connected(), 5, what="a subscriber")
+        sub.publish("probe", "x")               # (its subscription is in place once it gets its own)
+        wait_until(lambda: sub.on("probe"), 5, what="the subscription")
+        telegram = swedish_telegram(Household(datetime(2026, 1, 15, 17, 0, 0), seed=3))
+        script = SHORT_HEAP.replace("PORT", str(broker.port)).replace("TELEGRAM", repr(telegram.hex()))
+        res = mpy.run(["-c", script], heapsize="128K", bits=32, path=bundle32, cwd=str(tmp_path), timeout=300)
+        out = res.stdout.decode()
+        assert res.returncode == 0, out + res.stderr.decode()
+        got = json.loads([line for line in out.splitlines() if line.startswith("RESULT ")][0][7:])
+        rounds, fields = got["rounds"], got["fields"]
+        print("%d rounds (room, fields announced, energy announced, short): %s ... %s"
+              % (len(rounds), rounds[:2], rounds[-3:]))
+        # too short at first: counted, and no exception out of it
+        assert rounds[0][1] < fields and rounds[0][3] == 1
+        # every round but the last cut short and counted; some after part
+        # of the fields, the next going on from there
+        assert got["short"] == len(rounds) - 1 >= 1
+        assert any(0 < r[1] < fields for r in rounds), json.dumps(rounds)
+        assert all(a[1] <= b[1] for a, b in zip(rounds, rounds[1:]))
+        assert rounds[-1][1:3] == [fields, True]
+        # one connection throughout, and it still carries the state
+        assert got["connected"] and got["connects"] == 1 and got["failed"] == 0 and got["published"] == 1
+        wait_until(lambda: sub.on("han/d4e5f6/state"), 5, what="the state after the short rounds")
+        # each field's config sent once (a field is marked once its config
+        # is out); the energy accounts' all sent (all again after a round
+        # cut short among them)
+        prefix = "homeassistant/sensor/d4e5f6/"
+        sent = [m[0][len(prefix):-len("/config")] for m in sub.messages if m[0].startswith(prefix)]
+        per_field = [k for k in sent if k not in ENERGY_KEYS]
+        assert len(per_field) == len(set(per_field)) == fields
+        assert set(sent) - set(per_field) == ENERGY_KEYS
+        late = Subscriber(broker.port, "homeassistant/#")
+        wait_until(lambda: len(configs(late, prefix)) == fields + len(ENERGY_KEYS), 10, what="retained configs")
+        for key, c in configs(late, prefix).items():
+            assert ha_schema.check(c) == [], (key, c)
+            assert c["dev"]["name"] == "HAN d4e5f6" and c["dev"]["mf"] == "ELL"
+            assert c["o"] == {"name": "hanport", "sw": "0.1.0", "url": "http://hanport-d4e5f6.local/"}
+    finally:
+        if late:
+            late.close()
+        sub.close()
         broker.stop()

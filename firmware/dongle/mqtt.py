@@ -45,6 +45,7 @@ class Mqtt:
         self.announced = bytearray(fields.COUNT)
         self.energy_announced = False
         self.reannounce = False
+        self.announce_short = 0         # announces cut short by a MemoryError
         self._last_seq = -1             # state published last (_round)
         self._last_pub = self._last_ping = 0
         self._last_energy = None
@@ -105,17 +106,19 @@ class Mqtt:
         if topic == HA_STATUS.encode() and msg == b"online":
             self.reannounce = True      # Home Assistant restarted
 
-    def _publish(self, topic, pieces):
-        """A QoS 0 PUBLISH of the pieces' concatenation, written piece by
-        piece: umqtt.simple's publish takes one bytes, and joining a
-        reading's pieces asked the heap for one block of the whole
-        document's size, which a fragmented heap may not have. The bytes
-        on the wire are the same."""
+    def _publish(self, topic, pieces, retain=False):
+        """A QoS 0 PUBLISH of the pieces' concatenation (bytes, or str of
+        ASCII only), written piece by piece: umqtt.simple's publish takes
+        one bytes, and joining a reading's pieces asked the heap for one
+        block of the whole document's size, which a fragmented heap may not
+        have. The bytes on the wire are the same. Nothing is allocated once
+        the first byte is written (umqtt.simple's publish does: a
+        MemoryError there would leave half a packet on the connection)."""
         size = 2 + len(topic)
         for piece in pieces:
             size += len(piece)
         head = bytearray(7)                 # type, remaining length (up to 4 bytes), topic length
-        head[0] = 0x30                      # PUBLISH, QoS 0, not retained
+        head[0] = 0x31 if retain else 0x30  # PUBLISH, QoS 0, retained or not
         i = 1
         while size > 0x7F:
             head[i] = (size & 0x7F) | 0x80
@@ -132,7 +135,9 @@ class Mqtt:
 
     def _announce(self):
         """Home Assistant discovery for fields not yet announced. Its module
-        loads only while there is something to announce."""
+        loads only while there is something to announce. A heap too short
+        for it costs discovery, not the connection: counted, and the fields
+        not announced yet are announced in a later round."""
         reading = self.state.reading
         if not self.cfg["discovery"] or reading is None:
             return
@@ -142,11 +147,16 @@ class Mqtt:
                 todo = True
         if not todo:
             return
-        from . import ha
+        loaded = False
         try:
+            from . import ha
+            loaded = True
             ha.announce(self)
+        except MemoryError:
+            self.announce_short += 1
         finally:
-            unload("ha")
+            if loaded:                  # (an import that fails leaves nothing loaded)
+                unload("ha")
 
     async def _session(self):
         """Publishes a reading when it arrives: waits on the state's event,
