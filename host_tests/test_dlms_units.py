@@ -9,7 +9,7 @@ import hanport
 from encoders import axdr as enc, dlms, hdlc
 from hanport import axdr
 from hanport.cosem import date_time
-from hanport.fmt import ieee_decimal
+from hanport.cosem import ieee_decimal
 
 
 @pytest.mark.parametrize("value,text", [

@@ -9,7 +9,7 @@
 #   - positional: values only, meaning by position (Kaifa KFM_001, Iskra,
 #     Netz Burgenland), from lists.POSITIONAL.
 from . import axdr, fields, lists, obis, pick, units
-from .fmt import TextCache, ascii_text, ieee_decimal
+from .fmt import TextCache, ascii_text, normalize
 
 if pick.CPYTHON:                    # remembers list layouts (axdr_cpython.py)
     from .axdr_cpython import Tokens as _Tokens
@@ -22,6 +22,37 @@ _MBUS = (obis.MBUS_TYPE, obis.MBUS_VALUE, obis.MBUS_OLD)   # P1 only
 _INTS = (axdr.DOUBLE_LONG, axdr.DOUBLE_LONG_UNSIGNED, axdr.INTEGER, axdr.LONG,
          axdr.UNSIGNED, axdr.LONG_UNSIGNED, axdr.LONG64, axdr.LONG64_UNSIGNED,
          axdr.ENUM, axdr.BCD)
+
+
+def ieee_decimal(bits, exp_bits, man_bits, digits):
+    """An IEEE 754 number's bits -> (mantissa, decimals) rounded to `digits`
+    significant digits, with integer arithmetic only (a float32 meter value
+    must not meet the dongle's own 32-bit floats). None for inf/NaN."""
+    top = (1 << exp_bits) - 1
+    e = (bits >> man_bits) & top
+    m = bits & ((1 << man_bits) - 1)
+    if e == top:
+        return None
+    if e:
+        m |= 1 << man_bits
+    else:
+        e = 1                      # subnormal
+    e -= (top >> 1) + man_bits
+    if e >= 0:
+        v, d = m << e, 0
+    else:                          # m / 2**k == m * 5**k / 10**k
+        v, d = m * 5 ** (-e), -e
+    n = len(str(v))
+    if n > digits:
+        drop = n - digits
+        q, r = divmod(v, 10 ** drop)
+        half = 5 * 10 ** (drop - 1)
+        if r > half or (r == half and q & 1):
+            q += 1
+        v, d = q, d - drop
+    if bits >> (exp_bits + man_bits):
+        v = -v
+    return normalize(v, d)
 
 
 def date_time(buf, s, trust_deviation=True):
@@ -200,7 +231,7 @@ class Mapper:
     # --- the three mappings ------------------------------------------------
 
     def _obis_pairs(self):
-        t, buf = self.tok, self.buf
+        t = self.tok
         key = -1          # OBIS code waiting for its value
         val = -1          # token index of that value
         found = False

@@ -58,37 +58,6 @@ def json_escape(ch):
     return "\\u%04x" % c
 
 
-def ieee_decimal(bits, exp_bits, man_bits, digits):
-    """An IEEE 754 number's bits -> (mantissa, decimals) rounded to `digits`
-    significant digits, with integer arithmetic only (a float32 meter value
-    must not meet the dongle's own 32-bit floats). None for inf/NaN."""
-    top = (1 << exp_bits) - 1
-    e = (bits >> man_bits) & top
-    m = bits & ((1 << man_bits) - 1)
-    if e == top:
-        return None
-    if e:
-        m |= 1 << man_bits
-    else:
-        e = 1                      # subnormal
-    e -= (top >> 1) + man_bits
-    if e >= 0:
-        v, d = m << e, 0
-    else:                          # m / 2**k == m * 5**k / 10**k
-        v, d = m * 5 ** (-e), -e
-    n = len(str(v))
-    if n > digits:
-        drop = n - digits
-        q, r = divmod(v, 10 ** drop)
-        half = 5 * 10 ** (drop - 1)
-        if r > half or (r == half and q & 1):
-            q += 1
-        v, d = q, d - drop
-    if bits >> (exp_bits + man_bits):
-        v = -v
-    return normalize(v, d)
-
-
 class TextCache:
     """Strings made from meter bytes, kept while the bytes repeat (a meter
     sends its id, type and list name in every frame): the same str object
