@@ -1,51 +1,9 @@
-# /api/status and the hint /api/reading gives while no frame decodes:
-# loaded for the request and let go after it (web.py). The energy summary
+# /api/status: loaded for the request and let go after it (web.py). The energy summary
 # in the status is made before this module loads, by energynow.py, and
 # let go with it (web.py): the two are never in RAM at once.
 import gc
 
 from . import VERSION, jsonw, log, platform, spare
-
-
-def diagnosis(app):
-    """What keeps the meter's frames from readings, steadily (not the
-    last error of the moment), or None: an encrypted meter without its key
-    or with a wrong one, or bytes that frame at no setting."""
-    meter = app.meter
-    d = meter.decoder
-    if d.frames_ok or not meter.bytes:
-        return None
-    if d.auth_failures:
-        return ("wrong key: the meter's frames are encrypted and meter.key or meter.auth_key "
-                "does not open them (%d frames refused)" % d.auth_failures)
-    if d.key_required:
-        return ("encrypted: set the key: the meter encrypts its frames; put the key from the grid "
-                "company in meter.key (setup page or make config)")
-    if d.unknown and app.cfg["meter"]["key"]:
-        return ("wrong key: frames arrive whole but decrypt to nothing known; check meter.key "
-                "(and set meter.auth_key if the grid company gave one)")
-    if meter.searching or meter.recognised():
-        return None
-    import time
-    from .meter import DWELL_S
-    if time.ticks_diff(time.ticks_ms(), meter.since_ms) < DWELL_S * 1000:
-        return None
-    return ("bytes arrive but nothing frames at %s: likely a wrong inversion (meter.invert) "
-            "or speed (meter.serial); or set both to auto" % meter.setting())
-
-
-def waiting_hint(app):
-    meter = app.meter
-    if meter.bytes == 0:
-        return ("no bytes from the meter: is the HAN port activated by the grid company, "
-                "the cable in, the board powered, the RX pin right?")
-    d = diagnosis(app)
-    if d:
-        return d
-    if meter.searching:
-        return "bytes arrive but do not decode yet: trying serial settings (%s)" % meter.setting()
-    return "bytes arrive but no frame decodes: see frames in /api/status (%s)" % (
-        meter.decoder.last_error or "no error yet")
 
 
 def document(web, energy):
@@ -74,7 +32,7 @@ def document(web, energy):
         "serial": {"setting": meter.setting(), "searching": meter.searching, "auto": meter.auto,
                    "bytes": meter.bytes, "out_of_memory": meter.out_of_memory},
         "frames": dec.stats(),
-        "last_error": diagnosis(app) or dec.last_error,
+        "last_error": _diagnosis(app) or dec.last_error,
         "last_frame_age_s": app.state.age_s(),
         "wifi": {"connected": app.wifi.connected(), "rssi": app.wifi.rssi(),
                  "ip": app.wifi.ip(), "setup_ap": app.wifi.ap_active()},
@@ -97,6 +55,17 @@ def document(web, energy):
         "log": log.recent(),
         "update": _update(app),
     })
+
+
+def _diagnosis(app):
+    """hints.diagnosis, loaded only while no frame has decoded."""
+    if app.meter.decoder.frames_ok or not app.meter.bytes:
+        return None
+    from . import hints, unload
+    try:
+        return hints.diagnosis(app)
+    finally:
+        unload("hints")
 
 
 def _update(app):

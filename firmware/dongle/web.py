@@ -12,16 +12,16 @@ HTML = "text/html; charset=utf-8"
 # free heap a request that loads a module needs first, so that the meter's
 # and MQTT's share is left beside it (if it runs out all the same, the
 # request alone is answered 503). On the 32-bit build, where bytecode is no
-# smaller than on 64 bits: /api/status 7 to 7.5 KB at its peak (status.py
-# 3 KB, jsonw.py 1 KB and the document; before them energynow.py, 2 KB,
-# for the energy summary), /metrics and /api/config less; the LARGE ones
-# more: the energy report (energyview.py and energynow.py, and the
-# month's days), the setup page (pages.py
-# 9.2 KB and, for a form sent, config.py 5.6 KB), an update (update.py
-# 4.9 KB and its stream, updatecheck.py), a backup or a restore.
+# smaller than on 64 bits: /api/status 6 to 6.5 KB at its peak (status.py
+# 2 KB, jsonw.py 1 KB and the document; before them energynow.py, 2 KB,
+# for the energy summary), /metrics less; the LARGE ones more: the
+# energy report (energyview.py and energynow.py, a year's report made
+# item by item), /api/config and the setup page (config.py 5.6 KB;
+# pages.py 9.2 KB), an update (update.py 4.9 KB and its stream,
+# updatecheck.py), a backup or a restore.
 MODULE_ROOM = 16 * KB
 LARGE_ROOM = 28 * KB
-LARGE = ("/setup", "/", "/api/energy", "/api/update", "/api/backup", "/api/restore")
+LARGE = ("/setup", "/", "/api/energy", "/api/config", "/api/update", "/api/backup", "/api/restore")
 
 ROUTES = {"/": ("GET",), "/api/reading": ("GET",), "/api/status": ("GET",), "/api/config": ("GET",),
           "/api/energy": ("GET",), "/metrics": ("GET",), "/setup": ("GET", "POST"),
@@ -128,9 +128,9 @@ class Web:
     def reading(self):
         doc = self.app.state.document()
         if doc is None:
-            from . import status
-            hint = status.waiting_hint(self.app)
-            unload("status")
+            from . import hints
+            hint = hints.waiting_hint(self.app)
+            unload("hints")
             return 503, JSON, error_body(503, "no reading yet", hint=hint), {"Retry-After": "10"}
         return 200, JSON, doc, None
 
