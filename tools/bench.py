@@ -298,6 +298,16 @@ def session(tmp, lib, seconds):
 ROOM32 = 8 * 1024       # web.MODULE_ROOM on the 32-bit build: free heap /api/status needs
 
 
+def objects_room(kb):
+    """Bytes a -X heapsize=<kb>K heap of the 32-bit build gives to objects
+    (the rest is the collector's tables), as that build reports it."""
+    import subprocess
+    out = subprocess.run([str(mpy.MP32), "-X", "heapsize=%dK" % kb, "-c",
+                          "import gc; gc.collect(); print(gc.mem_free() + gc.mem_alloc())"],
+                         capture_output=True, text=True, timeout=30, check=True)
+    return int(out.stdout)
+
+
 def board_heap(tmp, lib, seconds):
     """The board's heap, on the 32-bit build (the ESP32's object sizes) with
     the code in the heap as stock firmware has it: after start-up, after
@@ -350,8 +360,9 @@ def board_heap(tmp, lib, seconds):
         what = "p1, a year of energy accounts" if make == "p1-year" else make
         row("Board heap (32-bit)", "%s: after start-up / first frames / session peak (in -X heapsize=%dK)"
             % (what, heap // 1024), "%.1f / %.1f / %.1f KB" % (boot / 1024, first / 1024, peak / 1024),
-            "must: 96 KB; goal: %d KB (peak + 8 KB: the room /api/status needs)" % goal,
-            "%s (96 KB), %s (%d KB)" % (verdict(ok and peak <= 96 * 1024 - ROOM32), verdict(ok and peak <= goal * 1024 - ROOM32), goal))
+            "must: 96 KB; goal: %d KB (peak + 8 KB, the room /api/status needs, within what the heap gives objects)" % goal,
+            "%s (96 KB), %s (%d KB)" % (verdict(ok and peak <= objects_room(96) - ROOM32),
+                                         verdict(ok and peak <= objects_room(goal) - ROOM32), goal))
 
 
 # --- output ---------------------------------------------------------------------

@@ -10,11 +10,11 @@ import time
 from hanport.jsonout import JsonPieces
 
 
-def report(e, t, lazy=False):
-    """Everything /api/energy shows, at meter time t (UTC). lazy: its
-    lists of hours, days and months as functions that make them item by
-    item (jsonw writes them so: a year's months are never all in RAM at
-    once, 18 KB of them on 32 bits)."""
+def report(e, t, lists=True):
+    """Everything /api/energy shows, at meter time t (UTC). Not lists: its
+    hours, days and months as functions that make them item by item
+    (jsonw writes them so: a year's months are never all in RAM at once,
+    18 KB of them on 32 bits)."""
     from .energynow import current, kwh, view
     rep = current(e, t)
     if not rep["ready"]:
@@ -36,7 +36,7 @@ def report(e, t, lazy=False):
         for k, v in sorted(e.months.items()):
             yield dict(view(e, v), month=k)
     for name, items in (("hours", hours), ("days", days), ("months", months)):
-        rep[name] = items if lazy else list(items())
+        rep[name] = list(items()) if lists else items
     return rep
 
 
@@ -85,8 +85,17 @@ def load_file(ledger):
         with f:
             magic, crc, n = f.readline().split()
             start = f.tell()
-            buf = bytearray(_PIECE)
-            if magic != b"HANE1" or int(crc, 16) != _check(_chunks(f, buf), [0xFFFF, 0], int(n)):
+            # (the file read and checked in pieces, never whole: a year's
+            # state is about 5 KB of text, which a full heap may not have
+            # in one block)
+            buf = bytearray(JsonPieces.PIECE)
+            state = [0xFFFF, 0]
+            while True:
+                k = f.readinto(buf)
+                if not k:
+                    break
+                _check(memoryview(buf)[:k], state)
+            if magic != b"HANE1" or state[1] != int(n) or state[0] ^ 0xFFFF != int(crc, 16):
                 raise ValueError("checksum")
             f.seek(start)
             buf = None
@@ -103,64 +112,44 @@ def load_file(ledger):
         ledger.book = ledger.new_book()
 
 
-# energy.json is read and written in pieces of this many bytes, never whole:
-# a year's state is about 5 KB of text, which a full heap may not have in
-# one block (nor twice, as text and as bytes)
-_PIECE = 256
-
-
-def _chunks(f, buf):
-    while True:
-        k = f.readinto(buf)
-        if not k:
-            return
-        yield memoryview(buf)[:k]
-
-
-def _check(pieces, state, n=None):
-    """The CRC-16/X.25 of the pieces' concatenation (state: [CRC so far,
-    bytes so far], updated); None when n is given and the length is not n."""
+def _check(data, state):
+    """state ([CRC-16/X.25 register, bytes]) carried over data."""
     from hanport.crc import X25_POLY, crc16
-    for piece in pieces:
-        state[0] = crc16(piece, 0, len(piece), state[0], X25_POLY)
-        state[1] += len(piece)
-    if n is not None and state[1] != n:
-        return None
-    return state[0] ^ 0xFFFF
+    state[0] = crc16(data, 0, len(data), state[0], X25_POLY)
+    state[1] += len(data)
 
 
 class _Handed(JsonPieces):
-    """JSON written in pieces, each handed to sink (a memoryview of it,
+    """JSON written in pieces, each handed to out (a memoryview of it,
     valid until the next piece) rather than kept."""
 
-    def __init__(self, sink):
+    def __init__(self, out):
         JsonPieces.__init__(self)
-        self.sink = sink
+        self.out = out
 
     def _flush(self):
         if self.n:
-            self.sink(memoryview(self.buf)[:self.n])
+            self.out(memoryview(self.buf)[:self.n])
             self.n = 0
 
-
-def _written(doc, sink):
-    """doc's JSON (jsonw's: sorted keys), handed to sink piece by piece."""
-    from . import jsonw
-    jsonw.write(_Handed(sink), doc)._flush()
+    def write(self, doc):
+        """doc's JSON (jsonw's: sorted keys), handed out piece by piece."""
+        from . import jsonw
+        jsonw.write(self, doc)._flush()
 
 
 def write(e, path):
     """e in energy.json's form at path: a temporary file, then a rename.
     The text is made twice, piece by piece, from the same state (nothing
     runs between): once for its CRC and length (the header), once into the
-    file."""
+    file; it is never whole in RAM."""
     doc = dump(e)
     state = [0xFFFF, 0]
-    _written(doc, lambda piece: _check((piece,), state))
+    _Handed(lambda data: _check(data, state)).write(doc)
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
         f.write(b"HANE1 %04x %d\n" % (state[0] ^ 0xFFFF, state[1]))
-        _written(doc, f.write)
+        _Handed(f.write).write(doc)
     try:
         os.rename(tmp, path)
     except OSError:                             # FAT: no rename over a file
@@ -176,7 +165,7 @@ def save_file(ledger):
 
 
 def ledger_report(ledger):
-    rep = report(ledger.book, ledger.now(), lazy=True)
+    rep = report(ledger.book, ledger.now(), lists=False)
     rep["saved_s_ago"] = time.ticks_diff(time.ticks_ms(), ledger.saved_ms) // 1000 if ledger.saves else None
     if ledger.problem:
         rep["problems"] = [ledger.problem] + rep["problems"]

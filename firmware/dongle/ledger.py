@@ -66,7 +66,7 @@ class Ledger:
         self.dirty = False
         self.saved_ms = time.ticks_ms()
         self.saves = 0
-        self.tried_ms = None            # when a save last failed
+        self.failed_ms = None           # when a save last failed
         self._load()
 
     def _load(self):
@@ -91,12 +91,12 @@ class Ledger:
         a failed save (flash, or heap short), again _RETRY_S later."""
         now = time.ticks_ms()
         if self.dirty and time.ticks_diff(now, self.saved_ms) >= self.save_s * 1000 and (
-                self.tried_ms is None or time.ticks_diff(now, self.tried_ms) >= _RETRY_S * 1000):
+                self.failed_ms is None or time.ticks_diff(now, self.failed_ms) >= _RETRY_S * 1000):
             try:
                 self.save()
-                self.tried_ms = None
+                self.failed_ms = None
             except (OSError, MemoryError) as e:
-                self.tried_ms = now
+                self.failed_ms = now
                 log.log("energy: cannot save: %s: %s; trying again in %d s" % (type(e).__name__, e, _RETRY_S))
 
     def _ms(self):

@@ -32,7 +32,7 @@ def document(web, energy):
         "serial": {"setting": meter.setting(), "searching": meter.searching, "auto": meter.auto,
                    "bytes": meter.bytes, "out_of_memory": meter.out_of_memory},
         "frames": dec.stats(),
-        "last_error": _diagnosis(app) or dec.last_error,
+        "last_error": diagnosis(app) or dec.last_error,
         "last_frame_age_s": app.state.age_s(),
         "wifi": {"connected": app.wifi.connected(), "rssi": app.wifi.rssi(),
                  "ip": app.wifi.ip(), "setup_ap": app.wifi.ap_active()},
@@ -57,7 +57,7 @@ def document(web, energy):
     })
 
 
-def _diagnosis(app):
+def diagnosis(app):
     """hints.diagnosis, loaded only while no frame has decoded."""
     if app.meter.decoder.frames_ok or not app.meter.bytes:
         return None
