@@ -19,6 +19,16 @@ settings.register_profile("explore", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
+# --- the firmware's .mpy bundle for the 32-bit build (the board's object
+# sizes; test_memory, test_ha_discovery): (lib folder, ROMFS image) -----------
+
+@pytest.fixture(scope="session")
+def bundle32(tmp_path_factory):
+    from testkit import mpy, rig
+    mpy.micropython32()                     # skips, saying why, where it is not built
+    return rig.bundle(tmp_path_factory.mktemp("bundle32"), "x86")
+
+
 # --- the browser: a real Chromium for the page tests (test_webpage,
 # test_concurrency, test_first_hour) --------------------------------------------
 

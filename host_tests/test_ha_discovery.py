@@ -10,12 +10,11 @@ the firmware on the virtual dongle or under the 32-bit MicroPython."""
 import json
 from datetime import datetime
 
-import pytest
 
 import ha_schema
 from encoders.household import Household
 from encoders.p1 import swedish_telegram
-from testkit import mpy, rig
+from testkit import heapfill, mpy
 from testkit.config import dongle_config
 from testkit.rig import Broker, Dongle, Meter, Subscriber, wait_until
 
@@ -134,40 +133,7 @@ mq._connect()
 from dongle import ha
 unload("ha")
 ha = None
-blocks = [None] * 400       # (made before the heap is full: they need heap too)
-crumbs = [None] * 800
-
-
-def fill(room):
-    # the heap full but for one run of room bytes: the run taken first,
-    # blocks and crumbs in every other hole, then the run let go
-    gc.collect()
-    run = bytearray(room)
-    n = k = 0
-    try:
-        while n < len(blocks):
-            blocks[n] = bytearray(240)
-            n += 1
-    except MemoryError:
-        pass
-    try:
-        while k < len(crumbs):
-            crumbs[k] = bytearray(4)
-            k += 1
-    except MemoryError:
-        pass
-    assert n < len(blocks) and k < len(crumbs)       # (the heap was full)
-    run = None
-    gc.collect()
-
-
-def empty():
-    for i in range(len(blocks)):
-        blocks[i] = None
-    for i in range(len(crumbs)):
-        crumbs[i] = None
-    gc.collect()
-
+HEAP_FILL
 
 rounds = []
 room = 1024
@@ -184,12 +150,6 @@ print("RESULT " + json.dumps({"rounds": rounds, "short": mq.announce_short, "con
 """
 
 
-@pytest.fixture(scope="module")
-def bundle32(tmp_path_factory):
-    mpy.micropython32()                     # skips, saying why, where it is not built
-    return rig.bundle(tmp_path_factory.mktemp("bundle32"), "x86")[0]
-
-
 def test_discovery_short_of_heap_is_counted_resumed_and_keeps_the_connection(tmp_path, bundle32):
     broker = Broker(tmp_path)
     sub = Subscriber(broker.port, "#")
@@ -199,8 +159,9 @@ def test_discovery_short_of_heap_is_counted_resumed_and_keeps_the_connection(tmp
         sub.publish("probe", "x")               # (its subscription is in place once it gets its own)
         wait_until(lambda: sub.on("probe"), 5, what="the subscription")
         telegram = swedish_telegram(Household(datetime(2026, 1, 15, 17, 0, 0), seed=3))
-        script = SHORT_HEAP.replace("PORT", str(broker.port)).replace("TELEGRAM", repr(telegram.hex()))
-        res = mpy.run(["-c", script], heapsize="128K", bits=32, path=bundle32, cwd=str(tmp_path), timeout=300)
+        script = SHORT_HEAP.replace("HEAP_FILL", heapfill.CODE).replace("PORT", str(broker.port)).replace(
+            "TELEGRAM", repr(telegram.hex()))
+        res = mpy.run(["-c", script], heapsize="128K", bits=32, path=bundle32[0], cwd=str(tmp_path), timeout=300)
         out = res.stdout.decode()
         assert res.returncode == 0, out + res.stderr.decode()
         got = json.loads([line for line in out.splitlines() if line.startswith("RESULT ")][0][7:])

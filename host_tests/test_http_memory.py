@@ -8,27 +8,10 @@ import os
 import socket
 import subprocess
 
+from testkit import heapfill
 from testkit.mpy import ROOT, micropython
 
-FILL = r"""
-import gc
-
-def fill(count, size):
-    # the heap full of small blocks, as a crowd of HTTP clients leaves it
-    # (the list made first: growing it needs heap too)
-    gc.collect()
-    hog = [None] * count
-    n = 0
-    try:
-        while n < count:
-            hog[n] = bytearray(size)
-            n += 1
-    except MemoryError:
-        pass
-    return hog              # (only: a tuple would need heap)
-"""
-
-SCRIPT = FILL + r"""
+SCRIPT = heapfill.CODE + r"""
 import asyncio, gc, json, socket
 from dongle import http
 
@@ -62,26 +45,12 @@ async def main(port):
     await s.start(port, "127.0.0.1")
     out = {}
     out["huge"] = (await ask(port, b"/huge")).decode()
-    # a room kept for this client's own allocations, the heap filled with
-    # blocks and its holes with crumbs, then the room let go: less than
-    # the reserve is free, most of it in one run the client can use (the
-    # holes a fill leaves depend on the length of the modules' paths)
-    room = bytearray(http.RESERVE // 2)
-    crumbs = [None] * 256
-    hog = fill(1000, 200)
-    n = 0
-    try:
-        while n < len(crumbs):
-            crumbs[n] = bytearray(8)
-            n += 1
-    except MemoryError:
-        pass
-    room = None
-    gc.collect()
+    # the heap full but for one run of half the reserve: less than the
+    # reserve free, in one run this client's own allocations can use
+    fill(http.RESERVE // 2)
     out["free_when_short"] = gc.mem_free()
     out["short"] = (await ask(port, b"/short")).decode()
-    hog = crumbs = None
-    gc.collect()
+    empty()
     out["after"] = (await ask(port, b"/after")).decode()
     out["calls"] = calls
     out["status"] = {"served": s.served, "refused": s.refused, "errors": s.errors, "active": s.active,
@@ -130,7 +99,7 @@ def test_short_heap_gets_503_and_is_counted():
     assert st["short_of_memory"] == 2 and st["refused"] == 2 and st["served"] == 1, st
 
 
-SPARE_SCRIPT = FILL + r"""
+SPARE_SCRIPT = heapfill.CODE + r"""
 import gc, json, binascii
 import hanport
 from dongle import spare
@@ -139,22 +108,21 @@ telegram = binascii.unhexlify(TELEGRAM)
 dec = hanport.Decoder()
 out = {"first": len(dec.feed(telegram))}          # (parser modules loaded)
 
-hog = fill(4000, 100)
+fill(0)
 try:
     dec.feed(telegram)
     out["without"] = "decoded"
 except MemoryError:
     out["without"] = "MemoryError"
     dec.reset()
-hog = None
-hog = fill(4000, 100)
+empty()
+fill(0)
 spare.ensure()                            # what the meter task does before each read
 r = dec.feed(telegram)
 out["with"] = [x.to_json() for x in r]
 out["held_while_full"] = spare.held()
 out["status_while_full"] = {"bytes": spare.SIZE if spare.block is not None else 0, "spent": spare.spent}
-hog = None
-gc.collect()
+empty()
 out["held_after"] = spare.held()
 out["status_after"] = {"bytes": spare.SIZE if spare.block is not None else 0, "spent": spare.spent}
 out["frames_ok"] = dec.frames_ok

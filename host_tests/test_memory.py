@@ -151,12 +151,6 @@ def test_firmware_session_fits_its_heap(tmp_path, bundle, make):
 BURST_OUTCOMES = {"200", "400", "404", "408", "414", "431", "503"}
 
 
-@pytest.fixture(scope="module")
-def bundle32(tmp_path_factory):
-    mpy.micropython32()                     # skips, saying why, where it is not built
-    return rig.bundle(tmp_path_factory.mktemp("bundle32"), "x86")
-
-
 def hostile_burst(port, outcomes):
     """20 clients at once from another address: complete requests for the
     heavier documents, random bytes, an oversized header, slow senders."""
