@@ -14,8 +14,8 @@
 # into the folder restore/ (one restore at a time), the new config.json and
 # energy.json are written there, then restore/go, naming the renames that
 # put them in place, is written whole (a rename: from here on the restore
-# happens), then the renames, then the folder goes. app.py looks for the
-# folder at start, before either file is read, and calls boot() to do
+# happens), then the renames, then the folder goes. startup.py looks for
+# the folder at start, before either file is read, and calls boot() to do
 # what a power cut left undone.
 import json
 import os
@@ -28,7 +28,7 @@ from .http import error_body
 JSON = "application/json"
 MAGIC = "hanport_backup"
 RESTORE_MAX = 256 * 1024
-# (const: no interned names; app.py knows the folder's)
+# (const: no interned names; startup.py knows the folder's)
 _DIR = const("restore")
 _GO = const("restore/go")
 TMP = _DIR + "/upload.json"

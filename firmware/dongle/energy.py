@@ -290,6 +290,11 @@ class Energy:
             out.append(h)
         return tuple(out)
 
+    @staticmethod
+    def top_hours(summary):
+        """[(Wh, start)] of a month summary's top hours (month_summary)."""
+        return [(summary[i], summary[i + 1]) for i in range(3, len(summary), 2)]
+
     # --- reports and the saved form (energynow.py and energyview.py,
     # loaded for them) ----------------------------------------------------
 

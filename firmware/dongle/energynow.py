@@ -6,13 +6,8 @@
 _MWS_PER_WH = 3600000    # milliwatt-seconds in a watt-hour, energy.py's unit of integration
 
 
-def top_hours(raw):
-    """[(Wh, start)] of a month summary's top hours (energy.month_summary)."""
-    return [(raw[i], raw[i + 1]) for i in range(3, len(raw), 2)]
-
-
 def view(e, raw):
-    top = top_hours(raw)
+    top = e.top_hours(raw)
     n = len(top)
     s = sum(x[0] for x in top)
     return {
@@ -56,7 +51,7 @@ def current(e, t):
     raw = e.month_summary(month)
     cur = view(e, raw)
     so_far, est = estimate(e, t)
-    topn = [x[0] for x in top_hours(raw)]
+    topn = [x[0] for x in e.top_hours(raw)]
     peak_wh = topn[0] if topn else None
     day = e.days.get(today)
     if peak_wh is not None and est > peak_wh:

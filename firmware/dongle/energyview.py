@@ -43,8 +43,7 @@ def report(e, t, lists=True):
 def dump(e):
     months = {}                 # (in the file as dicts, as version 1 has them)
     for k, m in e.months.items():
-        months[k] = {"imp": m[0], "exp": m[1], "top": [[m[i], m[i + 1]] for i in range(3, len(m), 2)],
-                     "days": m[2]}
+        months[k] = {"imp": m[0], "exp": m[1], "top": [list(x) for x in e.top_hours(m)], "days": m[2]}
     return {"v": 1, "zone": e.zone, "anchor": e.anchor, "last": e.last,
             "reg_t": e.reg_t, "prov": [[h, v[0], v[1]] for h, v in e.prov.items()],
             "hours": [[h] + v for h, v in e.hours.items()],

@@ -49,6 +49,8 @@ class Meter:
         except ValueError as e:
             problems.append("meter.multipliers: %s; ignored" % e)
             return hanport.Decoder(mc["key"] or None, mc["auth_key"] or None)
+        finally:
+            unload("hanport.options")   # (read the options, if any were given)
 
     def setting(self):
         return self.candidates[self.index][0]

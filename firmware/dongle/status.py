@@ -1,6 +1,7 @@
-# /api/status: loaded for the request and let go after it (web.py). The energy summary
-# in the status is made before this module loads, by energynow.py, and
-# let go with it (web.py): the two are never in RAM at once.
+# /api/status: loaded for the request and let go after it (web.py). The
+# energy summary in the status is made before this module loads, by
+# energynow.py, and let go with it (web.py): the two are never in RAM at
+# once.
 import gc
 
 from . import VERSION, jsonw, log, platform, spare
