@@ -17,7 +17,7 @@ from testkit.mpy import ROOT
 from scenarios import simulate, utc
 
 sys.path.insert(0, str(ROOT / "firmware"))
-from dongle import energy  # noqa: E402
+from dongle import energy, jsonw  # noqa: E402
 
 
 
@@ -38,12 +38,12 @@ def feed(frames, e=None):
 MP_DRIVER = """
 import sys, json
 sys.path[:0] = [sys.argv[1], sys.argv[3]]
-from dongle import energy
+from dongle import energy, jsonw
 e = energy.Energy("CET", 3)
 for line in open(sys.argv[2]):
     t, p, ri, re = json.loads(line)
     e.sample(t, p, 0, ri, re)
-print(json.dumps(e.dump()))
+print(jsonw.dumps(e.dump()))
 """
 
 
@@ -59,7 +59,7 @@ def same_on_micropython(frames, e, tmp_path):
     against the reference above)."""
     (tmp_path / "frames.jsonl").write_text("".join(json.dumps(f) + "\n" for f in frames))
     (tmp_path / "drv.py").write_text(MP_DRIVER)
-    want = _normal(json.loads(json.dumps(e.dump())))
+    want = _normal(json.loads(jsonw.dumps(e.dump())))
     for exe in (mpy.micropython(), mpy.micropython() + "32"):
         res = subprocess.run([exe, str(tmp_path / "drv.py"), str(ROOT / "firmware"), str(tmp_path / "frames.jsonl"),
                               str(ROOT / "lib")],

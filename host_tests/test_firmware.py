@@ -78,6 +78,14 @@ def test_p1_reading_over_http_and_mqtt_with_discovery(rig):
         assert v["power_import_w"] == h.power_import_w
         assert Decimal(str(v["voltage_l1_v"])) == Decimal(h.voltage_dv[0]).scaleb(-1)
         assert reading["meter"]["protocol"] == "p1" and reading["age_s"] <= 2
+
+        def in_order(pairs):                # every name once, in order, at every level (as jsonw writes)
+            names = [k for k, _ in pairs]
+            assert names == sorted(set(names)), names
+            return dict(pairs)
+        st = json.loads(d.get("/api/status")[2], object_pairs_hook=in_order)
+        assert st["frames"]["frames_ok"] == 1 and st["last_error"] is None and st["mqtt"]["connected"] is True
+        assert len(st) == 28 and st["hostname"] == "hanport-" + d.device_id[-6:]
         state = wait_until(lambda: sub.last_json(base + "/state"), what="MQTT state")
         assert state["values"] == v
         # discovery: one retained config per field sent, Energy-dashboard ready

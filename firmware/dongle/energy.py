@@ -91,7 +91,11 @@ class Energy:
         self.reg_t = None         # when a register last came
         self.prov = {}            # hour start -> [import mWs, export mWs] since the anchor
         self.hours = {}           # hour start -> [import Wh, export Wh, estimated 0/1, final 0/1]
-        self.days = {}            # "YYYY-MM-DD" -> [import Wh, export Wh, max hour Wh, max hour start]
+        # "YYYY-MM-DD" -> [import Wh, export Wh, max hour Wh, max hour]; a
+        # max hour (here and in months) is its hour number, start // 3600:
+        # a small int on 32 bits, where a start in seconds is a long int
+        # (32 bytes more each, a year's days and months 2.6 KB)
+        self.days = {}
         self.months = {}          # closed months "YYYY-MM" -> summary (month_summary)
         self.open = None          # the month not closed yet
         self.problems = []
@@ -240,11 +244,11 @@ class Energy:
         for key in redo:
             day = self.days[key]
             # the largest kept hour; one no longer kept cannot have changed
-            best = day[2:] if day[3] is not None and day[3] not in self.hours else [-1, None]
+            best = day[2:] if day[3] is not None and day[3] * 3600 not in self.hours else [-1, None]
             for h in sorted(self.hours):
                 v = self.hours[h]
                 if v[3] and not v[2] and v[0] > best[0] and self.day_label(h) == key:
-                    best = [v[0], h]
+                    best = [v[0], h // 3600]
             day[2], day[3] = max(0, best[0]), best[1]
         cur = self.day_label(t - t % 3600)[:7]
         if cur != self.open or redo and min(redo) < cur:
@@ -271,11 +275,11 @@ class Energy:
     def month_summary(self, key):
         """A month's summary from its days (kept as is for closed months),
         one tuple: (import Wh, export Wh, days, then the top_n largest
-        daily maximum hours, largest first, each its Wh and its start). On
-        32 bits a closed month kept so takes about half the RAM of a dict
-        of lists."""
+        daily maximum hours, largest first, each its Wh and its hour
+        number). On 32 bits a closed month kept so takes about a third of
+        the RAM of a dict of lists with starts in seconds."""
         imp = exp = n = 0
-        maxima = []               # (max hour Wh, its start) of each day that has one
+        maxima = []               # (max hour Wh, its hour number) of each day that has one
         for k, v in self.days.items():
             if k[:7] == key:
                 imp += v[0]
@@ -292,8 +296,9 @@ class Energy:
 
     @staticmethod
     def top_hours(summary):
-        """[(Wh, start)] of a month summary's top hours (month_summary)."""
-        return [(summary[i], summary[i + 1]) for i in range(3, len(summary), 2)]
+        """[(Wh, start in UTC seconds)] of a month summary's top hours
+        (month_summary)."""
+        return [(summary[i], summary[i + 1] * 3600) for i in range(3, len(summary), 2)]
 
     # --- reports and the saved form (energynow.py and energyview.py,
     # loaded for them) ----------------------------------------------------

@@ -41,13 +41,21 @@ def report(e, t, lists=True):
 
 
 def dump(e):
+    """e as energy.json's JSON holds it (jsonw writes it): version 1,
+    hour starts in UTC seconds, where e keeps a day's and a month's
+    maximum hours by number (energy.py)."""
+    from .jsonw import Members
     months = {}                 # (in the file as dicts, as version 1 has them)
     for k, m in e.months.items():
         months[k] = {"imp": m[0], "exp": m[1], "top": [list(x) for x in e.top_hours(m)], "days": m[2]}
+
+    def day(k):
+        v = e.days[k]
+        return v if v[3] is None else v[:3] + [v[3] * 3600]
     return {"v": 1, "zone": e.zone, "anchor": e.anchor, "last": e.last,
             "reg_t": e.reg_t, "prov": [[h, v[0], v[1]] for h, v in e.prov.items()],
             "hours": [[h] + v for h, v in e.hours.items()],
-            "days": e.days, "months": months, "problems": e.problems,
+            "days": Members(sorted(e.days), day), "months": months, "problems": e.problems,
             "rejected": e.rejected}
 
 
@@ -61,12 +69,15 @@ def load(e, d):
     e.prov = {x[0]: [x[1], x[2]] for x in d["prov"]}
     e.hours = {x[0]: x[1:5] for x in d["hours"]}
     e.days = d["days"]
+    for v in e.days.values():
+        if v[3] is not None:
+            v[3] //= 3600                   # (its hour number: energy.py)
     e.months = {}
     for k, m in d["months"].items():
         packed = [m["imp"], m["exp"], m["days"]]
         for wh, h in m["top"]:
             packed.append(wh)
-            packed.append(h)
+            packed.append(h // 3600)
         e.months[k] = tuple(packed)         # (energy.month_summary's form)
     e.problems = d.get("problems", [])
     e.rejected = d.get("rejected", [0, ""])

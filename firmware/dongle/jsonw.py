@@ -6,6 +6,16 @@
 from hanport import jsonout
 
 
+class Members:
+    """An object whose members are made as they are written: names, in
+    the order written, and value(name), each value made for its turn and
+    garbage after it (a dict of them all need never be in RAM)."""
+
+    def __init__(self, names, value):
+        self.names = names
+        self.value = value
+
+
 class Written:
     """JSON written already (a document's pieces), put into another
     document as it is."""
@@ -26,16 +36,9 @@ def write(out, obj):
     elif isinstance(obj, str):
         out.text(obj)
     elif isinstance(obj, dict):
-        out.raw(b"{")
-        first = True
-        for k in sorted(obj):
-            if not first:
-                out.raw(b", ")
-            out.text(str(k))
-            out.raw(b": ")
-            write(out, obj[k])
-            first = False
-        out.raw(b"}")
+        _members(out, sorted(obj), obj.get)
+    elif isinstance(obj, Members):
+        _members(out, obj.names, obj.value)
     elif isinstance(obj, (list, tuple)) or callable(obj):
         # (a function: a list made as it is written, item by item, from
         # the same state, since nothing else runs meanwhile)
@@ -55,6 +58,19 @@ def write(out, obj):
     else:
         raise TypeError("not JSON: %r" % (obj,))
     return out
+
+
+def _members(out, names, value):
+    out.raw(b"{")
+    first = True
+    for k in names:
+        if not first:
+            out.raw(b", ")
+        out.text(str(k))
+        out.raw(b": ")
+        write(out, value(k))
+        first = False
+    out.raw(b"}")
 
 
 def document(obj):
