@@ -87,6 +87,10 @@ def test_restart_from_saved_state_loses_nothing():
     cut = len(rs) // 2
     e = run(rs[:cut])
     saved = json.loads(jsonw.dumps(e.dump()))     # what energy.json holds
+    # version 1's form, which an older version rolled back to reads: maximum
+    # hours as UTC seconds of their start (kept by hour number in RAM)
+    maxima = [(k, v[3]) for k, v in saved["days"].items() if v[3] is not None]
+    assert saved["v"] == 1 and maxima and all(h == e.days[k][3] * 3600 > 1.7e9 for k, h in maxima)
     lost = rs[cut:cut + 7]                        # processed after the save, then power lost
     e2 = energy.Energy("CET", 3)
     e2.load(saved)
