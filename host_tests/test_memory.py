@@ -196,7 +196,7 @@ def test_session_with_homewizard_and_telegram_port_on_32_bits(tmp_path, bundle32
 @pytest.mark.parametrize("make", ["p1"])
 def test_session_with_a_years_energy_accounts_on_32_bits(tmp_path, bundle32, make):
     """The same, the dongle a year old: energy.json with twelve closed
-    months, two months of days and a day of hours (about 12 KB in RAM on
+    months, two months of days and a day of hours (about 7 KB in RAM on
     32 bits), saved every 10 s: every save done, the accounts go on from
     the file."""
     session32(tmp_path, bundle32, make, book=True)
