@@ -48,14 +48,13 @@ def dump(e):
     months = {}                 # (in the file as dicts, as version 1 has them)
     for k, m in e.months.items():
         months[k] = {"imp": m[0], "exp": m[1], "top": [list(x) for x in e.top_hours(m)], "days": m[2]}
-
-    def day(k):
-        v = e.days[k]
-        return v if v[3] is None else v[:3] + [v[3] * 3600]
+    days = e.days
     return {"v": 1, "zone": e.zone, "anchor": e.anchor, "last": e.last,
             "reg_t": e.reg_t, "prov": [[h, v[0], v[1]] for h, v in e.prov.items()],
             "hours": [[h] + v for h, v in e.hours.items()],
-            "days": Members(sorted(e.days), day), "months": months, "problems": e.problems,
+            "days": Members(sorted(days), lambda k: days[k] if days[k][3] is None  # (a day's maximum
+                            else days[k][:3] + [days[k][3] * 3600]),             # hour: as seconds)
+            "months": months, "problems": e.problems,
             "rejected": e.rejected}
 
 

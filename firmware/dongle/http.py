@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 
-from . import KB, room, spare
+from . import KB, room, spare, unload
 from micropython import const
 
 MAX_CLIENTS = 4          # connections being read or answered at once; more wait to be accepted
@@ -39,10 +39,36 @@ _SAFE = b"X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\nReferrer-P
 _ONCE = ("content-length", "host", "origin", "referer", "transfer-encoding")
 
 
+# what a bad request is told, by index in httpwhy.py's texts (loaded to
+# answer one: the texts take no RAM while requests are good)
+_ENDED = const(0)
+_LINE_LONG = const(1)
+_HEAD_LONG = const(2)
+_BAD_LINE = const(3)
+_BAD_HEADER = const(4)
+_NOT_TEXT = const(5)
+_TWICE = const(6)
+_CHUNKED = const(7)
+_BAD_LENGTH = const(8)
+_BODY_LONG = const(9)
+_BODY_SHORT = const(10)
+_SLOW = const(11)
+_BUG = const(12)
+
+
 class HttpError(Exception):
-    def __init__(self, status, message):
+    def __init__(self, status, why, value=None):
         self.status = status
-        self.message = message
+        self.why = why          # its text's index (_ENDED...), and what the text takes
+        self.value = value
+
+    def body(self):
+        """The JSON answer, its text from httpwhy.py, loaded for it."""
+        from . import httpwhy
+        try:
+            return error_body(self.status, httpwhy.text(self.why, self.value))
+        finally:
+            unload("httpwhy")
 
 
 class Request:
@@ -122,7 +148,7 @@ async def _read_head(reader):
     while True:
         chunk = await reader.read(256)
         if not chunk:
-            raise HttpError(400, "request ended before its headers")
+            raise HttpError(400, _ENDED)
         seam = prev + chunk
         if line_end < 0:
             k = seam.find(b"\r\n")
@@ -131,9 +157,9 @@ async def _read_head(reader):
         n += len(chunk)
         parts.append(chunk)
         if (line_end < 0 and n > _LINE_MAX) or line_end > _LINE_MAX:
-            raise HttpError(414, "request line longer than %d bytes" % _LINE_MAX)
+            raise HttpError(414, _LINE_LONG, _LINE_MAX)
         if n > _HEAD_MAX:
-            raise HttpError(431, "request headers longer than %d bytes" % _HEAD_MAX)
+            raise HttpError(431, _HEAD_LONG, _HEAD_MAX)
         if b"\r\n\r\n" in seam:
             return b"".join(parts)
         prev = seam[-3:]
@@ -145,24 +171,24 @@ def _parse(head):
     try:
         method, target, version = lines[0].decode().split(" ")
     except (ValueError, UnicodeError):
-        raise HttpError(400, "malformed request line")
+        raise HttpError(400, _BAD_LINE)
     if not version.startswith("HTTP/") or not target.startswith("/"):
-        raise HttpError(400, "malformed request line")
+        raise HttpError(400, _BAD_LINE)
     headers = {}
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
         if not sep:
-            raise HttpError(400, "malformed header line")
+            raise HttpError(400, _BAD_HEADER)
         try:
             name = name.decode().strip().lower()
             value = value.decode().strip()
         except UnicodeError:
-            raise HttpError(400, "header is not text")
+            raise HttpError(400, _NOT_TEXT)
         if name in headers and name in _ONCE:
-            raise HttpError(400, "%s given twice" % name)
+            raise HttpError(400, _TWICE, name)
         headers[name] = value
     if "transfer-encoding" in headers:
-        raise HttpError(411, "request bodies in Transfer-Encoding are not taken: send Content-Length")
+        raise HttpError(411, _CHUNKED)
     path, _, query = target.partition("?")
     return method, path, query, headers, rest
 
@@ -245,6 +271,7 @@ class Server:
         self.active += 1
         try:
             busy = False
+            bad = None                  # an HttpError to answer
             unread = True               # the request may not all be read: a 4xx drains it first
             try:
                 req = await asyncio.wait_for(self._request(stream, peer), TIMEOUT_S)
@@ -259,20 +286,22 @@ class Server:
                 else:
                     busy = True
             except HttpError as e:
-                self.errors += 1
-                status, ctype, body, extra = e.status, "application/json", error_body(e.status, e.message), None
+                bad = e
             except asyncio.TimeoutError:
-                self.errors += 1
-                status, ctype, body, extra = 408, "application/json", error_body(
-                    408, "request not complete within %d s" % TIMEOUT_S), None
+                bad = HttpError(408, _SLOW, TIMEOUT_S)
             except MemoryError:
                 # the heap ran out while this request was read or answered:
                 # it alone is refused
                 busy = True
             except Exception as e:      # a bug in a handler: 500, keep serving
-                self.errors += 1
                 self.log("http: %s: %s" % (type(e).__name__, e))
-                status, ctype, body, extra = 500, "application/json", error_body(500, "internal error"), None
+                bad = HttpError(500, _BUG)
+            if bad is not None:
+                self.errors += 1
+                try:
+                    status, ctype, body, extra = bad.status, "application/json", bad.body(), None
+                except MemoryError:
+                    busy = True
             if busy or not await self._send(sock, status, ctype, body, extra, unread):
                 _refuse(sock)           # (not through _send: calling it takes heap)
                 self.refused += 1
@@ -311,14 +340,14 @@ class Server:
             return req
         if n is not None:
             if not n.isdigit():
-                raise HttpError(400, "bad Content-Length")
+                raise HttpError(400, _BAD_LENGTH)
             n = int(n)
             if n > _BODY_MAX:
-                raise HttpError(413, "request body longer than %d bytes" % _BODY_MAX)
+                raise HttpError(413, _BODY_LONG, _BODY_MAX)
             while len(body) < n:
                 chunk = await reader.read(min(256, n - len(body)))
                 if not chunk:
-                    raise HttpError(400, "request body shorter than Content-Length")
+                    raise HttpError(400, _BODY_SHORT)
                 body += chunk
             body = body[:n]
         else:

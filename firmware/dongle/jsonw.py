@@ -7,13 +7,13 @@ from hanport import jsonout
 
 
 class Members:
-    """An object whose members are made as they are written: names, in
-    the order written, and value(name), each value made for its turn and
-    garbage after it (a dict of them all need never be in RAM)."""
+    """An object whose members are made as they are written: keys, the
+    names in the order written, and get(name), each value made for its
+    turn and garbage after it (a dict of them all need never be in RAM)."""
 
-    def __init__(self, names, value):
-        self.names = names
-        self.value = value
+    def __init__(self, keys, get):
+        self.keys = keys
+        self.get = get
 
 
 class Written:
@@ -35,10 +35,19 @@ def write(out, obj):
         out.int(obj)
     elif isinstance(obj, str):
         out.text(obj)
-    elif isinstance(obj, dict):
-        _members(out, sorted(obj), obj.get)
-    elif isinstance(obj, Members):
-        _members(out, obj.names, obj.value)
+    elif isinstance(obj, (dict, Members)):
+        if isinstance(obj, dict):
+            obj = Members(sorted(obj), obj.get)
+        out.raw(b"{")
+        first = True
+        for k in obj.keys:
+            if not first:
+                out.raw(b", ")
+            out.text(str(k))
+            out.raw(b": ")
+            write(out, obj.get(k))
+            first = False
+        out.raw(b"}")
     elif isinstance(obj, (list, tuple)) or callable(obj):
         # (a function: a list made as it is written, item by item, from
         # the same state, since nothing else runs meanwhile)
@@ -58,19 +67,6 @@ def write(out, obj):
     else:
         raise TypeError("not JSON: %r" % (obj,))
     return out
-
-
-def _members(out, names, value):
-    out.raw(b"{")
-    first = True
-    for k in names:
-        if not first:
-            out.raw(b", ")
-        out.text(str(k))
-        out.raw(b": ")
-        write(out, value(k))
-        first = False
-    out.raw(b"}")
 
 
 def document(obj):
