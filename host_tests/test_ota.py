@@ -136,7 +136,9 @@ def variant(built, tmp_path, name, change=None, version="0.9.0", build_id="testn
     (change(source) -> source), bundled again: bundle bytes."""
     out = tmp_path / ("build-" + name)
     shutil.copytree(built[0], out)
-    changes = [("__init__", lambda s: s.replace('VERSION = "0.1.0"', 'VERSION = "%s"' % version))]
+    # (its version, and its build id as make build writes it: tools/build.py)
+    changes = [("__init__", lambda s: s.replace('VERSION = "0.1.0"', 'VERSION = "%s"' % version)
+                .replace('\nBUILD = ""', '\nBUILD = %r' % build_id))]
     for module, fn in changes + ([change] if change else []):
         src = (ROOT / "firmware" / "dongle" / (module + ".py")).read_text()
         changed = fn(src)

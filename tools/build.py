@@ -97,7 +97,7 @@ def build(board, out, arch=None):
     files = compile_tree(os.path.join(ROOT, "lib", "hanport"), os.path.join(out, "lib", "hanport"), arch)
     files += compile_tree(os.path.join(ROOT, "firmware", "dongle"), os.path.join(out, "lib", "dongle"), arch)
     build_id = make_build_id()
-    files.append(write_buildinfo(out, build_id, arch))
+    write_build_id(out, build_id, arch)
     for name in ("boot.py", "main.py", "slotpick.py", "trial.py"):
         shutil.copy(os.path.join(ROOT, "firmware", name), os.path.join(out, name))
     shutil.copy(board_file, os.path.join(out, "boards", board + ".json"))
@@ -148,15 +148,21 @@ def make_build_id():
         return "nogit"
 
 
-def write_buildinfo(out, build_id, arch):
-    src = os.path.join(out, "buildinfo.py")
+def write_build_id(out, build_id, arch):
+    """dongle/__init__.mpy again, its BUILD the build id (a module of its
+    own would stay in RAM, three names more, for one string)."""
+    with open(os.path.join(ROOT, "firmware", "dongle", "__init__.py")) as f:
+        text = f.read()
+    blank = '\nBUILD = ""'
+    if text.count(blank) != 1:
+        raise SystemExit("build: no BUILD = \"\" line in firmware/dongle/__init__.py")
+    src = os.path.join(out, "__init__.py")
     with open(src, "w") as f:
-        f.write("BUILD = %r\n" % build_id)
-    target = os.path.join(out, "lib", "dongle", "buildinfo.mpy")
-    cmd = [mpy_cross(), "-O3", "-o", target, "-s", "buildinfo.py"] + (["-march=" + arch] if arch else [])
+        f.write(text.replace(blank, "\nBUILD = %r" % build_id))
+    target = os.path.join(out, "lib", "dongle", "__init__.mpy")
+    cmd = [mpy_cross(), "-O3", "-o", target, "-s", "dongle"] + (["-march=" + arch] if arch else [])
     subprocess.run(cmd + [src], check=True)
     os.remove(src)
-    return target
 
 
 def mpy_header(out):

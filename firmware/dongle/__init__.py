@@ -5,10 +5,7 @@ import gc
 import sys
 
 VERSION = "0.1.0"
-try:
-    from .buildinfo import BUILD    # type: ignore[import-not-found]  # (written by make build: tools/build.py)
-except ImportError:
-    BUILD = ""
+BUILD = ""       # the build id, which make build writes into its .mpy of this file (tools/build.py)
 SLOT = ""        # "slots/a/" when main.py runs an updated slot (its page is there)
 
 # Heap sizes below are written for the 64-bit virtual dongle, where every
