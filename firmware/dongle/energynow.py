@@ -24,14 +24,14 @@ def view(e, raw):
 
 def estimate(e, t):
     """(Wh so far in t's hour, Wh estimated at its end)."""
-    h = t - t % 3600
+    h = t // 3600                     # (the hour's number, e.hours's key)
     hour = e.hours.get(h)
     so_far = hour[0] if hour else 0
     prov = e.prov.get(h)
     if prov is not None:
         so_far += prov[0] // _MWS_PER_WH
     p = e.last[1] or 0 if e.last else 0
-    return so_far, so_far + p * (h + 3600 - t) // _MWS_PER_WH
+    return so_far, so_far + p * (3600 - t % 3600) // _MWS_PER_WH
 
 
 def problems(e):
