@@ -5,6 +5,7 @@ hourly-register meters (Aidon style) and meters without registers."""
 import json
 import sys
 from datetime import datetime, timezone
+from re import fullmatch
 
 import pytest
 
@@ -27,6 +28,11 @@ def as_text(x):
     return None if x is None else x.text()
 
 
+def day_key(date):
+    """e.days's key of a date: "2025-10-26" -> 20251026 (y * 10000 + m * 100 + d)."""
+    return int(date.replace("-", ""))
+
+
 def check(e, anchors):
     hours = ref.account(anchors)
     last_t = anchors[-1][0]
@@ -34,10 +40,11 @@ def check(e, anchors):
         start = h * 3600
         assert [v[0], v[1], bool(v[2])] == [hours[start][0], hours[start][1], hours[start][2]], ref.local(start)
     days = ref.days_of(hours, last_t)
+    by_key = {day_key(k): w for k, w in days.items()}
     for k, v in e.days.items():
         # (a day's maximum hour kept by its number: start // 3600)
-        assert v[:3] == [days[k][0], days[k][1], days[k][2] or 0] and v[3] == (
-            None if days[k][3] is None else days[k][3] // 3600), k
+        assert v[:3] == [by_key[k][0], by_key[k][1], by_key[k][2] or 0] and v[3] == (
+            None if by_key[k][3] is None else by_key[k][3] // 3600), k
     rep = e.report(last_t)
     want = ref.month(days, rep["today"]["date"][:7])
     got = rep["month"]
@@ -82,7 +89,7 @@ def test_dst_day_has_25_hours_and_spring_23():
         assert len(hours) == n
         assert len(set(e.label(h * 3600) for h in hours)) == n     # the repeated 02:00 has its own offset
         assert all(e.hours[h][0] == 1000 for h in hours)
-        assert e.days[day][0] == n * 1000
+        assert e.days[day_key(day)][0] == n * 1000
 
 
 def test_restart_from_saved_state_loses_nothing():
@@ -91,10 +98,13 @@ def test_restart_from_saved_state_loses_nothing():
     e = run(rs[:cut])
     saved = json.loads(jsonw.dumps(e.dump()))     # what energy.json holds
     # version 1's form, which an older version rolled back to reads: hours
-    # (and maximum hours) as UTC seconds of their start (kept by hour number
-    # in RAM)
+    # (and maximum hours) as UTC seconds of their start, days by "YYYY-MM-DD"
+    # (kept by hour number and by y * 10000 + m * 100 + d in RAM)
     maxima = [(k, v[3]) for k, v in saved["days"].items() if v[3] is not None]
-    assert saved["v"] == 1 and maxima and all(h == e.days[k][3] * 3600 > 1.7e9 for k, h in maxima)
+    assert saved["v"] == 1 and maxima and all(h == e.days[day_key(k)][3] * 3600 > 1.7e9 for k, h in maxima)
+    assert all(fullmatch(r"20\d\d-\d\d-\d\d", k) for k in saved["days"])
+    assert sorted(day_key(k) for k in saved["days"]) == sorted(e.days)
+    assert all(v[:3] == e.days[day_key(k)][:3] for k, v in saved["days"].items())
     assert len(saved["hours"]) == len(e.hours) > 0 and len(saved["prov"]) == len(e.prov) > 0
     assert all(x[0] > 1.7e9 and x[1:] == e.hours[x[0] // 3600] and x[0] % 3600 == 0 for x in saved["hours"])
     assert all(x[0] > 1.7e9 and x[1:] == e.prov[x[0] // 3600] and x[0] % 3600 == 0 for x in saved["prov"])

@@ -91,23 +91,30 @@ class Energy:
         self.last = None          # [t, import mW or None, export mW] of the last sample
         self.reg_t = None         # when a register last came
         # Hours are kept by number, start // 3600 (the keys of prov and
-        # hours, a day's and a month's max hour): a small int on 32 bits,
-        # where a start in UTC seconds is a long int (32 bytes more each)
+        # hours, a day's and a month's max hour), days by date_key: small
+        # ints on 32 bits, where a start in UTC seconds is a long int and
+        # "YYYY-MM-DD" a str (32 bytes more each)
         self.prov = {}            # hour number -> [import mWs, export mWs] since the anchor
         self.hours = {}           # hour number -> [import Wh, export Wh, estimated 0/1, final 0/1]
-        self.days = {}            # "YYYY-MM-DD" -> [import Wh, export Wh, max hour Wh, max hour number]
+        self.days = {}            # date_key -> [import Wh, export Wh, max hour Wh, max hour number]
         self.months = {}          # closed months "YYYY-MM" -> summary (month_summary)
-        self.open = None          # the month not closed yet
+        self.open = None          # the month not closed yet, y * 100 + m
         self.problems = []
         self.rejected = [0, ""]   # implausible readings: how many, the last one
         self.samples = 0
 
     # --- labels ---------------------------------------------------------
 
-    def day_label(self, h):
-        """Hour (any second in it) -> "2025-10-26" (its local day)."""
+    def date_key(self, h):
+        """Hour (any second in it) -> its local day as days keeps it,
+        y * 10000 + m * 100 + d (20251026); its month is key // 100."""
         y, mo, d = localtime.local(h, self.zone)[:3]
-        return "%04d-%02d-%02d" % (y, mo, d)
+        return y * 10000 + mo * 100 + d
+
+    @staticmethod
+    def date_text(key):
+        """A date_key -> "2025-10-26"."""
+        return "%04d-%02d-%02d" % (key // 10000, key // 100 % 100, key % 100)
 
     def label(self, h):
         """Hour (start, or any second in it) -> "2025-10-26T02:00+02:00"
@@ -228,7 +235,7 @@ class Energy:
         hour[1] += wh_exp
         hour[2] |= 1 if est else 0
         hour[3] = 0                           # changed: final again in _finalize
-        key = self.day_label(h * 3600)
+        key = self.date_key(h * 3600)
         day = self.days.get(key)
         if day is None:
             day = self.days[key] = [0, 0, 0, None]
@@ -244,29 +251,28 @@ class Energy:
         for h, hour in self.hours.items():
             if h < t_hour and not hour[3]:    # ended by t
                 hour[3] = 1
-                redo.add(self.day_label(h * 3600))
+                redo.add(self.date_key(h * 3600))
         for key in redo:
             day = self.days[key]
             # the largest kept hour; one no longer kept cannot have changed
             best = day[2:] if day[3] is not None and day[3] not in self.hours else [-1, None]
             for h in sorted(self.hours):
                 v = self.hours[h]
-                if v[3] and not v[2] and v[0] > best[0] and self.day_label(h * 3600) == key:
+                if v[3] and not v[2] and v[0] > best[0] and self.date_key(h * 3600) == key:
                     best = [v[0], h]
             day[2], day[3] = max(0, best[0]), best[1]
-        cur = self.day_label(t - t % 3600)[:7]
-        if cur != self.open or redo and min(redo) < cur:
+        cur = self.date_key(t - t % 3600) // 100         # this month, y * 100 + m
+        if cur != self.open or redo and min(redo) // 100 < cur:
             self.open = cur
             closed = set()
             for k in self.days:
-                if k < cur:
-                    closed.add(k[:7])
-            for key in closed:
-                self.months[key] = self.month_summary(key)
-            y, m = int(cur[:4]), int(cur[5:7]) - 1
-            prev = "%04d-%02d" % (y - (m == 0), m or 12)
+                if k // 100 < cur:
+                    closed.add(k // 100)
+            for m in closed:
+                self.months["%04d-%02d" % (m // 100, m % 100)] = self.month_summary(m)
+            prev = cur - 1 if cur % 100 > 1 else cur - 89   # the month before (January's: December)
             for k in list(self.days):
-                if k < prev:
+                if k // 100 < prev:
                     del self.days[k]              # a closed month's days stay one month (for the page)
             for k in sorted(self.months)[:max(0, len(self.months) - _KEEP_MONTHS)]:
                 del self.months[k]
@@ -276,16 +282,16 @@ class Energy:
 
     # --- output -----------------------------------------------------------
 
-    def month_summary(self, key):
-        """A month's summary from its days (kept as is for closed months),
-        one tuple: (import Wh, export Wh, days, then the top_n largest
-        daily maximum hours, largest first, each its Wh and its hour
-        number). On 32 bits a closed month kept so takes about a third of
-        the RAM of a dict of lists with starts in seconds."""
+    def month_summary(self, month):
+        """A month's (y * 100 + m) summary from its days (kept as is for
+        closed months), one tuple: (import Wh, export Wh, days, then the
+        top_n largest daily maximum hours, largest first, each its Wh and
+        its hour number). On 32 bits a closed month kept so takes about a
+        third of the RAM of a dict of lists with starts in seconds."""
         imp = exp = n = 0
         maxima = []               # (max hour Wh, its hour number) of each day that has one
         for k, v in self.days.items():
-            if k[:7] == key:
+            if k // 100 == month:
                 imp += v[0]
                 exp += v[1]
                 n += 1

@@ -46,9 +46,10 @@ def current(e, t):
     if t is None:
         return {"ready": False, "problems": problems(e)}
     h = t - t % 3600
-    today = e.day_label(h)
-    month = today[:7]
-    raw = e.month_summary(month)
+    today = e.date_key(h)
+    date = e.date_text(today)
+    month = date[:7]
+    raw = e.month_summary(today // 100)
     cur = view(e, raw)
     so_far, est = estimate(e, t)
     topn = [x[0] for x in e.top_hours(raw)]
@@ -67,7 +68,7 @@ def current(e, t):
         "zone": e.zone,
         "hour": {"start": start, "import_kwh": kwh(so_far), "estimate_kwh": kwh(est),
                  "warning": warning},
-        "today": {"date": today, "import_kwh": kwh(day[0] if day else 0),
+        "today": {"date": date, "import_kwh": kwh(day[0] if day else 0),
                   "export_kwh": kwh(day[1] if day else 0),
                   "max_hour_kwh": kwh(day[2]) if day and day[3] is not None else None},
         "month": dict(cur, month=month, top_n=e.top_n),

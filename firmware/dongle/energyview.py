@@ -19,7 +19,7 @@ def report(e, t, lists=True):
     rep = current(e, t)
     if not rep["ready"]:
         return rep
-    month = rep["month"]["month"]
+    this_month = e.date_key(t - t % 3600) // 100      # rep's month, y * 100 + m (e.days's keys // 100)
 
     def hours():
         for hh, v in sorted(e.hours.items())[-26:]:
@@ -28,8 +28,8 @@ def report(e, t, lists=True):
 
     def days():
         for k, v in sorted(e.days.items()):
-            if k[:7] == month:
-                yield {"date": k, "import_kwh": kwh(v[0]), "export_kwh": kwh(v[1]),
+            if k // 100 == this_month:
+                yield {"date": e.date_text(k), "import_kwh": kwh(v[0]), "export_kwh": kwh(v[1]),
                        "max_hour_kwh": kwh(v[2]) if v[3] is not None else None}
 
     def months():
@@ -42,7 +42,8 @@ def report(e, t, lists=True):
 
 def dump(e):
     """e as energy.json's JSON holds it (jsonw writes it): version 1,
-    hour starts in UTC seconds, where e keeps hours by number (energy.py).
+    hour starts in UTC seconds and dates "YYYY-MM-DD", where e keeps hours
+    by number and days by date_key (energy.py).
     Each item converted as it is written (jsonw: a function's list made
     item by item, Members an object's members), never a converted copy of
     the whole book: a save may come when the heap is short."""
@@ -65,7 +66,7 @@ def dump(e):
         return {"imp": m[0], "exp": m[1], "top": [list(x) for x in e.top_hours(m)], "days": m[2]}
     return {"v": 1, "zone": e.zone, "anchor": e.anchor, "last": e.last,
             "reg_t": e.reg_t, "prov": prov, "hours": hours,
-            "days": Members(sorted(e.days), day), "months": Members(sorted(e.months), month),
+            "days": Members(sorted(e.days), day, e.date_text), "months": Members(sorted(e.months), month),
             "problems": e.problems, "rejected": e.rejected}
 
 
@@ -79,10 +80,11 @@ def load(e, d):
     # (hours by number in e: energy.py)
     e.prov = {x[0] // 3600: [x[1], x[2]] for x in d["prov"]}
     e.hours = {x[0] // 3600: x[1:5] for x in d["hours"]}
-    e.days = d["days"]
-    for v in e.days.values():
+    e.days = {}
+    for k, v in d["days"].items():
         if v[3] is not None:
             v[3] //= 3600                   # (its hour number: energy.py)
+        e.days[int(k[:4]) * 10000 + int(k[5:7]) * 100 + int(k[8:])] = v     # (energy.date_key's form)
     e.months = {}
     for k, m in d["months"].items():
         packed = [m["imp"], m["exp"], m["days"]]
