@@ -5,6 +5,7 @@ hourly-register meters (Aidon style) and meters without registers."""
 import json
 import sys
 from datetime import datetime, timezone
+from re import fullmatch
 
 import pytest
 
@@ -27,16 +28,23 @@ def as_text(x):
     return None if x is None else x.text()
 
 
+def day_key(date):
+    """e.days's key of a date: "2025-10-26" -> 20251026 (y * 10000 + m * 100 + d)."""
+    return int(date.replace("-", ""))
+
+
 def check(e, anchors):
     hours = ref.account(anchors)
     last_t = anchors[-1][0]
-    for h, v in e.hours.items():
-        assert [v[0], v[1], bool(v[2])] == [hours[h][0], hours[h][1], hours[h][2]], ref.local(h)
+    for h, v in e.hours.items():                  # (an hour kept by its number: start // 3600)
+        start = h * 3600
+        assert [v[0], v[1], bool(v[2])] == [hours[start][0], hours[start][1], hours[start][2]], ref.local(start)
     days = ref.days_of(hours, last_t)
+    by_key = {day_key(k): w for k, w in days.items()}
     for k, v in e.days.items():
         # (a day's maximum hour kept by its number: start // 3600)
-        assert v[:3] == [days[k][0], days[k][1], days[k][2] or 0] and v[3] == (
-            None if days[k][3] is None else days[k][3] // 3600), k
+        assert v[:3] == [by_key[k][0], by_key[k][1], by_key[k][2] or 0] and v[3] == (
+            None if by_key[k][3] is None else by_key[k][3] // 3600), k
     rep = e.report(last_t)
     want = ref.month(days, rep["today"]["date"][:7])
     got = rep["month"]
@@ -58,7 +66,8 @@ def test_a_month_with_dst_gap_and_clock_jump():
     # the autumn switch: Oct 26 has 25 hours, and both 02:00 hours exist
     labels = [h["hour"] for h in rep["hours"]]
     assert rep["month"]["month"] == "2025-11"
-    oct26 = [h for h in e.hours if ref.local(h).strftime("%Y-%m-%d") == "2025-10-26"]
+    # (hours kept by number: start // 3600)
+    oct26 = [h for h in e.hours if ref.local(h * 3600).strftime("%Y-%m-%d") == "2025-10-26"]
     assert not oct26 or len(oct26) <= 25
     assert len(rep["months"]) == 1 and rep["months"][0]["month"] == "2025-10"
     # every Wh of the registers is accounted once
@@ -75,11 +84,12 @@ def test_dst_day_has_25_hours_and_spring_23():
         e = energy.Energy("CET", 3)
         for k in range(0, n * 3600 + 60, 60):
             e.sample(t0 + k, 1000_000, 0, 1000 + k * 1000 // 3600, 0)
-        hours = [h for h in e.hours if ref.local(h).strftime("%Y-%m-%d") == day]
+        # (hours kept by number: start // 3600)
+        hours = [h for h in e.hours if ref.local(h * 3600).strftime("%Y-%m-%d") == day]
         assert len(hours) == n
-        assert len(set(e.label(h) for h in hours)) == n     # the repeated 02:00 has its own offset
+        assert len(set(e.label(h * 3600) for h in hours)) == n     # the repeated 02:00 has its own offset
         assert all(e.hours[h][0] == 1000 for h in hours)
-        assert e.days[day][0] == n * 1000
+        assert e.days[day_key(day)][0] == n * 1000
 
 
 def test_restart_from_saved_state_loses_nothing():
@@ -87,10 +97,17 @@ def test_restart_from_saved_state_loses_nothing():
     cut = len(rs) // 2
     e = run(rs[:cut])
     saved = json.loads(jsonw.dumps(e.dump()))     # what energy.json holds
-    # version 1's form, which an older version rolled back to reads: maximum
-    # hours as UTC seconds of their start (kept by hour number in RAM)
+    # version 1's form, which an older version rolled back to reads: hours
+    # (and maximum hours) as UTC seconds of their start, days by "YYYY-MM-DD"
+    # (kept by hour number and by y * 10000 + m * 100 + d in RAM)
     maxima = [(k, v[3]) for k, v in saved["days"].items() if v[3] is not None]
-    assert saved["v"] == 1 and maxima and all(h == e.days[k][3] * 3600 > 1.7e9 for k, h in maxima)
+    assert saved["v"] == 1 and maxima and all(h == e.days[day_key(k)][3] * 3600 > 1.7e9 for k, h in maxima)
+    assert all(fullmatch(r"20\d\d-\d\d-\d\d", k) for k in saved["days"])
+    assert sorted(day_key(k) for k in saved["days"]) == sorted(e.days)
+    assert all(v[:3] == e.days[day_key(k)][:3] for k, v in saved["days"].items())
+    assert len(saved["hours"]) == len(e.hours) > 0 and len(saved["prov"]) == len(e.prov) > 0
+    assert all(x[0] > 1.7e9 and x[1:] == e.hours[x[0] // 3600] and x[0] % 3600 == 0 for x in saved["hours"])
+    assert all(x[0] > 1.7e9 and x[1:] == e.prov[x[0] // 3600] and x[0] % 3600 == 0 for x in saved["prov"])
     lost = rs[cut:cut + 7]                        # processed after the save, then power lost
     e2 = energy.Energy("CET", 3)
     e2.load(saved)
@@ -118,7 +135,7 @@ def test_hourly_registers_and_live_estimate():
         reg, acc = reg + acc // 3_600_000, acc % 3_600_000
     so_far, est = e.estimate(t)
     assert 990 <= so_far <= 1010 and 1990 <= est <= 2010          # half of a 2 kW hour
-    hour2 = t0 + 2 * 3600
+    hour2 = t0 // 3600 + 2                                         # (e.hours's key: start // 3600)
     assert 5900 <= e.hours[hour2][0] <= 6100                       # the register's share
     rep = e.report(t)
     assert rep["month"]["peak_kwh"].wh == e.hours[hour2][0]
@@ -137,7 +154,8 @@ def test_meter_without_registers_counts_power():
     e = energy.Energy("CET", 3)
     for k in range(0, 3 * 3600 + 20, 10):
         e.sample(t0 + k, 1_500_000, 0, None, None)
-    assert [e.hours[t0 + h * 3600][0] for h in range(3)] == [1500, 1500, 1500]
+    # (e.hours's key: the hour's number, start // 3600)
+    assert [e.hours[t0 // 3600 + h][0] for h in range(3)] == [1500, 1500, 1500]
 
 
 def test_stale_repeat_and_clock_going_back():
@@ -150,7 +168,8 @@ def test_stale_repeat_and_clock_going_back():
     e.sample(t0 + 1800, None, None, 2300, 0)          # clock back, new energy: not used...
     assert e.anchor[:3] == [t0 + 3600, 2000, 0]
     e.sample(t0 + 7200, None, None, 3300, 0)          # ...the next later reading covers it
-    assert e.hours[t0][0] == 1000 and e.hours[t0 + 3600][0] == 1300
+    # (e.hours's key: the hour's number, start // 3600)
+    assert e.hours[t0 // 3600][0] == 1000 and e.hours[t0 // 3600 + 1][0] == 1300
     assert sum(d[0] for d in e.days.values()) == 2300
 
 

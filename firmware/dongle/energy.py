@@ -64,15 +64,16 @@ def split(total, weights):
 
 
 def hours_between(t0, t1):
-    """[(hour start, seconds of (t0, t1] in that hour)], t0 < t1, UTC."""
+    """[(hour number, seconds of (t0, t1] in that hour)], t0 < t1, UTC; an
+    hour's number is its start // 3600."""
     out = []
-    h = t0 - t0 % 3600
+    h = t0 // 3600
     t = t0
     while t < t1:
-        end = min(h + 3600, t1)
+        end = min((h + 1) * 3600, t1)
         out.append((h, end - t))
         t = end
-        h += 3600
+        h += 1
     return out
 
 
@@ -89,25 +90,31 @@ class Energy:
         self.cand = None          # [t, import, export] of a rejected reading: a glitch or a new meter
         self.last = None          # [t, import mW or None, export mW] of the last sample
         self.reg_t = None         # when a register last came
-        self.prov = {}            # hour start -> [import mWs, export mWs] since the anchor
-        self.hours = {}           # hour start -> [import Wh, export Wh, estimated 0/1, final 0/1]
-        # "YYYY-MM-DD" -> [import Wh, export Wh, max hour Wh, max hour]; a
-        # max hour (here and in months) is its hour number, start // 3600:
-        # a small int on 32 bits, where a start in seconds is a long int
-        # (32 bytes more each, a year's days and months 2.6 KB)
-        self.days = {}
+        # Hours are kept by number, start // 3600 (the keys of prov and
+        # hours, a day's and a month's max hour), days by date_key: small
+        # ints on 32 bits, where a start in UTC seconds is a long int and
+        # "YYYY-MM-DD" a str (32 bytes more each)
+        self.prov = {}            # hour number -> [import mWs, export mWs] since the anchor
+        self.hours = {}           # hour number -> [import Wh, export Wh, estimated 0/1, final 0/1]
+        self.days = {}            # date_key -> [import Wh, export Wh, max hour Wh, max hour number]
         self.months = {}          # closed months "YYYY-MM" -> summary (month_summary)
-        self.open = None          # the month not closed yet
+        self.open = None          # the month not closed yet, y * 100 + m
         self.problems = []
         self.rejected = [0, ""]   # implausible readings: how many, the last one
         self.samples = 0
 
     # --- labels ---------------------------------------------------------
 
-    def day_label(self, h):
-        """Hour (any second in it) -> "2025-10-26" (its local day)."""
+    def date_key(self, h):
+        """Hour (any second in it) -> its local day as days keeps it,
+        y * 10000 + m * 100 + d (20251026); its month is key // 100."""
         y, mo, d = localtime.local(h, self.zone)[:3]
-        return "%04d-%02d-%02d" % (y, mo, d)
+        return y * 10000 + mo * 100 + d
+
+    @staticmethod
+    def date_text(key):
+        """A date_key -> "2025-10-26"."""
+        return "%04d-%02d-%02d" % (key // 10000, key // 100 % 100, key % 100)
 
     def label(self, h):
         """Hour (start, or any second in it) -> "2025-10-26T02:00+02:00"
@@ -174,8 +181,9 @@ class Energy:
                 self._add(h, wi, we, dt > GAP_S or (a[3] & 1 and wi > d[0] + self.max_w * (sec - dt) // 3600))
         self.reg_t = t
         self.anchor = [t, r_imp, r_exp, 0]
+        t_hour = t // 3600                # t's hour (its number)
         for h in list(self.prov):
-            if h + 3600 <= t:
+            if h < t_hour:                    # ended by t
                 del self.prov[h]
             else:
                 self.prov[h] = [0, 0]          # the register covered up to t
@@ -189,7 +197,7 @@ class Energy:
             r_exp = 0
         d = [r_imp - a[1], 0 if a[2] is None else r_exp - a[2]]
         back = [min(0, d[0]), min(0, d[1])]
-        h = self.hours.get(a[0] - 3600) if a[3] & 2 else None
+        h = self.hours.get(a[0] // 3600 - 1) if a[3] & 2 else None
         if h is not None and -back[0] <= h[0] and -back[1] <= h[1]:
             d = [d[0] - back[0], d[1] - back[1]]      # power overshot the registers in the hours it
         else:                                         # filled: the excess comes off the last of them
@@ -198,26 +206,28 @@ class Energy:
         if not (0 <= d[0] <= top and 0 <= d[1] <= top):
             return None
         if back != [0, 0]:
-            self._add(a[0] - 3600, back[0], back[1], 1)
+            self._add(a[0] // 3600 - 1, back[0], back[1], 1)
         return d
 
     def _from_power(self, t):
         """No registers for a while: hours from integrated power, final when
         they end. The anchor moves on by what they got (no hole skipped)."""
         a = self.anchor
+        t_hour = t // 3600                # t's hour (its number)
         for h in sorted(self.prov):
-            if h + 3600 > t or a is not None and h > a[0]:
+            if h >= t_hour or a is not None and h > a[0] // 3600:
                 break
             mws = self.prov.pop(h)
             wi, we = mws[0] // MWS_PER_WH, mws[1] // MWS_PER_WH
             self._add(h, wi, we, a[3] & 1 if a else 0)
             if a is not None:
-                a[0], a[1], a[3] = h + 3600, a[1] + wi, a[3] | 2
+                a[0], a[1], a[3] = (h + 1) * 3600, a[1] + wi, a[3] | 2
                 if a[2] is not None:
                     a[2] += we
         self._finalize(t)
 
     def _add(self, h, wh_imp, wh_exp, est):
+        """Energy to hour number h and its day."""
         hour = self.hours.get(h)
         if hour is None:
             hour = self.hours[h] = [0, 0, 0, 0]
@@ -225,7 +235,7 @@ class Energy:
         hour[1] += wh_exp
         hour[2] |= 1 if est else 0
         hour[3] = 0                           # changed: final again in _finalize
-        key = self.day_label(h)
+        key = self.date_key(h * 3600)
         day = self.days.get(key)
         if day is None:
             day = self.days[key] = [0, 0, 0, None]
@@ -236,33 +246,33 @@ class Energy:
         """The one place that decides what is final: hours that ended by t,
         then their days' maxima (complete, non-estimated hours), then the
         months that ended by t are closed (again, if a late change came)."""
+        t_hour = t // 3600                # t's hour (its number)
         redo = set()
         for h, hour in self.hours.items():
-            if h + 3600 <= t and not hour[3]:
+            if h < t_hour and not hour[3]:    # ended by t
                 hour[3] = 1
-                redo.add(self.day_label(h))
+                redo.add(self.date_key(h * 3600))
         for key in redo:
             day = self.days[key]
             # the largest kept hour; one no longer kept cannot have changed
-            best = day[2:] if day[3] is not None and day[3] * 3600 not in self.hours else [-1, None]
+            best = day[2:] if day[3] is not None and day[3] not in self.hours else [-1, None]
             for h in sorted(self.hours):
                 v = self.hours[h]
-                if v[3] and not v[2] and v[0] > best[0] and self.day_label(h) == key:
-                    best = [v[0], h // 3600]
+                if v[3] and not v[2] and v[0] > best[0] and self.date_key(h * 3600) == key:
+                    best = [v[0], h]
             day[2], day[3] = max(0, best[0]), best[1]
-        cur = self.day_label(t - t % 3600)[:7]
-        if cur != self.open or redo and min(redo) < cur:
+        cur = self.date_key(t - t % 3600) // 100         # this month, y * 100 + m
+        if cur != self.open or redo and min(redo) // 100 < cur:
             self.open = cur
             closed = set()
             for k in self.days:
-                if k < cur:
-                    closed.add(k[:7])
-            for key in closed:
-                self.months[key] = self.month_summary(key)
-            y, m = int(cur[:4]), int(cur[5:7]) - 1
-            prev = "%04d-%02d" % (y - (m == 0), m or 12)
+                if k // 100 < cur:
+                    closed.add(k // 100)
+            for m in closed:
+                self.months["%04d-%02d" % (m // 100, m % 100)] = self.month_summary(m)
+            prev = cur - 1 if cur % 100 > 1 else cur - 89   # the month before (January's: December)
             for k in list(self.days):
-                if k < prev:
+                if k // 100 < prev:
                     del self.days[k]              # a closed month's days stay one month (for the page)
             for k in sorted(self.months)[:max(0, len(self.months) - _KEEP_MONTHS)]:
                 del self.months[k]
@@ -272,16 +282,16 @@ class Energy:
 
     # --- output -----------------------------------------------------------
 
-    def month_summary(self, key):
-        """A month's summary from its days (kept as is for closed months),
-        one tuple: (import Wh, export Wh, days, then the top_n largest
-        daily maximum hours, largest first, each its Wh and its hour
-        number). On 32 bits a closed month kept so takes about a third of
-        the RAM of a dict of lists with starts in seconds."""
+    def month_summary(self, month):
+        """A month's (y * 100 + m) summary from its days (kept as is for
+        closed months), one tuple: (import Wh, export Wh, days, then the
+        top_n largest daily maximum hours, largest first, each its Wh and
+        its hour number). On 32 bits a closed month kept so takes about a
+        third of the RAM of a dict of lists with starts in seconds."""
         imp = exp = n = 0
         maxima = []               # (max hour Wh, its hour number) of each day that has one
         for k, v in self.days.items():
-            if k[:7] == key:
+            if k // 100 == month:
                 imp += v[0]
                 exp += v[1]
                 n += 1

@@ -24,14 +24,14 @@ def view(e, raw):
 
 def estimate(e, t):
     """(Wh so far in t's hour, Wh estimated at its end)."""
-    h = t - t % 3600
+    h = t // 3600                     # (the hour's number, e.hours's key)
     hour = e.hours.get(h)
     so_far = hour[0] if hour else 0
     prov = e.prov.get(h)
     if prov is not None:
         so_far += prov[0] // _MWS_PER_WH
     p = e.last[1] or 0 if e.last else 0
-    return so_far, so_far + p * (h + 3600 - t) // _MWS_PER_WH
+    return so_far, so_far + p * (3600 - t % 3600) // _MWS_PER_WH
 
 
 def problems(e):
@@ -46,9 +46,10 @@ def current(e, t):
     if t is None:
         return {"ready": False, "problems": problems(e)}
     h = t - t % 3600
-    today = e.day_label(h)
-    month = today[:7]
-    raw = e.month_summary(month)
+    today = e.date_key(h)
+    date = e.date_text(today)
+    month = date[:7]
+    raw = e.month_summary(today // 100)
     cur = view(e, raw)
     so_far, est = estimate(e, t)
     topn = [x[0] for x in e.top_hours(raw)]
@@ -67,7 +68,7 @@ def current(e, t):
         "zone": e.zone,
         "hour": {"start": start, "import_kwh": kwh(so_far), "estimate_kwh": kwh(est),
                  "warning": warning},
-        "today": {"date": today, "import_kwh": kwh(day[0] if day else 0),
+        "today": {"date": date, "import_kwh": kwh(day[0] if day else 0),
                   "export_kwh": kwh(day[1] if day else 0),
                   "max_hour_kwh": kwh(day[2]) if day and day[3] is not None else None},
         "month": dict(cur, month=month, top_n=e.top_n),

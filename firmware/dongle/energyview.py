@@ -19,17 +19,17 @@ def report(e, t, lists=True):
     rep = current(e, t)
     if not rep["ready"]:
         return rep
-    month = rep["month"]["month"]
+    this_month = e.date_key(t - t % 3600) // 100      # rep's month, y * 100 + m (e.days's keys // 100)
 
     def hours():
         for hh, v in sorted(e.hours.items())[-26:]:
-            yield {"hour": e.label(hh), "import_kwh": kwh(v[0]), "export_kwh": kwh(v[1]),
+            yield {"hour": e.label(hh * 3600), "import_kwh": kwh(v[0]), "export_kwh": kwh(v[1]),
                    "estimated": bool(v[2]), "complete": bool(v[3])}
 
     def days():
         for k, v in sorted(e.days.items()):
-            if k[:7] == month:
-                yield {"date": k, "import_kwh": kwh(v[0]), "export_kwh": kwh(v[1]),
+            if k // 100 == this_month:
+                yield {"date": e.date_text(k), "import_kwh": kwh(v[0]), "export_kwh": kwh(v[1]),
                        "max_hour_kwh": kwh(v[2]) if v[3] is not None else None}
 
     def months():
@@ -42,20 +42,32 @@ def report(e, t, lists=True):
 
 def dump(e):
     """e as energy.json's JSON holds it (jsonw writes it): version 1,
-    hour starts in UTC seconds, where e keeps a day's and a month's
-    maximum hours by number (energy.py)."""
+    hour starts in UTC seconds and dates "YYYY-MM-DD", where e keeps hours
+    by number and days by date_key (energy.py).
+    Each item converted as it is written (jsonw: a function's list made
+    item by item, Members an object's members), never a converted copy of
+    the whole book: a save may come when the heap is short."""
     from .jsonw import Members
-    months = {}                 # (in the file as dicts, as version 1 has them)
-    for k, m in e.months.items():
-        months[k] = {"imp": m[0], "exp": m[1], "top": [list(x) for x in e.top_hours(m)], "days": m[2]}
-    days = e.days
+
+    def prov():
+        for h, v in e.prov.items():
+            yield [h * 3600, v[0], v[1]]
+
+    def hours():
+        for h, v in e.hours.items():
+            yield [h * 3600] + v
+
+    def day(k):
+        v = e.days[k]
+        return v if v[3] is None else v[:3] + [v[3] * 3600]
+
+    def month(k):
+        m = e.months[k]         # (in the file as a dict, as version 1 has it)
+        return {"imp": m[0], "exp": m[1], "top": [list(x) for x in e.top_hours(m)], "days": m[2]}
     return {"v": 1, "zone": e.zone, "anchor": e.anchor, "last": e.last,
-            "reg_t": e.reg_t, "prov": [[h, v[0], v[1]] for h, v in e.prov.items()],
-            "hours": [[h] + v for h, v in e.hours.items()],
-            "days": Members(sorted(days), lambda k: days[k] if days[k][3] is None  # (a day's maximum
-                            else days[k][:3] + [days[k][3] * 3600]),             # hour: as seconds)
-            "months": months, "problems": e.problems,
-            "rejected": e.rejected}
+            "reg_t": e.reg_t, "prov": prov, "hours": hours,
+            "days": Members(sorted(e.days), day, e.date_text), "months": Members(sorted(e.months), month),
+            "problems": e.problems, "rejected": e.rejected}
 
 
 def load(e, d):
@@ -65,12 +77,14 @@ def load(e, d):
     e.anchor = a and (a + [0])[:4]     # version 1 files had no flags
     e.last = d["last"]
     e.reg_t = d["reg_t"]
-    e.prov = {x[0]: [x[1], x[2]] for x in d["prov"]}
-    e.hours = {x[0]: x[1:5] for x in d["hours"]}
-    e.days = d["days"]
-    for v in e.days.values():
+    # (hours by number in e: energy.py)
+    e.prov = {x[0] // 3600: [x[1], x[2]] for x in d["prov"]}
+    e.hours = {x[0] // 3600: x[1:5] for x in d["hours"]}
+    e.days = {}
+    for k, v in d["days"].items():
         if v[3] is not None:
             v[3] //= 3600                   # (its hour number: energy.py)
+        e.days[int(k[:4]) * 10000 + int(k[5:7]) * 100 + int(k[8:])] = v     # (energy.date_key's form)
     e.months = {}
     for k, m in d["months"].items():
         packed = [m["imp"], m["exp"], m["days"]]

@@ -7,13 +7,15 @@ from hanport import jsonout
 
 
 class Members:
-    """An object whose members are made as they are written: keys, the
-    names in the order written, and get(name), each value made for its
-    turn and garbage after it (a dict of them all need never be in RAM)."""
+    """An object whose members are made as they are written: keys, in
+    the order written, each named label(key), and get(key), each value
+    made for its turn and garbage after it (a dict of them all need never
+    be in RAM)."""
 
-    def __init__(self, keys, get):
+    def __init__(self, keys, get, label=str):
         self.keys = keys
         self.get = get
+        self.label = label
 
 
 class Written:
@@ -43,7 +45,7 @@ def write(out, obj):
         for k in obj.keys:
             if not first:
                 out.raw(b", ")
-            out.text(str(k))
+            out.text(obj.label(k))
             out.raw(b": ")
             write(out, obj.get(k))
             first = False
