@@ -21,7 +21,7 @@ BUDGET = {"p1": 1300, "aidon": 2700, "kaifa": 1900, "kamstrup": 2200, "kaifa-gcm
 SCRIPT = """
 import gc, sys
 import hanport
-from hanport import p1, dlms, cosem, axdr, lists, gcm, binary
+from hanport import p1, dlms, cosem, cosemlist, axdr, lists, gcm, binary
 msgs = []
 with open(sys.argv[1], "rb") as f:
     data = f.read()

@@ -3,11 +3,11 @@
 # The body is first flattened into tokens (axdr.Tokens, reused per frame),
 # then mapped in one of three ways:
 #   - OBIS pairs: {OBIS, value[, {scaler, unit}]} in any nesting (Aidon,
-#     Kamstrup, Swedish Kaifa, Austrian/Polish Kaifa, L+G EMBRIQ);
+#     Kamstrup, Swedish Kaifa, Austrian/Polish Kaifa, L+G EMBRIQ), here;
 #   - object list: element 0 lists {class, OBIS, attribute, index} for the
-#     elements that follow (Landis+Gyr E450 pushes);
+#     elements that follow (Landis+Gyr E450 pushes), cosemlist.py;
 #   - positional: values only, meaning by position (Kaifa KFM_001, Iskra,
-#     Netz Burgenland), from lists.POSITIONAL.
+#     Netz Burgenland), from lists.POSITIONAL, cosemlist.py.
 from . import axdr, fields, lists, obis, pick, units
 from .fmt import TextCache, ascii_text, normalize
 
@@ -86,38 +86,13 @@ def obis_key(buf, s):
     return obis.key(buf[s], buf[s + 1], buf[s + 2], buf[s + 3], buf[s + 4])
 
 
-# the specials of a lists.POSITIONAL layout, coded after the field indices
-_WORDS = ("list", "id", "type", "clock", "-")
-_LIST, _ID, _TYPE, _CLOCK = 251, 252, 253, 254
-
-
-def _layout(text):
-    """A lists.POSITIONAL layout text -> bytes, two per element: the
-    target (a field index, or 251 + the special's place in _WORDS) and
-    the shift + 128."""
-    out = bytearray()
-    for word in text.split():
-        if word in _WORDS:
-            target, shift = 251 + _WORDS.index(word), 0
-        else:
-            code, _, shift = word.partition("e")
-            c, d, e = code.split(".")
-            target = obis.target(obis.key(1, 0, int(c), int(d), int(e)))
-            if target is None or target < 0:
-                raise ValueError("lists.py: %r is not a value's OBIS code" % word)
-            shift = int(shift or 0)
-        out.append(target)
-        out.append(shift + 128)
-    return bytes(out)
-
-
 class Mapper:
     """Stores token values into a Reading. One per Decoder."""
 
     def __init__(self):
         self.tok = _Tokens()
         self._texts = TextCache(pick.crc_x25 if pick.MICROPYTHON else None)
-        self._layouts = {}       # lists.POSITIONAL row -> its layout, once read
+        self._layouts = {}       # lists.POSITIONAL row -> its layout, once read (cosemlist.py)
 
     def map(self, buf, r):
         """Map the tokens of one body into Reading r. Returns False when the
@@ -128,13 +103,28 @@ class Mapper:
         self.buf = buf
         self.r = r
         self.implicit = lists.IMPLICIT[None]
-        if t.tag[0] in (axdr.ARRAY, axdr.STRUCTURE):
-            if self._object_list():
+        # an object list or a lists.POSITIONAL row (cosemlist.py maps
+        # them) told by the first tokens: a meter that sends OBIS codes
+        # never loads that code
+        listed = False
+        if t.tag[0] == axdr.STRUCTURE:
+            if t.n >= 3 and t.tag[1] == axdr.ARRAY:
+                listed = True           # element 0 an array: an object list's
+            elif t.val[0] and t.depth[1] == 1:
+                for row in lists.POSITIONAL:
+                    if row[0] == t.val[0] and row[1] == t.tag[1]:
+                        listed = True   # a row's element count and first type
+        if listed:
+            from . import cosemlist
+            if cosemlist.map(self):
                 return True
-            layout = self._positional()
-            if layout is not None:
-                return self._by_position(layout)
         return self._obis_pairs()
+
+    def unknown(self, r):
+        """cosemlist.unknown: what a list no row describes holds, and its
+        shape."""
+        from . import cosemlist
+        return cosemlist.unknown(self, r)
 
     # --- helpers --------------------------------------------------------
 
@@ -157,18 +147,6 @@ class Mapper:
         for prefix, flag in lists.MAKER:
             if text.startswith(prefix) and r.manufacturer is None:
                 r.manufacturer = flag
-
-    def _children(self, i):
-        """Token indices of the direct children of container token i."""
-        t = self.tok
-        d = t.depth[i] + 1
-        out = []
-        j = i + 1
-        while j < t.n and t.depth[j] >= d:
-            if t.depth[j] == d:
-                out.append(j)
-            j += 1
-        return out
 
     def _store(self, target, i, shift=None, scaler=None, unit=None):
         """Store token i as target (field index or obis special).
@@ -292,103 +270,3 @@ class Mapper:
         if a == 0 and buf[s + 2] == 25 and buf[s + 3] == 9:
             return obis.IGNORE       # a push setup object's own name
         return obis.target((a << 27) | (b << 24) | (buf[s + 2] << 16) | (buf[s + 3] << 8) | buf[s + 4])
-
-    def _object_list(self):
-        """Element 0 is an array of {class, OBIS, attribute, index}."""
-        t = self.tok
-        if t.n < 3 or t.tag[0] != axdr.STRUCTURE or t.tag[1] != axdr.ARRAY:
-            return False
-        top = self._children(0)
-        if len(top) < 2:
-            return False
-        entries = self._children(top[0])
-        if len(entries) != len(top):
-            return False
-        codes = []
-        for j in entries:
-            c = self._children(j)
-            if len(c) != 4 or t.tag[j] != axdr.STRUCTURE or t.tag[c[1]] != _OS \
-                    or t.e[c[1]] - t.s[c[1]] != 6:
-                return False
-            codes.append(c[1])
-        for k in range(1, len(top)):
-            if t.tag[top[k]] != axdr.NULL:
-                self._pair(codes[k], top[k], None, None)
-        return True
-
-    def _positional(self):
-        """The layout (bytes, see _layout) of the lists.POSITIONAL row this
-        body matches, or None."""
-        t = self.tok
-        count = t.val[0]
-        if t.tag[0] != axdr.STRUCTURE or count == 0 or t.depth[1] != 1:
-            return None
-        top = None
-        row = 0
-        for n, tag, prefixes, layout in lists.POSITIONAL:
-            if n == count and tag == t.tag[1]:
-                if top is None:
-                    top = self._children(0)
-                if self._starts(top, prefixes):
-                    got = self._layouts.get(row)
-                    if got is None:           # read once per row, kept
-                        got = self._layouts[row] = _layout(layout)
-                    return got
-            row += 1
-        return None
-
-    def _starts(self, top, prefixes):
-        """Elements 0, 1... are texts starting with prefixes 0, 1..."""
-        if prefixes is None:
-            return True
-        for k in range(len(prefixes)):
-            if k >= len(top) or self.tok.tag[top[k]] not in _STRINGS or \
-                    not self._text(top[k]).startswith(prefixes[k]):
-                return False
-        return True
-
-    def unknown(self, r):
-        """A list with no OBIS codes that no row describes, into a fresh
-        Reading r: what can be known without a layout (a text with "_" as
-        the list id, AIDON_V0001-like; another text as the meter id; a
-        date-time), and its shape for last_error, so a user can send it in."""
-        t = self.tok
-        self.r = r
-        top = self._children(0) if t.tag[0] in (axdr.ARRAY, axdr.STRUCTURE) else [0]
-        shape = []
-        for i in top:
-            tag = t.tag[i]
-            if tag in _STRINGS:
-                if t.e[i] - t.s[i] == 12 and self._store(obis.CLOCK, i):
-                    shape.append("clock")
-                    continue
-                text = self._text(i)
-                if "\\x" not in text:
-                    if "_" in text and r.list_id is None:
-                        self._set_list(text)
-                    elif "_" not in text and r.meter_id is None:
-                        self._store(obis.METER_ID, i)
-                shape.append(repr(text))
-            elif tag in _INTS:
-                shape.append("%02X:%d" % (tag, t.val[i]))
-            else:
-                shape.append("%02X" % tag)
-        return ("DLMS list not recognised, please report it: %d elements [%s]" % (
-            len(top), ", ".join(shape)))[:400]
-
-    def _by_position(self, layout):
-        top = self._children(0)
-        for k in range(min(len(top), len(layout) >> 1)):
-            i = top[k]
-            target = layout[2 * k]
-            if target == _LIST:
-                self._set_list(self._text(i))
-            elif target == _ID:
-                self._store(obis.METER_ID, i)
-            elif target == _TYPE:
-                self._store(obis.METER_TYPE, i)
-            elif target == _CLOCK:
-                self._store(obis.CLOCK, i)
-            elif target < _LIST:
-                self._store(target, i, layout[2 * k + 1] - 128)
-        return True
