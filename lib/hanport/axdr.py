@@ -83,7 +83,7 @@ _MAX_TOKENS = const(256)
 # MicroPython: room for this many tokens at first, and as many more each
 # time a body needs it (up to _MAX_TOKENS): the arrays settle at about the
 # meter's longest list (~10 bytes a token) instead of _MAX_TOKENS
-_STEP = 32
+_STEP = const(32)
 
 
 class Tokens:

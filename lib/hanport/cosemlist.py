@@ -8,6 +8,11 @@
 # checks its first tokens), so a meter sending OBIS codes never loads them.
 from . import axdr, lists, obis
 
+try:
+    from micropython import const
+except ImportError:           # CPython (every const here is an int)
+    const = int
+
 # (as cosem.py's)
 _STRINGS = (axdr.OCTET_STRING, axdr.VISIBLE_STRING, axdr.UTF8_STRING)
 _INTS = (axdr.DOUBLE_LONG, axdr.DOUBLE_LONG_UNSIGNED, axdr.INTEGER, axdr.LONG,
@@ -15,7 +20,10 @@ _INTS = (axdr.DOUBLE_LONG, axdr.DOUBLE_LONG_UNSIGNED, axdr.INTEGER, axdr.LONG,
          axdr.ENUM, axdr.BCD)
 # the specials of a lists.POSITIONAL layout, coded after the field indices
 _WORDS = ("list", "id", "type", "clock", "-")
-_LIST, _ID, _TYPE, _CLOCK = 251, 252, 253, 254
+_LIST = const(251)
+_ID = const(252)
+_TYPE = const(253)
+_CLOCK = const(254)
 
 
 def map(m):

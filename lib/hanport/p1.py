@@ -7,9 +7,16 @@ from . import fields, obis, pick, units
 from .fmt import TextCache, ascii_text
 from .reading import Reading
 
-_LP, _CR, _LF = 40, 13, 10
-_MAX_GROUPS = 32
-_NO_UNIT = -3
+try:
+    from micropython import const
+except ImportError:           # CPython (every const here is an int)
+    const = int
+
+_LP = const(40)         # '('
+_CR = const(13)
+_LF = const(10)
+_MAX_GROUPS = const(32)
+_NO_UNIT = const(-3)
 
 # M-Bus device types (EN 13757-3) -> field for the channel's reading
 _MBUS_FIELD = {3: "gas_m3", 7: "water_m3", 6: "water_m3", 4: "heat_gj", 12: "heat_gj"}
