@@ -9,6 +9,7 @@ import json
 import os
 import pathlib
 import random
+import re
 import subprocess
 import sys
 
@@ -155,3 +156,23 @@ def test_no_private_names_across_modules():
                 if isinstance(node.ctx, ast.Store):
                     found.append("%s sets %s.%s" % (path.stem, node.value.id, node.attr))
     assert found == []
+
+
+def test_faults_name_their_texts():
+    """A module names a fault by its text's index in why.py (its _W_...
+    consts, each listed in why.py beside its text): every index agrees,
+    every text is named by some module, and texts are made as listed."""
+    from hanport import why
+    listed = {}                        # name -> index, from why.py's comments
+    for index, name in re.findall(r'^ +".*", +# (\d+) (_W_\w+)$', (LIB / "why.py").read_text(), re.M):
+        listed[name] = int(index)
+    assert sorted(listed.values()) == list(range(len(listed)))
+    named = {}
+    for path in sorted(LIB.glob("*.py")):
+        for name, value in consts(path.stem).items():
+            if name.startswith("_W_"):
+                assert listed.get(name) == value, (path.stem, name, value)
+                named[name] = value
+    assert named == listed
+    assert why.text(listed["_W_P1_CRC"]) == "P1 CRC mismatch"
+    assert why.text(listed["_W_MBUS_CI"], 0x72) == "M-Bus frame with CI 0x72 is not DLMS"

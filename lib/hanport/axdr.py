@@ -33,6 +33,15 @@ DATE = 0x1A
 TIME = 0x1B
 
 _MAX_DEPTH = const(8)   # meters nest 3 deep; deeper input is an attack or damage
+# faults, by their text's index in why.py
+_W_LENGTH_END = const(22)
+_W_LENGTH_RANGE = const(23)
+_W_VALUE_END = const(24)
+_W_ELEMENTS = const(25)
+_W_NESTED = const(26)
+_W_CONTAINER = const(27)
+_W_STRING = const(28)
+_W_TYPE = const(29)
 
 # tag -> (size in bytes, signed) for fixed-size integers
 INT_SPEC = {
@@ -57,13 +66,13 @@ class UnknownType(DlmsError):
 def ber_length(buf, pos, end):
     """BER length at buf[pos] -> (length, next position)."""
     if pos >= end:
-        raise DlmsError("DLMS data ends inside a length")
+        raise DlmsError(_W_LENGTH_END)
     n = buf[pos]
     if n < 0x80:
         return n, pos + 1
     k = n & 0x7F
     if k == 0 or k > 3 or pos + 1 + k > end:
-        raise DlmsError("DLMS length field out of range")
+        raise DlmsError(_W_LENGTH_RANGE)
     n = 0
     for i in range(pos + 1, pos + 1 + k):
         n = (n << 8) | buf[i]
@@ -117,10 +126,10 @@ class Tokens:
         cap = len(tags)
         while True:
             if pos >= end:
-                raise DlmsError("DLMS data ends inside a value")
+                raise DlmsError(_W_VALUE_END)
             if n == cap:
                 if cap >= _MAX_TOKENS:
-                    raise DlmsError("DLMS body has more than %d elements" % _MAX_TOKENS)
+                    raise DlmsError(_W_ELEMENTS, _MAX_TOKENS)
                 # more room, and the body again from its start (once per size)
                 Tokens.__init__(self, min(_MAX_TOKENS, cap + _STEP))
                 return self.parse(buf, start, end)
@@ -135,9 +144,9 @@ class Tokens:
                 else:
                     count, pos = ber_length(buf, pos, end)
                 if depth == _MAX_DEPTH:
-                    raise DlmsError("DLMS data nested deeper than %d" % _MAX_DEPTH)
+                    raise DlmsError(_W_NESTED, _MAX_DEPTH)
                 if count > end - pos:   # every element takes at least one byte
-                    raise DlmsError("DLMS container longer than its frame")
+                    raise DlmsError(_W_CONTAINER)
                 vals[n] = count
                 ss[n] = es[n] = pos
                 n += 1
@@ -150,7 +159,7 @@ class Tokens:
                 if spec is not None:
                     size, signed = spec
                     if pos + size > end:
-                        raise DlmsError("DLMS data ends inside a value")
+                        raise DlmsError(_W_VALUE_END)
                     if size == 4:
                         v = (buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
                     elif size == 2:
@@ -173,18 +182,18 @@ class Tokens:
                     if tag == BIT_STRING:
                         size = (size + 7) >> 3
                     if pos + size > end:
-                        raise DlmsError("DLMS string longer than its frame")
+                        raise DlmsError(_W_STRING)
                     vals[n] = 0
                 elif tag in _FIXED:
                     size = _FIXED[tag]
                     if pos + size > end:
-                        raise DlmsError("DLMS data ends inside a value")
+                        raise DlmsError(_W_VALUE_END)
                     vals[n] = 0
                 elif tag == NULL:
                     size = 0
                     vals[n] = 0
                 else:
-                    raise UnknownType("unknown DLMS data type 0x%02X" % tag)
+                    raise UnknownType(_W_TYPE, tag)
                 ss[n] = pos
                 pos += size
                 es[n] = pos

@@ -20,6 +20,17 @@ _MBUS = const(4)
 _CIPHER = const(5)
 _MBUS_START = const(0x68)
 _DB = const(0xDB)
+# faults, by their text's index in why.py
+_W_HCS = const(12)
+_W_FCS = const(13)
+_W_SEGMENTS = const(14)
+_W_NO_START = const(15)
+_W_MESSAGE_LONG = const(16)
+_W_MBUS_SUM = const(17)
+_W_MBUS_CI = const(18)
+_W_MBUS_SEQ = const(19)
+_W_CIPHER_LONG = const(20)
+_W_CIPHER_CUT = const(21)
 
 
 # --- HDLC -----------------------------------------------------------
@@ -55,7 +66,7 @@ def hdlc_step(d):
             return d._reject(None, None)
         if crc_x25(buf, 0, hlen) != hcs:
             d._asm_drop()     # it may have been the next segment
-            return d._reject("fcs_errors", "HDLC header check (HCS) failed")
+            return d._reject("fcs_errors", _W_HCS)
         d._hlen = hlen
         if length == hlen + 2:   # no information field: nothing to read
             d._state = _IDLE
@@ -66,7 +77,7 @@ def hdlc_step(d):
     fcs = buf[length - 2] | (buf[length - 1] << 8)
     if crc_x25(buf, 0, length - 2) != fcs:
         d._asm_drop()         # a damaged frame breaks its message
-        return d._reject("fcs_errors", "HDLC frame check (FCS) failed", True)
+        return d._reject("fcs_errors", _W_FCS, True)
     d._state = _IDLE
     if d.on_raw is not None:
         d.raw(b"\x7e", buf, 0, length, b"\x7e")
@@ -76,13 +87,13 @@ def hdlc_step(d):
     going = d._asm_kind == _HDLC
     if first and going:
         d._asm_drop()
-        d._count("malformed", "HDLC segmented message incomplete")
+        d._count("malformed", _W_SEGMENTS)
         going = False
     if buf[0] & 0x08:            # segmented: more frames follow
         if first or going:
             assemble(d, _HDLC, buf, s, e)
         else:
-            d._count("malformed", "HDLC segment without the start of its message")
+            d._count("malformed", _W_NO_START)
     elif going:                  # the last segment
         if assemble(d, _HDLC, buf, s, e):
             apdu(d, d._asm, 0, d._asm_n)
@@ -102,7 +113,7 @@ def assemble(d, kind, buf, s, e):
     k = d._asm_n
     if k + e - s > _CAP:
         d._asm_drop()
-        d._count("oversized", "DLMS message longer than %d bytes" % _CAP)
+        d._count("oversized", _W_MESSAGE_LONG, _CAP)
         return False
     d._asm[k:k + e - s] = buf[s:e]
     d._asm_n = k + e - s
@@ -124,13 +135,13 @@ def mbus_step(d):
     if sum(buf[4:4 + length]) & 0xFF != buf[4 + length] or buf[5 + length] != 0x16:
         d._asm_drop()
         d._mbus_broken = True     # its later segments: already counted
-        return d._reject("mbus_errors", "M-Bus checksum failed", True)
+        return d._reject("mbus_errors", _W_MBUS_SUM, True)
     d._state = _IDLE
     if d.on_raw is not None:
         d.raw(b"", buf, 0, length + 6, b"")
     ci = buf[6]
     if ci & 0xE0:
-        d._count("unknown", "M-Bus frame with CI 0x%02X is not DLMS" % ci)
+        d._count("unknown", _W_MBUS_CI, ci)
         return
     # DLMS segments: CI low nibble = sequence, bit 4 = last; then STSAP, DTSAP
     seq, last = ci & 0x0F, ci & 0x10
@@ -142,7 +153,7 @@ def mbus_step(d):
     else:
         d._asm_drop()
         if not d._mbus_broken:
-            d._count("malformed", "M-Bus segment %d out of sequence" % seq)
+            d._count("malformed", _W_MBUS_SEQ, seq)
         return
     d._mbus_broken = False
     if not assemble(d, _MBUS, buf, 9, 4 + length):
@@ -173,7 +184,8 @@ def cipher_step(d):
         if size < 5:
             return d._reject(None, None)
         if pos + size > _CAP:
-            return d._reject("oversized", "ciphered frame longer than %d bytes" % _CAP)
+            d._count("oversized", _W_CIPHER_LONG, _CAP)
+            return d._reject(None, None)
         d._need = pos + size
         return
     # security control: encrypted, suite 0 or 1, not compressed;
@@ -189,7 +201,7 @@ def cipher_step(d):
     # cost a tag check of up to CAP bytes each.
     k = buf.find(buf[0:10], 1, n)
     if k > 0:
-        return d._reject("malformed", "ciphered frame cut short by the next one",
+        return d._reject("malformed", _W_CIPHER_CUT,
                             False, k)
     # or only the first bytes of that header, at the very end
     tail = None
@@ -225,13 +237,13 @@ def apdu(d, buf, s, e, bare=False):
     except ValueError as x:
         from . import dlms       # (loaded already: a failed frame looks it up)
         if isinstance(x, dlms.KeyRequired):
-            d._count("key_required", str(x))
+            d._count("key_required", *x.args)
         elif isinstance(x, dlms.AuthFailed):
-            d._count("auth_failures", str(x))
+            d._count("auth_failures", *x.args)
         elif isinstance(x, dlms.Unknown):
-            d._count("unknown", str(x))
+            d._count("unknown", *x.args)
         else:
-            d._count("malformed", str(x))
+            d._count("malformed", *(x.args or ("DLMS frame not understood",)))
         return False
     if d._dlms.note:          # a list not recognised: decoded in part
         d._count("unknown", d._dlms.note)

@@ -2,6 +2,9 @@
 # into P1 telegrams, HDLC frames, M-Bus frames and bare ciphered frames,
 # checks each (CRC, HCS/FCS, checksum, GCM tag) and hands the contents on:
 # P1 text to p1.py, DLMS APDUs to dlms.py.
+import sys
+
+from . import pick
 from .pick import crc_arc, text_end
 
 try:
@@ -41,6 +44,13 @@ _STARTS = (b"/", b"\x7e", b"\x68", b"\xdb")
 # an encrypted APDU inside the damaged frame would look like one)
 _BINARY_STARTS = (b"\x7e", b"\x68")
 _MAX_RESCAN_DEPTH = const(3)
+# faults, by their text's index in why.py
+_W_BANG = const(0)
+_W_P1_LONG = const(1)
+_W_P1_CUT = const(2)
+_W_P1_CRC = const(3)
+_W_P1_NO_CRC = const(4)
+_W_APDU_LONG = const(5)
 
 COUNTERS = ("frames_ok", "crc_errors", "fcs_errors", "mbus_errors", "auth_failures",
             "key_required", "unknown", "malformed", "oversized", "unchecked")
@@ -99,7 +109,8 @@ class Decoder:
         self._binary = None      # binary.py, on the first binary frame
         for c in COUNTERS:
             setattr(self, c, 0)
-        self.last_error = None
+        self._why = None         # the last fault: its text's index in why.py, or a text
+        self._why_value = None   # what that text takes
         # None, or a callable given each frame that passed its link check
         # (P1 CRC, HDLC FCS, M-Bus checksum, a bare frame's GCM tag), as
         # bytes exactly as the meter sent it (an HDLC frame with its two
@@ -136,12 +147,34 @@ class Decoder:
             out[c] = getattr(self, c)
         return out
 
-    def _count(self, counter, msg):
-        setattr(self, counter, getattr(self, counter) + 1)
-        self.last_error = msg
+    @property
+    def last_error(self):
+        """What went wrong last, as text, or None. Made when asked from
+        why.py, which on MicroPython is let go again: its texts take no
+        RAM between."""
+        why = self._why
+        if why is None or isinstance(why, str):
+            return why
+        from . import why as faults
+        text = faults.text(why, self._why_value)
+        if pick.MICROPYTHON:
+            _forget("why")
+        return text
 
-    def _fail(self, counter, msg):
-        self._count(counter, msg)
+    @last_error.setter
+    def last_error(self, text):
+        self._why = text
+        self._why_value = None
+
+    def _count(self, counter, why, value=None):
+        """One more of counter; why (why.py's index, or a text) and value:
+        what last_error says."""
+        setattr(self, counter, getattr(self, counter) + 1)
+        self._why = why
+        self._why_value = value
+
+    def _fail(self, counter, why, value=None):
+        self._count(counter, why, value)
         self._state = IDLE
 
     # --- the stream -----------------------------------------------------
@@ -202,7 +235,7 @@ class Decoder:
                 elif c == _CR or c == _LF:
                     self._p1_done(self._crc_digits > 0)
                 else:
-                    self._fail("malformed", "P1 telegram: bad character after '!'")
+                    self._fail("malformed", _W_BANG)
             else:
                 if st == HDLC and self._n == 0 and data[i] == _FLAG:
                     i += 1          # shared or doubled flags: "7E 7E"
@@ -233,7 +266,7 @@ class Decoder:
                 best = j
         return best
 
-    def _reject(self, counter, msg, binary_only=False, skip=1):
+    def _reject(self, counter, why, binary_only=False, skip=1):
         """A binary candidate failed a check: count it (counter None for a
         false start), then look for a frame start inside its bytes: a frame
         shortened on the wire swallows the start of the next. Bytes of a
@@ -241,7 +274,7 @@ class Decoder:
         adversarial input stays linear. binary_only: the bytes were a real frame (its header checked
         out), so P1 text inside them is not looked for."""
         if counter is not None:
-            self._count(counter, msg)
+            self._count(counter, why)
         self._state = IDLE
         n = self._n
         if self._depth == _MAX_RESCAN_DEPTH:
@@ -262,7 +295,7 @@ class Decoder:
         j = text_end(data, i, n)
         k = self._n
         if k + (j - i) > CAP - 5:            # (the '!' and four CRC digits follow)
-            self._fail("oversized", "P1 telegram longer than %d bytes" % CAP)
+            self._fail("oversized", _W_P1_LONG, CAP)
             return j
         buf = self._hold(k + j - i + 5)
         buf[k:k + j - i] = mv[i:j]
@@ -285,10 +318,10 @@ class Decoder:
         # '/' or binary: this telegram was cut short. Before binary data,
         # its bytes may hide a binary frame's start (0x68 is 'h').
         if data[j] == _SLASH:
-            self._fail("malformed", "P1 telegram cut short")
+            self._fail("malformed", _W_P1_CUT)
         else:
             self._cand = _P1
-            self._reject("malformed", "P1 telegram cut short", True)
+            self._reject("malformed", _W_P1_CUT, True)
         return j
 
     def _p1_done(self, has_crc):
@@ -296,12 +329,12 @@ class Decoder:
         buf, n = self._buf, self._n
         if has_crc:
             if crc_arc(buf, 0, n) != self._crc:
-                self._count("crc_errors", "P1 CRC mismatch")
+                self._count("crc_errors", _W_P1_CRC)
                 return
             self._p1_crc_seen = True
         elif self._p1_crc_seen:
             # this meter sends CRCs: a telegram without one is damaged
-            self._count("malformed", "P1 telegram without CRC from a meter that sends CRCs")
+            self._count("malformed", _W_P1_NO_CRC)
             return
         if self.on_raw is not None:
             k = n + self._crc_digits if has_crc else n
@@ -311,8 +344,8 @@ class Decoder:
             self._p1 = Parser()
         try:
             r = self._p1.parse(buf, n, has_crc)
-        except ValueError as e:
-            self._count("malformed", str(e))
+        except ValueError as e:     # (p1.Malformed: why.py's index and its value)
+            self._count("malformed", *(e.args or ("P1 telegram not understood",)))
             return
         if not has_crc:
             self.unchecked += 1
@@ -330,7 +363,7 @@ class Decoder:
         after = inner.stats()
         for c in COUNTERS:
             if c not in ("frames_ok", "unchecked") and after[c] > before[c]:
-                self._count(c, inner.last_error)
+                self._count(c, inner._why, inner._why_value)
 
     def raw(self, head, buf, s, e, tail):
         """on_raw(head + buf[s:e] + tail), in one allocation."""
@@ -350,7 +383,7 @@ class Decoder:
         for such bytes: use feed() for anything from a wire."""
         out = []
         if len(data) > CAP:
-            self._count("oversized", "APDU longer than %d bytes" % CAP)
+            self._count("oversized", _W_APDU_LONG, CAP)
             return out
         self._out = out
         from . import binary
@@ -366,3 +399,11 @@ class Decoder:
                     r.set(i, r.m[i] * mm, r.d[i] + md)
         self.frames_ok += 1
         self._out.append(r)
+
+
+def _forget(name):
+    """Let this package's module name go (imported again when next needed)."""
+    sys.modules.pop(__name__.rsplit(".", 1)[0] + "." + name, None)
+    pkg = sys.modules.get(__name__.rsplit(".", 1)[0])
+    if pkg is not None and name in pkg.__dict__:
+        delattr(pkg, name)

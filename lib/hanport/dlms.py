@@ -11,6 +11,24 @@ except ImportError:           # CPython (every const here is an int)
 DATA_NOTIFICATION = 0x0F
 _GLO_CIPHERING = const(0xDB)
 _BLOCK_TRANSFER = const(0xE0)
+# faults, by their text's index in why.py
+_W_EMPTY = const(30)
+_W_APDU_TAG = const(31)
+_W_NOTIFY_SHORT = const(32)
+_W_NOTIFY_TIME = const(33)
+_W_NOTIFY_AFTER = const(34)
+_W_NOTIFY_EMPTY = const(35)
+_W_BLOCK_SHORT = const(36)
+_W_BLOCK_LENGTH = const(37)
+_W_BLOCK_SEQ = const(38)
+_W_BLOCK_LONG = const(39)
+_W_CIPHER_HEAD = const(40)
+_W_CIPHER_LENGTH = const(41)
+_W_KEY = const(42)
+_W_SECURITY = const(43)
+_W_TAG_SHORT = const(44)
+_W_AUTH = const(45)
+_W_AUTH_KEY = const(46)
 
 
 class KeyRequired(ValueError):
@@ -47,7 +65,7 @@ class Session:
         if e - s >= 3 and buf[s] == 0xE6 and buf[s + 1] in (0xE6, 0xE7) and buf[s + 2] == 0:
             s += 3
         if s >= e:
-            raise axdr.DlmsError("empty DLMS frame")
+            raise axdr.DlmsError(_W_EMPTY)
         tag = buf[s]
         if tag == DATA_NOTIFICATION:
             return self.notification(buf, s, e, None)
@@ -58,13 +76,13 @@ class Session:
         if tag == 0x2F:   # '/': a P1 telegram (decrypted Luxembourg frame)
             self.on_p1(buf, s, e)
             return None
-        raise Unknown("unknown DLMS APDU tag 0x%02X" % tag)
+        raise Unknown(_W_APDU_TAG, tag)
 
     def notification(self, buf, s, e, maker):
         """0F, long-invoke-id (4), date-time (00 | 0C+12 | 09 0C+12), body."""
         pos = s + 5
         if pos >= e:
-            raise axdr.DlmsError("DLMS data-notification too short")
+            raise axdr.DlmsError(_W_NOTIFY_SHORT)
         dt = -1
         form = buf[pos]
         if form == 0x00:
@@ -74,13 +92,13 @@ class Session:
         elif form == 0x09 and pos + 1 < e and buf[pos + 1] == 0x0C:
             dt, pos = pos + 2, pos + 14
         else:
-            raise axdr.DlmsError("DLMS data-notification: bad date-time field")
+            raise axdr.DlmsError(_W_NOTIFY_TIME)
         if self.mapper.tok.parse(buf, pos, e) != e:
-            raise axdr.DlmsError("DLMS data-notification: bytes after the body")
+            raise axdr.DlmsError(_W_NOTIFY_AFTER)
         r = Reading("dlms")
         r.manufacturer = maker
         if self.mapper.tok.n == 0:
-            raise Unknown("DLMS data-notification without a body")
+            raise Unknown(_W_NOTIFY_EMPTY)
         if not self.mapper.map(buf, r):
             # no OBIS codes, no known layout: its identity and clock, and
             # its shape in the decoder's last_error (counted as unknown)
@@ -98,22 +116,22 @@ class Session:
         """General block transfer: E0, control, number (2), ack (2), BER
         length, data. Blocks are collected until the last (bit 7)."""
         if e - s < 7:
-            raise axdr.DlmsError("DLMS block transfer header too short")
+            raise axdr.DlmsError(_W_BLOCK_SHORT)
         last = buf[s + 1] & 0x80
         num = (buf[s + 2] << 8) | buf[s + 3]
         n, pos = axdr.ber_length(buf, s + 6, e)
         if pos + n != e:
-            raise axdr.DlmsError("DLMS block length does not match its frame")
+            raise axdr.DlmsError(_W_BLOCK_LENGTH)
         if num == 1:
             self._gbt_n = 0
         elif num != self._gbt_next:
             self._gbt_next = 0
-            raise axdr.DlmsError("DLMS block %d out of sequence" % num)
+            raise axdr.DlmsError(_W_BLOCK_SEQ, num)
         if self._gbt is None:
             self._gbt = bytearray(self.cap)
         if self._gbt_n + n > self.cap:
             self._gbt_next = 0
-            raise axdr.DlmsError("DLMS block transfer longer than %d bytes" % self.cap)
+            raise axdr.DlmsError(_W_BLOCK_LONG, self.cap)
         self._gbt[self._gbt_n:self._gbt_n + n] = buf[pos:e]
         self._gbt_n += n
         self._gbt_next = num + 1
@@ -126,37 +144,36 @@ class Session:
         """DB, 08, system title (8), BER length, SC, frame counter (4),
         ciphertext, [tag (12) when SC has the authentication bit]."""
         if e - s < 11 or buf[s + 1] != 8:
-            raise axdr.DlmsError("DLMS ciphered frame header damaged")
+            raise axdr.DlmsError(_W_CIPHER_HEAD)
         title = s + 2
         n, pos = axdr.ber_length(buf, s + 10, e)
         if pos + n != e or n < 5:
-            raise axdr.DlmsError("DLMS ciphered length does not match its frame")
+            raise axdr.DlmsError(_W_CIPHER_LENGTH)
         maker = None
         if 65 <= buf[title] <= 90 and 65 <= buf[title + 1] <= 90 and 65 <= buf[title + 2] <= 90:
             maker = bytes(buf[title:title + 3]).decode()
         if self.key is None:
-            raise KeyRequired("encrypted frame from %s: set the decryption key (key=...)"
-                              % (maker or "meter"))
+            raise KeyRequired(_W_KEY, maker or "meter")
         sc = buf[pos]
         if sc & 0x80 or not sc & 0x20:
-            raise Unknown("DLMS security 0x%02X (compressed or not encrypted) not supported" % sc)
+            raise Unknown(_W_SECURITY, sc)
         iv = bytes(buf[title:title + 8]) + bytes(buf[pos + 1:pos + 5])
         cs, ce = pos + 5, e
         if sc & 0x10:
             ce -= 12
             if ce < cs:
-                raise axdr.DlmsError("DLMS ciphered frame shorter than its tag")
+                raise axdr.DlmsError(_W_TAG_SHORT)
         if self._gcm is None:
             from .gcm import GCM     # only encrypted meters need it
             self._gcm = GCM(self.key)
         if sc & 0x10 and self.auth_key is not None:
             aad = bytes((sc,)) + self.auth_key
             if not self._gcm.check(iv, aad, buf, cs, ce, buf, ce):
-                raise AuthFailed("authentication failed: wrong keys or damaged frame")
+                raise AuthFailed(_W_AUTH)
         self._gcm.decrypt(iv, buf, cs, ce)
         if bare and not (sc & 0x10 and self.auth_key is not None) and buf[cs] != 0x2F:
             # no FCS, no tag: only P1 text, which has its own CRC, is trusted
-            raise AuthFailed("unauthenticated ciphered frame: set the authentication key")
+            raise AuthFailed(_W_AUTH_KEY)
         if buf[cs] == DATA_NOTIFICATION:
             return self.notification(buf, cs, ce, maker)
         return self.apdu(buf, cs, ce)

@@ -17,6 +17,13 @@ _CR = const(13)
 _LF = const(10)
 _MAX_GROUPS = const(32)
 _NO_UNIT = const(-3)
+# faults, by their text's index in why.py
+_W_IDENT_SHORT = const(6)
+_W_IDENT_MAKER = const(7)
+_W_NO_IDENT = const(8)
+_W_IDENT_CONTROL = const(9)
+_W_AFTER_BREAK = const(10)
+_W_NOT_OBIS = const(11)
 
 # M-Bus device types (EN 13757-3) -> field for the channel's reading
 _MBUS_FIELD = {3: "gas_m3", 7: "water_m3", 6: "water_m3", 4: "heat_gj", 12: "heat_gj"}
@@ -90,11 +97,11 @@ def _ident_line(r, buf, e, text):
     """"/XXXZ<model>": XXX manufacturer (FLAG id), Z baud character.
     text(s, e) makes strings (cached: they repeat every telegram)."""
     if e < 4:
-        raise Malformed("P1 ident line too short")
+        raise Malformed(_W_IDENT_SHORT)
     for i in (1, 2, 3):
         c = buf[i] | 32
         if c < 97 or c > 122:
-            raise Malformed("P1 ident line has no manufacturer id")
+            raise Malformed(_W_IDENT_MAKER)
     r.manufacturer = text(buf, 1, 4, 1)
     s = 5
     while True:   # "\2" style enhanced-id markers, separators, control bytes
@@ -193,12 +200,12 @@ class Parser:
         r = Reading("p1")
         e = buf.find(b"\n", 0, n)
         if e < 0:
-            raise Malformed("P1 telegram has no ident line")
+            raise Malformed(_W_NO_IDENT)
         if not checked:
             # control bytes in the first line are taken only with a CRC
             for i in range(e - 1):
                 if buf[i] < 32:
-                    raise Malformed("P1 ident line has a control byte and no CRC")
+                    raise Malformed(_W_IDENT_CONTROL)
         _ident_line(r, buf, e - 1 if buf[e - 1] == _CR else e, self._text)
         if _fast is not None:
             if _fast.values(r, buf, e + 1, n - 1, _clock):
@@ -215,12 +222,12 @@ class Parser:
         while s < last:
             e = buf.find(b"\n", s, last)
             if e < 0:
-                raise Malformed("P1 text after the last line break")
+                raise Malformed(_W_AFTER_BREAK)
             # DSMR 2.2: a line starting with '(' continues the previous line
             while e + 1 < last and buf[e + 1] == _LP:
                 nxt = buf.find(b"\n", e + 1, last)
                 if nxt < 0:
-                    raise Malformed("P1 text after the last line break")
+                    raise Malformed(_W_AFTER_BREAK)
                 e = nxt
             le = e - 1 if e > s and buf[e - 1] == _CR else e
             ls = s
@@ -231,7 +238,7 @@ class Parser:
             k = pick.obis_key(buf, ls, p) if p > ls else -2
             if k == -2 or not self._split(buf, p, le):
                 if not checked:
-                    raise Malformed("P1 line is not OBIS(value): " + ascii_text(buf[ls:le])[:40])
+                    raise Malformed(_W_NOT_OBIS, ascii_text(buf[ls:le])[:40])
                 continue
             target = obis.target(k) if k >= 0 else None
             g = self.groups
