@@ -31,6 +31,7 @@ _W_MBUS_CI = const(18)
 _W_MBUS_SEQ = const(19)
 _W_CIPHER_LONG = const(20)
 _W_CIPHER_CUT = const(21)
+_W_APDU_LONG = const(5)
 
 
 # --- HDLC -----------------------------------------------------------
@@ -231,7 +232,7 @@ def apdu(d, buf, s, e, bare=False):
     bare: a ciphered frame with no link layer around it."""
     if d._dlms is None:
         from . import dlms
-        d._dlms = dlms.Session(d.key, d.auth_key, _CAP, d._p1_text)
+        d._dlms = dlms.Session(d.key, d.auth_key, _CAP, lambda buf, s, e: p1_text(d, buf, s, e))
     try:
         r = d._dlms.apdu(buf, s, e, bare)
     except ValueError as x:
@@ -251,3 +252,30 @@ def apdu(d, buf, s, e, bare=False):
     if r is not None:
         d._emit(r)
     return True
+
+
+def p1_text(d, buf, s, e):
+    """Decrypted P1 text (Luxembourg): framed and CRC-checked by an inner
+    decoder of its own, since d's buffer holds the frame."""
+    if d._inner is None:
+        d._inner = type(d)()
+    inner = d._inner
+    before = inner.stats()
+    for r in inner.feed(bytes(buf[s:e]) + b"\r\n"):
+        d._emit(r)
+    after = inner.stats()
+    for c in before:
+        if c not in ("frames_ok", "unchecked") and after[c] > before[c]:
+            d._count(c, inner._why, inner._why_value)
+
+
+def decode_apdu(d, data):
+    """Decoder.decode_apdu: readings from one bare APDU."""
+    out = []
+    if len(data) > _CAP:
+        d._count("oversized", _W_APDU_LONG, _CAP)
+        return out
+    d._out = out
+    apdu(d, bytearray(data), 0, len(data))
+    d._out = None
+    return out

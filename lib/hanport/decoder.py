@@ -50,7 +50,6 @@ _W_P1_LONG = const(1)
 _W_P1_CUT = const(2)
 _W_P1_CRC = const(3)
 _W_P1_NO_CRC = const(4)
-_W_APDU_LONG = const(5)
 
 COUNTERS = ("frames_ok", "crc_errors", "fcs_errors", "mbus_errors", "auth_failures",
             "key_required", "unknown", "malformed", "oversized", "unchecked")
@@ -101,7 +100,7 @@ class Decoder:
         self._binary_only = False
         self._cand = IDLE       # kind of the binary candidate in the buffer
         self._out = None
-        self._inner = None       # P1 decoder for decrypted Luxembourg text
+        self._inner = None       # P1 decoder for decrypted Luxembourg text (binary.p1_text)
         # the parsers load on the first frame that needs them: a P1 meter
         # never loads the DLMS stack, and the other way round (heap on a dongle)
         self._p1 = None
@@ -351,20 +350,6 @@ class Decoder:
             self.unchecked += 1
         self._emit(r)
 
-    def _p1_text(self, buf, s, e):
-        """Decrypted P1 text (Luxembourg): framed and CRC-checked by an
-        inner decoder of its own, since our buffer holds the frame."""
-        if self._inner is None:
-            self._inner = Decoder()
-        inner = self._inner
-        before = inner.stats()
-        for r in inner.feed(bytes(buf[s:e]) + b"\r\n"):
-            self._emit(r)
-        after = inner.stats()
-        for c in COUNTERS:
-            if c not in ("frames_ok", "unchecked") and after[c] > before[c]:
-                self._count(c, inner._why, inner._why_value)
-
     def raw(self, head, buf, s, e, tail):
         """on_raw(head + buf[s:e] + tail), in one allocation."""
         out = bytearray(len(head) + e - s + len(tail))
@@ -380,16 +365,10 @@ class Decoder:
     def decode_apdu(self, data):
         """Readings from one bare APDU, for captures whose HDLC layer was
         already stripped ("E6 E7 00 ..." or "0F ..."). No link check exists
-        for such bytes: use feed() for anything from a wire."""
-        out = []
-        if len(data) > CAP:
-            self._count("oversized", _W_APDU_LONG, CAP)
-            return out
-        self._out = out
+        for such bytes: use feed() for anything from a wire.
+        (binary.py: a P1 meter's dongle never loads it.)"""
         from . import binary
-        binary.apdu(self, bytearray(data), 0, len(data))
-        self._out = None
-        return out
+        return binary.decode_apdu(self, data)
 
     def _emit(self, r):
         mult = self.multipliers
