@@ -27,11 +27,6 @@ STREAMED = ("/api/update", "/api/restore")
 RESERVE = 4 * KB
 _ROOM_WAIT_MS = const(500)
 
-# status lines, one text (a dict of them would be 15 objects in RAM)
-REASONS = ("200 OK\n400 Bad Request\n401 Unauthorized\n403 Forbidden\n404 Not Found\n"
-           "405 Method Not Allowed\n409 Conflict\n408 Request Timeout\n411 Length Required\n413 Payload Too Large\n"
-           "414 URI Too Long\n421 Misdirected Request\n429 Too Many Requests\n"
-           "431 Request Header Fields Too Large\n500 Internal Server Error\n503 Service Unavailable\n")
 # on every response: no framing by other sites, no content sniffing, no
 # address of ours in other sites' logs
 _SAFE = b"X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"
@@ -376,9 +371,15 @@ class Server:
                     length += len(part)
             else:
                 length = None       # text pieces as they are made (a generator): ends with the connection
-            i = REASONS.find("%d " % status)
-            head = "HTTP/1.0 %s\r\nContent-Type: %s\r\nConnection: close\r\n" % (
-                REASONS[i:REASONS.find("\n", i)] if i >= 0 else "%d Unknown" % status, ctype)
+            if status == 200 or status == 503:
+                line = "200 OK" if status == 200 else "503 Service Unavailable"
+            else:                           # (rare: the other status lines are in httpwhy.py)
+                from . import httpwhy
+                try:
+                    line = httpwhy.status(status)
+                finally:
+                    unload("httpwhy")
+            head = "HTTP/1.0 %s\r\nContent-Type: %s\r\nConnection: close\r\n" % (line, ctype)
             if length is not None:
                 head += "Content-Length: %d\r\n" % length
             if not extra or "Cache-Control" not in extra:

@@ -1,6 +1,17 @@
 # What http.py tells a bad request (the "error" of its 4xx, 408 or 500
-# answer), by index (http.py's _ENDED...): loaded to answer one and let
-# go after, so that while requests are good these texts take no RAM.
+# answer), by index (http.py's _ENDED...), and the status lines other than
+# 200 and 503: loaded to answer one and let go after, so that while
+# requests are good these texts take no RAM.
+
+def status(code):
+    """The status line of code: "404 Not Found"."""
+    # (one text: a dict of them would be 16 objects in RAM)
+    lines = ("400 Bad Request\n401 Unauthorized\n403 Forbidden\n404 Not Found\n405 Method Not Allowed\n"
+             "408 Request Timeout\n409 Conflict\n411 Length Required\n413 Payload Too Large\n414 URI Too Long\n"
+             "421 Misdirected Request\n429 Too Many Requests\n431 Request Header Fields Too Large\n"
+             "500 Internal Server Error\n507 Insufficient Storage\n")
+    i = lines.find("%d " % code)
+    return lines[i:lines.find("\n", i)] if i >= 0 else "%d Unknown" % code
 
 
 def text(why, value=None):
