@@ -75,3 +75,54 @@ def test_text_cache_never_returns_another_texts_string():
     assert cache.get(b, 2, 12, make) == "KFM_001_AB"    # shorter, same checksum
     hit = cache.get(a, 2, 13, make)
     assert cache.get(bytearray(b"AIDON_V0001"), 0, 11, make) is hit   # a hit stays a hit
+
+
+PREPARE = """
+import gc, sys
+import hanport
+msgs = []
+with open(sys.argv[1], "rb") as f:
+    data = f.read()
+i = 0
+while i + 2 <= len(data):
+    n = (data[i] << 8) | data[i + 1]
+    msgs.append(data[i + 2:i + 2 + n])
+    i += 2 + n
+dec = hanport.Decoder()
+if sys.argv[2] != "-":
+    dec.prepare(sys.argv[2])
+gc.collect()
+gc.disable()
+a = gc.mem_alloc()
+first = len(dec.feed(msgs[0]))
+b = gc.mem_alloc()
+second = len(dec.feed(msgs[1]))
+c = gc.mem_alloc()
+print("first=%d second=%d readings=%d" % (b - a, c - b, first + second))
+"""
+
+
+@pytest.mark.parametrize("make,protocol", [("p1", "p1"), ("aidon", "dlms")])
+def test_prepare_takes_the_parsers_heap_before_the_first_frame(tmp_path, make, protocol):
+    """Decoder.prepare (a dongle that knows its meter's serial setting):
+    the protocol's parser is loaded then, and the first frame allocates
+    only the state a decoder keeps; without it the first frame loads the
+    parser too (tens of KB here, from source), while other work may hold
+    the heap."""
+    mpy.micropython32()
+    msgs = [d for d, _ in sim_messages(make, 2)]
+    path = tmp_path / "messages.bin"
+    mp_measure.write(path, msgs)
+    script = tmp_path / "prepare.py"
+    script.write_text(PREPARE)
+    got = {}
+    for arg in (protocol, "-"):
+        res = mpy.run([str(script), str(path), arg], bits=32)
+        assert res.returncode == 0, res.stderr.decode() + res.stdout.decode()
+        got[arg] = dict((k, int(v)) for k, v in (kv.split("=") for kv in res.stdout.decode().split()))
+    print(make, got)
+    assert got[protocol]["readings"] == got["-"]["readings"] == 2
+    # (what the first frame still takes with it: the state a decoder keeps,
+    # token arrays and text caches, which test above budgets)
+    assert got[protocol]["first"] * 10 < got["-"]["first"]
+    assert got["-"]["first"] > got["-"]["second"] + 2048

@@ -33,6 +33,11 @@ class Meter:
             self.candidates.append((serialcfg.label(name, inv),) + serialcfg.get(name)[1:5] + (inv,))
         unload("serialcfg")
         self.auto = len(self.candidates) > 1
+        if mc["detected"] or not self.auto:
+            # a known setting: its protocol's parser loaded now, not by the
+            # first frame, where it would compete for the heap with
+            # whatever HTTP holds then (the spare block is for a frame)
+            self.decoder.prepare("dlms" if self.candidates[0][1] == 2400 else "p1")
         self.searching = self.auto
         self.index = 0
         self.since_ms = time.ticks_ms()     # current setting applied at

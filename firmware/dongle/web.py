@@ -10,11 +10,13 @@ from .http import FileBody, error_body
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"
 # free heap a request that loads a module needs first, so that the meter's
-# and MQTT's share is left beside it (if it runs out all the same, the
-# request alone is answered 503). On the 32-bit build, where bytecode is no
-# smaller than on 64 bits: /api/status 6 to 6.5 KB at its peak (status.py
-# 2 KB, jsonw.py 1 KB and the document; before them energynow.py, 2 KB,
-# for the energy summary), /metrics less; the LARGE ones more: the
+# and MQTT's share is left beside it (the spare block, spare.py, is held
+# apart from this; if the request runs out all the same, it alone is
+# answered 503). On the 32-bit build, where bytecode is no smaller than on
+# 64 bits: /api/status 6 to 6.5 KB at its peak (status.py 2 KB, jsonw.py
+# 1 KB and the document; before them energynow.py, 2 KB, for the energy
+# summary), measured by filling the heap to a given free size; /metrics
+# less; the LARGE ones more: the
 # energy report (energyview.py and energynow.py, a year's report made
 # item by item), /api/config and the setup page (config.py 5.6 KB;
 # pages.py 9.2 KB), an update (update.py 4.9 KB and its stream,

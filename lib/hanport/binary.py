@@ -230,11 +230,8 @@ def apdu(d, buf, s, e, bare=False):
     """Run one APDU through dlms.Session, counting what goes wrong.
     True when it was accepted (or is a block waiting for the rest).
     bare: a ciphered frame with no link layer around it."""
-    if d._dlms is None:
-        from . import dlms
-        d._dlms = dlms.Session(d.key, d.auth_key, _CAP, lambda buf, s, e: p1_text(d, buf, s, e))
     try:
-        r = d._dlms.apdu(buf, s, e, bare)
+        r = session(d).apdu(buf, s, e, bare)
     except ValueError as x:
         from . import dlms       # (loaded already: a failed frame looks it up)
         if isinstance(x, dlms.KeyRequired):
@@ -279,3 +276,11 @@ def decode_apdu(d, data):
     apdu(d, bytearray(data), 0, len(data))
     d._out = None
     return out
+
+
+def session(d):
+    """d's dlms.Session (the DLMS stack), made on first use."""
+    if d._dlms is None:
+        from . import dlms
+        d._dlms = dlms.Session(d.key, d.auth_key, _CAP, lambda buf, s, e: p1_text(d, buf, s, e))
+    return d._dlms

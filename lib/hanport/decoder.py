@@ -116,6 +116,20 @@ class Decoder:
         # flags), before it is parsed: the dongle's raw telegram port
         self.on_raw = None
 
+    def prepare(self, protocol):
+        """Load the parser of protocol ("p1", or "dlms": the DLMS stack)
+        now, not on its first frame: for a caller that knows its meter,
+        so that the parser's heap is taken at start rather than while
+        other work holds some."""
+        if protocol == "p1":
+            if self._p1 is None:
+                from .p1 import Parser
+                self._p1 = Parser()
+        else:
+            from . import binary
+            self._binary = binary
+            binary.session(self)
+
     def _hold(self, size):
         """The frame buffer has room for size bytes (size <= CAP), keeping
         what it holds; returns it."""
