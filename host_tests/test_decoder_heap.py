@@ -18,10 +18,10 @@ from scenarios import sim_messages
 # kaifa-gcm 5312; p1 now keeps its texts' bytes, see test below)
 BUDGET = {"p1": 1300, "aidon": 2700, "kaifa": 1900, "kamstrup": 2200, "kaifa-gcm": 3800}
 
-SCRIPT = """
+# the messages mp_measure.write put in the file sys.argv[1]
+READ = """
 import gc, sys
 import hanport
-from hanport import p1, dlms, cosem, cosemlist, axdr, lists, gcm, binary
 msgs = []
 with open(sys.argv[1], "rb") as f:
     data = f.read()
@@ -31,6 +31,10 @@ while i + 2 <= len(data):
     msgs.append(data[i + 2:i + 2 + n])
     i += 2 + n
 data = None
+"""
+
+SCRIPT = READ + """
+from hanport import p1, dlms, cosem, cosemlist, axdr, lists, gcm, binary
 dec = hanport.Decoder(key=sys.argv[2] if len(sys.argv) > 2 else None)
 gc.collect()
 before = gc.mem_alloc()
@@ -77,17 +81,7 @@ def test_text_cache_never_returns_another_texts_string():
     assert cache.get(bytearray(b"AIDON_V0001"), 0, 11, make) is hit   # a hit stays a hit
 
 
-PREPARE = """
-import gc, sys
-import hanport
-msgs = []
-with open(sys.argv[1], "rb") as f:
-    data = f.read()
-i = 0
-while i + 2 <= len(data):
-    n = (data[i] << 8) | data[i + 1]
-    msgs.append(data[i + 2:i + 2 + n])
-    i += 2 + n
+PREPARE = READ + """
 dec = hanport.Decoder()
 if sys.argv[2] != "-":
     dec.prepare(sys.argv[2])
