@@ -98,8 +98,7 @@ class Run:
         self.pending += pending_bytes(decoder)
         for k, v in decoder.stats().items():
             self.totals[k] += v
-        if decoder.last_error:
-            self.last_error = decoder.last_error
+        self.last_error = decoder.last_error or self.last_error     # (made when read: read once)
 
     def close(self):
         if self.record is not None:

@@ -56,7 +56,9 @@ _STRINGS = (OCTET_STRING, VISIBLE_STRING, UTF8_STRING)
 
 
 class DlmsError(ValueError):
-    """Damaged or truncated A-XDR data."""
+    """Damaged or truncated A-XDR data. args: the fault's index in why.py
+    and what its text takes, if anything (Decoder.last_error makes the
+    text)."""
 
 
 class UnknownType(DlmsError):

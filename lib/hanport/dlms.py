@@ -32,11 +32,11 @@ _W_AUTH_KEY = const(46)
 
 
 class KeyRequired(ValueError):
-    pass
+    """args as axdr.DlmsError's: a fault's index in why.py, its value."""
 
 
 class AuthFailed(ValueError):
-    pass
+    """args as axdr.DlmsError's."""
 
 
 Unknown = axdr.UnknownType   # frames this decoder does not understand

@@ -31,7 +31,7 @@ _GAS_OR_HEAT = ("gas_m3", "heat_gj")   # type not sent: whichever the unit fits
 
 
 class Malformed(ValueError):
-    pass
+    """args: the fault's index in why.py, and what its text takes."""
 
 
 def _digits(buf, s, n):

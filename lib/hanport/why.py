@@ -1,9 +1,9 @@
 # What the decoder says went wrong (Decoder.last_error), by number. A
 # module that finds a fault names it by index (its _W_... consts, each
-# listed here beside its text; test_why checks they agree) and what the
-# text takes; the text is made only when last_error is read. Loaded for
-# that and, on MicroPython, let go after (Decoder.last_error): a dongle
-# keeps none of these texts in RAM.
+# listed here beside its text; test_pick.test_faults_name_their_texts
+# checks they agree) and what the text takes; the text is made only when
+# last_error is read. Loaded for that and, on MicroPython, let go after
+# (Decoder.last_error): a dongle keeps none of these texts in RAM.
 
 
 def text(why, value=None):
