@@ -110,8 +110,9 @@ def test_min_interval_lengthens_expire_after(tmp_path):
 # P1 reading, an Mqtt connected to the broker, then discovery rounds
 # (Mqtt._announce, as _round calls it) each in a heap left with 128 bytes
 # more room than the last, from too little to load ha.py up to enough for
-# every config; then a whole _round (the state published) on the same
-# connection. The heap is filled the same way every run: the same rounds.
+# every config; then a _round with too little heap to publish the state,
+# and one with room, on the same connection. The heap is filled the same
+# way every run: the same rounds.
 SHORT_HEAP = r"""
 import binascii, gc, json
 import hanport
@@ -143,8 +144,17 @@ while not mq.energy_announced and room < 16384:
     empty()
     rounds.append([room, sum(mq.announced), mq.energy_announced, mq.announce_short])
     room += 128
+# a round with too little heap to publish the state, the spare block let
+# go already: counted, the connection kept; the next round publishes it
+from dongle import spare
+spare.block = None
+fill(256)
 mq._round()
-print("RESULT " + json.dumps({"rounds": rounds, "short": mq.announce_short, "connected": mq.connected,
+empty()
+short_round = [mq.short, mq.connected, mq.published]
+mq._round()
+print("RESULT " + json.dumps({"rounds": rounds, "short": mq.announce_short, "short_round": short_round,
+                              "rounds_short": mq.short, "connected": mq.connected,
                               "connects": mq.connects, "failed": mq.failed, "published": mq.published,
                               "fields": sum(1 for v in state.reading.m if v is not None)}))
 """
@@ -176,6 +186,9 @@ def test_discovery_short_of_heap_is_counted_resumed_and_keeps_the_connection(tmp
         assert any(0 < r[1] < fields for r in rounds), json.dumps(rounds)
         assert all(a[1] <= b[1] for a, b in zip(rounds, rounds[1:]))
         assert rounds[-1][1:3] == [fields, True]
+        # a round short of heap for the state: counted, nothing sent, the
+        # connection kept; the next one sends it
+        assert got["short_round"] == [1, True, 0] and got["rounds_short"] == 1
         # one connection throughout, and it still carries the state
         assert got["connected"] and got["connects"] == 1 and got["failed"] == 0 and got["published"] == 1
         wait_until(lambda: sub.on("han/d4e5f6/state"), 5, what="the state after the short rounds")

@@ -46,6 +46,7 @@ class Mqtt:
         self.energy_announced = False
         self.reannounce = False
         self.announce_short = 0         # announces cut short by a MemoryError
+        self.short = 0                  # rounds that had too little heap to publish (sent in a later one)
         self._last_seq = -1             # state published last (_round)
         self._last_pub = self._last_ping = 0
         self._last_energy = None
@@ -182,9 +183,25 @@ class Mqtt:
 
     def _round(self):
         client = self.client
-        state = self.state
         spare.ensure()
         now = time.ticks_ms()
+        try:
+            self._due(now)
+        except MemoryError:
+            # (raised before a packet's first byte: _publish allocates
+            # nothing after it) the connection is whole: what was due goes
+            # out in a later round, a tick on
+            self.short += 1
+        client.check_msg()                  # HA status, PINGRESP; raises when closed
+        self.short_timeout()                # check_msg leaves it blocking
+        if time.ticks_diff(now, self._last_ping) >= max(self.cfg["keepalive_s"], 2) * 500:
+            client.ping()
+            self._last_ping = now
+
+    def _due(self, now):
+        """Publish what is due: the state when it changed (and min_interval_s
+        has passed), the energy summary once a minute."""
+        state = self.state
         if state.seq != self._last_seq and state.reading is not None and (
                 self._last_seq < 0 or time.ticks_diff(now, self._last_pub) >= self.cfg["min_interval_s"] * 1000):
             self._announce()
@@ -197,15 +214,12 @@ class Mqtt:
         last = self._last_energy
         if self.ledger is not None and state.reading is not None and state.age_s() < _ENERGY_EVERY_S and (
                 last is None or time.ticks_diff(now, last) >= _ENERGY_EVERY_S * 1000):
-            from . import jsonw           # (once a minute: not kept loaded)
-            self._publish(self.t_energy, jsonw.document(self.ledger.summary()))
-            unload("jsonw")
+            try:
+                from . import jsonw       # (once a minute: not kept loaded)
+                self._publish(self.t_energy, jsonw.document(self.ledger.summary()))
+            finally:
+                unload("jsonw")
             self._last_energy = now
-        client.check_msg()                  # HA status, PINGRESP; raises when closed
-        self.short_timeout()                # check_msg leaves it blocking
-        if time.ticks_diff(now, self._last_ping) >= max(self.cfg["keepalive_s"], 2) * 500:
-            client.ping()
-            self._last_ping = now
 
 
 _TICK_MS = const(250)

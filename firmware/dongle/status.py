@@ -40,7 +40,7 @@ def document(web, energy):
         "mqtt": {"enabled": mqtt.enabled, "broker": mqtt.cfg["host"] or None, "connected": mqtt.connected,
                  "published": mqtt.published, "failed": mqtt.failed, "connects": mqtt.connects,
                  "last_error": mqtt.last_error, "base_topic": mqtt.base,
-                 "discovery_short_of_memory": mqtt.announce_short},
+                 "short_of_memory": mqtt.short, "discovery_short_of_memory": mqtt.announce_short},
         "http": {"served": http.served, "refused": http.refused, "errors": http.errors, "active": http.active,
                  "short_of_memory": http.short, "misdirected": web.misdirected,
                  "cross_site": web.cross_site},
