@@ -7,55 +7,90 @@ import gc
 from . import VERSION, jsonw, log, platform, spare
 
 
+# its members, in the order written (sorted, as json.dumps(sort_keys=True))
+_KEYS = ("board", "config", "device_id", "energy", "firmware", "frames", "free_mem", "heap", "homewizard",
+         "hostname", "http", "last_error", "last_frame_age_s", "led", "log", "mdns", "mqtt", "name", "ntp",
+         "platform", "reset_cause", "serial", "task_restarts", "telegram_server", "update", "uptime_s",
+         "watchdog", "wifi")
+
+
 def document(web, energy):
     """/api/status's JSON, in pieces: of web (web.Web) and its App; energy:
-    the energy summary, written already (jsonw.Written). (The parts'
-    counters are read here, not by methods of theirs: this module is in RAM
-    only while it answers.)"""
+    the energy summary, written already (jsonw.Written). Made member by
+    member as it is written, each garbage after it: the whole as dicts
+    would be a KB more at the peak (nothing else runs meanwhile, so the
+    members are of one state). (The parts' counters are read here, not by
+    methods of theirs: this module is in RAM only while it answers.)"""
+    return jsonw.document(jsonw.Members(_KEYS, lambda key: _member(key, web, energy)))
+
+
+def _member(key, web, energy):
     app = web.app
-    dec = app.meter.decoder
-    wdt = app.wdt
-    meter, mqtt, http = app.meter, app.mqtt, app.http
-    return jsonw.document({
-        "firmware": VERSION,
-        "platform": platform.NAME,
-        "device_id": app.device_id,
-        "name": app.name,
-        "hostname": app.hostname,
-        "board": app.cfg["board"],
-        "uptime_s": app.uptime_s(),
-        "free_mem": gc.mem_free(),
-        "heap": {"used": app.heap_used, "peak": app.heap_peak, "free": gc.mem_free(),
-                 "spare": {"bytes": spare.SIZE if spare.block is not None else 0, "spent": spare.spent}},
-        "reset_cause": platform.reset_cause(),
-        "config": {"ok": not app.problems, "problems": app.problems,
-                   "configured": bool(app.cfg["wifi"]["ssid"])},
-        "serial": {"setting": meter.setting(), "searching": meter.searching, "auto": meter.auto,
-                   "bytes": meter.bytes, "out_of_memory": meter.out_of_memory},
-        "frames": dec.stats(),
-        "last_error": diagnosis(app) or dec.last_error,
-        "last_frame_age_s": app.state.age_s(),
-        "wifi": {"connected": app.wifi.connected(), "rssi": app.wifi.rssi(),
-                 "ip": app.wifi.ip(), "setup_ap": app.wifi.ap_active()},
-        "mqtt": {"enabled": mqtt.enabled, "broker": mqtt.cfg["host"] or None, "connected": mqtt.connected,
-                 "published": mqtt.published, "failed": mqtt.failed, "connects": mqtt.connects,
-                 "last_error": mqtt.last_error, "base_topic": mqtt.base,
-                 "short_of_memory": mqtt.short, "discovery_short_of_memory": mqtt.announce_short},
-        "http": {"served": http.served, "refused": http.refused, "errors": http.errors, "active": http.active,
-                 "short_of_memory": http.short, "misdirected": web.misdirected,
-                 "cross_site": web.cross_site},
-        "homewizard": {"on": app.cfg["homewizard"], "served": web.hw_served,
-                       "refused": web.hw_refused},
-        "telegram_server": app.telegrams.status() if app.telegrams else {"port": 0},
-        "ntp": app.ntp_ok,
-        "mdns": mdns_status(app.mdns),
-        "watchdog": {"timeout_ms": app.WDT_TIMEOUT_MS, "feeds": wdt.feeds if wdt else 0},
-        "led": {"on": app.led.on, "changes": app.led.changes},
-        "task_restarts": app.restarts,
-        "energy": energy,
-        "log": log.recent(),
-        "update": _update(app),
-    })
+    if key == "board":
+        return app.cfg["board"]
+    if key == "config":
+        return {"ok": not app.problems, "problems": app.problems, "configured": bool(app.cfg["wifi"]["ssid"])}
+    if key == "device_id":
+        return app.device_id
+    if key == "energy":
+        return energy
+    if key == "firmware":
+        return VERSION
+    if key == "frames":
+        return app.meter.decoder.stats()
+    if key == "free_mem":
+        return gc.mem_free()
+    if key == "heap":
+        return {"used": app.heap_used, "peak": app.heap_peak, "free": gc.mem_free(),
+                "spare": {"bytes": spare.SIZE if spare.block is not None else 0, "spent": spare.spent}}
+    if key == "homewizard":
+        return {"on": app.cfg["homewizard"], "served": web.hw_served, "refused": web.hw_refused}
+    if key == "hostname":
+        return app.hostname
+    if key == "http":
+        http = app.http
+        return {"served": http.served, "refused": http.refused, "errors": http.errors, "active": http.active,
+                "short_of_memory": http.short, "misdirected": web.misdirected, "cross_site": web.cross_site}
+    if key == "last_error":
+        return diagnosis(app) or app.meter.decoder.last_error
+    if key == "last_frame_age_s":
+        return app.state.age_s()
+    if key == "led":
+        return {"on": app.led.on, "changes": app.led.changes}
+    if key == "log":
+        return log.recent()
+    if key == "mdns":
+        return mdns_status(app.mdns)
+    if key == "mqtt":
+        mqtt = app.mqtt
+        return {"enabled": mqtt.enabled, "broker": mqtt.cfg["host"] or None, "connected": mqtt.connected,
+                "published": mqtt.published, "failed": mqtt.failed, "connects": mqtt.connects,
+                "last_error": mqtt.last_error, "base_topic": mqtt.base, "short_of_memory": mqtt.short,
+                "discovery_short_of_memory": mqtt.announce_short}
+    if key == "name":
+        return app.name
+    if key == "ntp":
+        return app.ntp_ok
+    if key == "platform":
+        return platform.NAME
+    if key == "reset_cause":
+        return platform.reset_cause()
+    if key == "serial":
+        meter = app.meter
+        return {"setting": meter.setting(), "searching": meter.searching, "auto": meter.auto,
+                "bytes": meter.bytes, "out_of_memory": meter.out_of_memory}
+    if key == "task_restarts":
+        return app.restarts
+    if key == "telegram_server":
+        return app.telegrams.status() if app.telegrams else {"port": 0}
+    if key == "update":
+        return _update(app)
+    if key == "uptime_s":
+        return app.uptime_s()
+    if key == "watchdog":
+        return {"timeout_ms": app.WDT_TIMEOUT_MS, "feeds": app.wdt.feeds if app.wdt else 0}
+    wifi = app.wifi                    # ("wifi", the last)
+    return {"connected": wifi.connected(), "rssi": wifi.rssi(), "ip": wifi.ip(), "setup_ap": wifi.ap_active()}
 
 
 def diagnosis(app):
