@@ -84,14 +84,11 @@ def error_body(status, message, **extra):
     return json.dumps(d)
 
 
-# whole responses, made once: saying the heap is short must not need heap
-_HEAD503 = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" \
-           b"Connection: close\r\nCache-Control: no-store\r\nRetry-After: 2\r\n\r\n%s"
-_LOW = b'{"error": "busy: low on memory, try again", "status": 503}'
-_BUSY = _HEAD503 % (len(_LOW), _LOW)
-_MANY = b'{"error": "busy: %d connections from this address already, try again", "status": 503}' % _MAX_PER_PEER
-_CROWDED = _HEAD503 % (len(_MANY), _MANY)
-del _HEAD503, _LOW, _MANY
+# whole responses, made once (httpwhy.py); BUSY_BODY is web.py's too
+from . import httpwhy  # noqa: E402
+BUSY_BODY, _BUSY, _CROWDED = httpwhy.refusals(_MAX_PER_PEER)
+del httpwhy
+unload("httpwhy")
 _SINK = bytearray(256)      # what a refused client still sends, read and dropped
 
 

@@ -1,6 +1,7 @@
 # What http.py tells a bad request (the "error" of its 4xx, 408 or 500
-# answer), by index (http.py's _ENDED...), and the status lines other than
-# 200 and 503: loaded to answer one and let go after, so that while
+# answer), by index (http.py's _ENDED..., web.py's _ELSEWHERE and
+# _CROSS_SITE), the status lines other than 200 and 503, and http.py's
+# static 503 answers: loaded to make one and let go after, so that while
 # requests are good these texts take no RAM.
 
 def status(code):
@@ -30,5 +31,19 @@ def text(why, value=None):
         "request body shorter than Content-Length",
         "request not complete within %d s",
         "internal error",
+        "this dongle answers to its IP address, %s, %s.<your domain>%s%s",
+        "changes are taken only from the dongle's own pages",
     )[why]
     return t if value is None else t % value
+
+
+def refusals(per_peer):
+    """http.py's static 503 answers, made once when it loads (saying that
+    the heap is short must take no heap): the body of "busy: low on
+    memory", the whole response with it, and the whole response "busy:
+    per_peer connections from this address already"."""
+    head = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+            b"Connection: close\r\nCache-Control: no-store\r\nRetry-After: 2\r\n\r\n%s")
+    low = b'{"error": "busy: low on memory, try again", "status": 503}'
+    many = b'{"error": "busy: %d connections from this address already, try again", "status": 503}' % per_peer
+    return low, head % (len(low), low), head % (len(many), many)

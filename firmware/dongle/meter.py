@@ -3,10 +3,7 @@
 import asyncio
 import time
 
-import hanport
-
 from . import log, spare, unload
-from .platform import Serial, request_pin
 from micropython import const
 
 DWELL_S = 12         # per candidate setting: Swedish meters send every 10 s
@@ -14,30 +11,17 @@ _LOST_S = const(300)         # no frame this long at a found setting: search aga
 
 
 class Meter:
-    def __init__(self, cfg, board, state, problems):
-        mc = cfg["meter"]
+    def __init__(self, cfg, state, decoder, serial, candidates):
+        """Built by startup.meter (start-up code, not kept in RAM): decoder
+        (hanport.Decoder), serial (platform.Serial), candidates: the serial
+        settings to try, (label, baud, data bits, parity, stop bits, invert)
+        each, as Serial.open takes them, the first tried first."""
         self.cfg = cfg
         self.state = state
-        self.decoder = self._decoder(mc, problems)
-        self.serial = Serial(board, mc["port"])
-        request_pin(board["request_pin"])
-        invert = board["invert"] if mc["invert"] == "auto" else mc["invert"]
-        from . import serialcfg
-        first = serialcfg.parse_label(mc["detected"]) if mc["detected"] else None
-        if first is None:
-            first = (board["serial"], board["invert"])
-        # (label, baud, data bits, parity, stop bits, invert) each, as
-        # Serial.open takes them: the table goes (the setup page loads it)
-        self.candidates = []
-        for name, inv in serialcfg.candidates(first, invert, mc["serial"], mc["invert"]):
-            self.candidates.append((serialcfg.label(name, inv),) + serialcfg.get(name)[1:5] + (inv,))
-        unload("serialcfg")
-        self.auto = len(self.candidates) > 1
-        if mc["detected"] or not self.auto:
-            # a known setting: its protocol's parser loaded now, not by the
-            # first frame, where it would compete for the heap with
-            # whatever HTTP holds then (the spare block is for a frame)
-            self.decoder.prepare("dlms" if self.candidates[0][1] == 2400 else "p1")
+        self.decoder = decoder
+        self.serial = serial
+        self.candidates = candidates
+        self.auto = len(candidates) > 1
         self.searching = self.auto
         self.index = 0
         self.since_ms = time.ticks_ms()     # current setting applied at
@@ -45,17 +29,6 @@ class Meter:
         self.bytes = 0
         self.out_of_memory = 0              # frames lost to a full heap
         self.on_frame = None                # callback(reading), set by the app
-
-    @staticmethod
-    def _decoder(mc, problems):
-        try:
-            return hanport.Decoder(mc["key"] or None, mc["auth_key"] or None,
-                                   mc["multipliers"] or None)
-        except ValueError as e:
-            problems.append("meter.multipliers: %s; ignored" % e)
-            return hanport.Decoder(mc["key"] or None, mc["auth_key"] or None)
-        finally:
-            unload("hanport.options")   # (read the options, if any were given)
 
     def setting(self):
         return self.candidates[self.index][0]

@@ -4,6 +4,8 @@
 import gc
 import os
 
+import hanport
+
 from . import VERSION, log, platform, unload
 from .http import Server
 from .ledger import Ledger
@@ -45,7 +47,7 @@ def build(app):
     platform.set_hostname(hostname)      # before Wi-Fi: DHCP and mDNS use it
     wifi = platform.Wifi()
     led = platform.Led(board["led"], board["led_active_low"])
-    meter = Meter(cfg, board, state, problems)
+    meter = _meter(cfg, board, state, problems)
     meter.on_frame = app.frame
     ledger = Ledger(cfg)
     port = platform.http_port(cfg["http"]["port"])
@@ -65,3 +67,33 @@ def build(app):
         log.log("config: " + p)
     return (cfg, problems, board, device_id, name, hostname, state, wifi, led, meter, ledger, port, mqtt, http,
             telegrams)
+
+
+def _meter(cfg, board, state, problems):
+    """The Meter: its decoder, its UART and the serial settings to try."""
+    mc = cfg["meter"]
+    try:
+        decoder = hanport.Decoder(mc["key"] or None, mc["auth_key"] or None, mc["multipliers"] or None)
+    except ValueError as e:
+        problems.append("meter.multipliers: %s; ignored" % e)
+        decoder = hanport.Decoder(mc["key"] or None, mc["auth_key"] or None)
+    finally:
+        unload("hanport.options")   # (read the options, if any were given)
+    serial = platform.Serial(board, mc["port"])
+    platform.request_pin(board["request_pin"])
+    invert = board["invert"] if mc["invert"] == "auto" else mc["invert"]
+    from . import serialcfg
+    first = serialcfg.parse_label(mc["detected"]) if mc["detected"] else None
+    if first is None:
+        first = (board["serial"], board["invert"])
+    # (the table goes: the setup page loads it)
+    candidates = []
+    for name, inv in serialcfg.candidates(first, invert, mc["serial"], mc["invert"]):
+        candidates.append((serialcfg.label(name, inv),) + serialcfg.get(name)[1:5] + (inv,))
+    unload("serialcfg")
+    if mc["detected"] or len(candidates) == 1:
+        # a known setting: its protocol's parser loaded now, not by the
+        # first frame, where it would compete for the heap with whatever
+        # HTTP holds then (the spare block is for a frame)
+        decoder.prepare("dlms" if candidates[0][1] == 2400 else "p1")
+    return Meter(cfg, state, decoder, serial, candidates)

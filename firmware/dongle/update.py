@@ -23,6 +23,7 @@ from micropython import const
 
 from . import KB, room, unload
 from .updatestep import Refused, hold
+from .web import BUSY
 
 JSON = "application/json"
 CHUNK = 512
@@ -35,7 +36,6 @@ LOW = 12 * KB
 IDLE_MS = 15000           # the client sends nothing this long: the upload is abandoned
 DRAIN_MAX = 2 << 20       # what a refused upload may still send, read and dropped
 _DIR = const(0x4000)      # os.ilistdir's type of a folder
-BUSY = 503, JSON, '{"error": "busy: low on memory, try again", "status": 503}', {"Retry-After": "2"}
 
 
 def rmtree(path):

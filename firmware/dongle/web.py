@@ -5,7 +5,8 @@
 # metrics), pages.py (setup form and its answer). Read-only for everyone on the network;
 # changing settings needs the admin password (pages.py).
 from . import KB, room, unload
-from .http import FileBody, error_body
+from .http import BUSY_BODY, FileBody, HttpError, error_body
+from micropython import const
 
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"
@@ -29,7 +30,10 @@ ROUTES = {"/": ("GET",), "/api/reading": ("GET",), "/api/status": ("GET",), "/ap
           "/api/energy": ("GET",), "/metrics": ("GET",), "/setup": ("GET", "POST"),
           "/api/update": ("POST",), "/api/backup": ("GET",), "/api/restore": ("POST",)}
 
-BUSY = 503, JSON, error_body(503, "busy: low on memory, try again"), {"Retry-After": "2"}
+BUSY = 503, JSON, BUSY_BODY, {"Retry-After": "2"}
+# what a request from elsewhere is told, by index in httpwhy.py's texts
+_ELSEWHERE = const(13)
+_CROSS_SITE = const(14)
 
 
 class Web:
@@ -54,12 +58,11 @@ class Web:
         host = req.headers.get("host")
         if host is not None and not self.ours(host):
             self.misdirected += 1
-            return 421, JSON, error_body(421, "this dongle answers to its IP address, %s, %s.<your domain>%s%s"
-                                         % (self.hostname, self.hostname, ", " if self.hosts else "",
-                                            ", ".join(self.hosts))), None
+            return 421, JSON, HttpError(421, _ELSEWHERE, (self.hostname, self.hostname, ", " if self.hosts else "",
+                                                          ", ".join(self.hosts))).body(), None
         if req.method != "GET" and not same_origin(req.headers, host):
             self.cross_site += 1
-            return 403, JSON, error_body(403, "changes are taken only from the dongle's own pages"), None
+            return 403, JSON, HttpError(403, _CROSS_SITE).body(), None
         if self.app.cfg["homewizard"] and (req.path == "/api" or req.path.startswith("/api/v1/")):
             return self.homewizard(req)
         methods = ROUTES.get(req.path)
