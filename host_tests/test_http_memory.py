@@ -52,6 +52,34 @@ async def main(port):
     out["short"] = (await ask(port, b"/short")).decode()
     empty()
     out["after"] = (await ask(port, b"/after")).decode()
+    # a head arriving in pieces while the heap is nearly full: the server
+    # reads pieces only while the reserve is free, so it refuses this client
+    # before the heap goes below it by more than a piece (buffering the
+    # whole head, 2 KB, would take it 1 KB below)
+    fill(http.RESERVE + 1024)
+    short = s.short
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    w.write(b"GET /long HTTP/1.0\r\n")
+    low = gc.mem_free()
+    pieces = 0
+    while s.short == short and pieces < 18:
+        w.write(b"X-Pad-%02d: %s\r\n" % (pieces, b"a" * 100))
+        await w.drain()
+        pieces += 1
+        await asyncio.sleep_ms(30)
+        gc.collect()
+        low = min(low, gc.mem_free())
+    n = 0
+    while True:
+        k = await r.readinto(view[n:])
+        if not k:
+            break
+        n += k
+    w.close()
+    out["long"] = bytes(view[:n]).decode()
+    out["long_low"] = low
+    out["long_pieces"] = pieces
+    empty()
     out["calls"] = calls
     out["status"] = {"served": s.served, "refused": s.refused, "errors": s.errors, "active": s.active,
                      "short_of_memory": s.short}          # (what /api/status shows of it)
@@ -94,9 +122,13 @@ def test_short_heap_gets_503_and_is_counted():
     assert "/short" not in out["calls"]
     # room again: served
     assert out["after"].startswith("HTTP/1.0 200 ") and out["after"].endswith("ok /after")
+    # the long head: refused part way, the heap never more than a piece
+    # (and its bookkeeping) below the reserve
+    assert out["long"].startswith("HTTP/1.0 503 ") and out["long"].endswith(busy), out["long"]
+    assert 2 <= out["long_pieces"] < 18 and out["long_low"] >= out["reserve"] - 512, out
     assert out["calls"] == ["/huge", "/after"]
     st = out["status"]
-    assert st["short_of_memory"] == 2 and st["refused"] == 2 and st["served"] == 1, st
+    assert st["short_of_memory"] == 3 and st["refused"] == 3 and st["served"] == 1, st
 
 
 SPARE_SCRIPT = heapfill.CODE + r"""

@@ -132,12 +132,17 @@ def readable(sock):
 async def _read_head(reader):
     """Request line and headers (and whatever came after them), kept in
     pieces until complete: growing one string to _HEAD_MAX asks a fragmented
-    heap for blocks of up to that size, once per piece."""
+    heap for blocks of up to that size, once per piece. A piece is read only
+    while RESERVE is free: a few clients sending long heads at once would
+    otherwise take the heap the meter needs (MemoryError: this client is
+    refused, as one that runs out)."""
     parts = []
     n = 0                 # bytes read
     line_end = -1
     prev = b""            # the last bytes before this piece (a CRLF may straddle)
     while True:
+        if not room(RESERVE):
+            raise MemoryError
         chunk = await reader.read(256)
         if not chunk:
             raise HttpError(400, _ENDED)
@@ -244,6 +249,11 @@ class Server:
             except OSError:
                 continue
             sock.setblocking(False)
+            if not room(RESERVE):
+                self.refused += 1       # (no heap for it: told so with none)
+                self.short += 1
+                _refuse(sock)
+                continue
             try:
                 peer = addr_host(addr)
                 held = self._peers.get(peer, 0)

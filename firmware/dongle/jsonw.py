@@ -1,6 +1,6 @@
 # JSON for the dongle's own documents (status, energy): json.dumps with
 # sorted keys, plus exact decimals (objects with .text()) as JSON numbers.
-# Written in 256-byte pieces of its own (hanport.jsonout.JsonPieces), so a
+# Written in 128-byte pieces of its own (hanport.jsonout.JsonPieces), so a
 # document is never one block of its size; the same output on MicroPython
 # and CPython.
 from hanport import jsonout

@@ -55,7 +55,7 @@ class State:
         """The merged reading as /api/reading and <base>/state serve it, or
         None before the first frame: a tuple of bytes pieces, the JSON of the
         reading without its closing brace (made once per frame and never
-        changed: a slow client keeps the one it was given; in 256-byte
+        changed: a slow client keeps the one it was given; in 128-byte
         pieces, no block of its size) and last its age, b', "age_s": N}'."""
         if self.reading is None:
             return None

@@ -25,11 +25,12 @@ def document(web, energy):
 
 
 def _member(key, web, energy):
+    """The member key: a value, or one of the parts' counters (_part). (Two
+    functions, not one: loading this module asks for a block the size of
+    each, and a long-running heap has many small holes, few big ones.)"""
     app = web.app
     if key == "board":
         return app.cfg["board"]
-    if key == "config":
-        return {"ok": not app.problems, "problems": app.problems, "configured": bool(app.cfg["wifi"]["ssid"])}
     if key == "device_id":
         return app.device_id
     if key == "energy":
@@ -40,33 +41,16 @@ def _member(key, web, energy):
         return app.meter.decoder.stats()
     if key == "free_mem":
         return gc.mem_free()
-    if key == "heap":
-        return {"used": app.heap_used, "peak": app.heap_peak, "free": gc.mem_free(),
-                "spare": {"bytes": spare.SIZE if spare.block is not None else 0, "spent": spare.spent}}
-    if key == "homewizard":
-        return {"on": app.cfg["homewizard"], "served": web.hw_served, "refused": web.hw_refused}
     if key == "hostname":
         return app.hostname
-    if key == "http":
-        http = app.http
-        return {"served": http.served, "refused": http.refused, "errors": http.errors, "active": http.active,
-                "short_of_memory": http.short, "misdirected": web.misdirected, "cross_site": web.cross_site}
     if key == "last_error":
         return diagnosis(app) or app.meter.decoder.last_error
     if key == "last_frame_age_s":
         return app.state.age_s()
-    if key == "led":
-        return {"on": app.led.on, "changes": app.led.changes}
     if key == "log":
         return log.recent()
     if key == "mdns":
         return mdns_status(app.mdns)
-    if key == "mqtt":
-        mqtt = app.mqtt
-        return {"enabled": mqtt.enabled, "broker": mqtt.cfg["host"] or None, "connected": mqtt.connected,
-                "published": mqtt.published, "failed": mqtt.failed, "connects": mqtt.connects,
-                "last_error": mqtt.last_error, "base_topic": mqtt.base, "short_of_memory": mqtt.short,
-                "discovery_short_of_memory": mqtt.announce_short}
     if key == "name":
         return app.name
     if key == "ntp":
@@ -75,10 +59,6 @@ def _member(key, web, energy):
         return platform.NAME
     if key == "reset_cause":
         return platform.reset_cause()
-    if key == "serial":
-        meter = app.meter
-        return {"setting": meter.setting(), "searching": meter.searching, "auto": meter.auto,
-                "bytes": meter.bytes, "out_of_memory": meter.out_of_memory}
     if key == "task_restarts":
         return app.restarts
     if key == "telegram_server":
@@ -87,6 +67,35 @@ def _member(key, web, energy):
         return _update(app)
     if key == "uptime_s":
         return app.uptime_s()
+    return _part(key, web)
+
+
+def _part(key, web):
+    """The member key, a part's counters."""
+    app = web.app
+    if key == "config":
+        return {"ok": not app.problems, "problems": app.problems, "configured": bool(app.cfg["wifi"]["ssid"])}
+    if key == "heap":
+        return {"used": app.heap_used, "peak": app.heap_peak, "free": gc.mem_free(),
+                "spare": {"bytes": spare.SIZE if spare.block is not None else 0, "spent": spare.spent}}
+    if key == "homewizard":
+        return {"on": app.cfg["homewizard"], "served": web.hw_served, "refused": web.hw_refused}
+    if key == "http":
+        http = app.http
+        return {"served": http.served, "refused": http.refused, "errors": http.errors, "active": http.active,
+                "short_of_memory": http.short, "misdirected": web.misdirected, "cross_site": web.cross_site}
+    if key == "led":
+        return {"on": app.led.on, "changes": app.led.changes}
+    if key == "mqtt":
+        mqtt = app.mqtt
+        return {"enabled": mqtt.enabled, "broker": mqtt.cfg["host"] or None, "connected": mqtt.connected,
+                "published": mqtt.published, "failed": mqtt.failed, "connects": mqtt.connects,
+                "last_error": mqtt.last_error, "base_topic": mqtt.base, "short_of_memory": mqtt.short,
+                "discovery_short_of_memory": mqtt.announce_short}
+    if key == "serial":
+        meter = app.meter
+        return {"setting": meter.setting(), "searching": meter.searching, "auto": meter.auto,
+                "bytes": meter.bytes, "out_of_memory": meter.out_of_memory}
     if key == "watchdog":
         return {"timeout_ms": app.WDT_TIMEOUT_MS, "feeds": app.wdt.feeds if app.wdt else 0}
     wifi = app.wifi                    # ("wifi", the last)
