@@ -9,12 +9,18 @@
 #   - positional: values only, meaning by position (Kaifa KFM_001, Iskra,
 #     Netz Burgenland), from lists.POSITIONAL, cosemlist.py.
 from . import axdr, fields, lists, obis, pick, units
+from .decoder import forget
 from .fmt import TextCache, ascii_text, normalize
 
 if pick.CPYTHON:                    # remembers list layouts (axdr_cpython.py)
     from .axdr_cpython import Tokens as _Tokens
 else:
     _Tokens = axdr.Tokens
+
+# DLMS unit enumeration -> (family, power of ten); units.py goes
+_UNITS = units.DLMS
+del units
+forget("units")
 
 _OS = axdr.OCTET_STRING
 _STRINGS = (axdr.OCTET_STRING, axdr.VISIBLE_STRING, axdr.UTF8_STRING)
@@ -169,7 +175,7 @@ class Mapper:
             return False
         fam = fields.FAMILY[target]
         if unit is not None:
-            u = units.DLMS.get(unit)
+            u = _UNITS.get(unit)
             if u is None or u[0] != fam:
                 return False
             shift = scaler + u[1]

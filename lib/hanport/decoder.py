@@ -171,7 +171,7 @@ class Decoder:
         from . import why as faults
         text = faults.text(why, self._why_value)
         if pick.MICROPYTHON:
-            _forget("why")
+            forget("why")
         return text
 
     @last_error.setter
@@ -394,8 +394,10 @@ class Decoder:
         self._out.append(r)
 
 
-def _forget(name):
-    """Let this package's module name go (imported again when next needed)."""
+def forget(name):
+    """Let this package's module name go (imported again when next needed):
+    on the dongle a module's code and constants take RAM while it is
+    imported."""
     sys.modules.pop(__name__.rsplit(".", 1)[0] + "." + name, None)
     pkg = sys.modules.get(__name__.rsplit(".", 1)[0])
     if pkg is not None and name in pkg.__dict__:

@@ -4,6 +4,7 @@
 # (and its CRC checked) by the Decoder. Lines are read in place in the
 # buffer: a line costs no heap allocation unless it lands in "other".
 from . import fields, obis, pick, units
+from .decoder import forget
 from .fmt import TextCache, ascii_text
 from .reading import Reading
 
@@ -24,6 +25,11 @@ _W_NO_IDENT = const(8)
 _W_IDENT_CONTROL = const(9)
 _W_AFTER_BREAK = const(10)
 _W_NOT_OBIS = const(11)
+
+# unit code (p1scan.unit_code) -> (family, power of ten); units.py goes
+_UNITS = units.P1
+del units
+forget("units")
 
 # M-Bus device types (EN 13757-3) -> field for the channel's reading
 _MBUS_FIELD = {3: "gas_m3", 7: "water_m3", 6: "water_m3", 4: "heat_gj", 12: "heat_gj"}
@@ -181,7 +187,7 @@ class Parser:
         if unit == _NO_UNIT:
             fam, shift = fields.NONE, 0
         else:
-            u = units.P1.get(unit)
+            u = _UNITS.get(unit)
             if u is None:
                 return False
             fam, shift = u

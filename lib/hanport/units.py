@@ -1,8 +1,9 @@
 # Units as meters send them -> (unit family, power of ten to the canonical
-# unit). "kW" is W shifted by 3; "Wh" is kWh shifted by -3.
+# unit). "kW" is W shifted by 3; "Wh" is kWh shifted by -3. Read when p1.py
+# and cosem.py load: each keeps its table and lets this module go, so its
+# texts and the other protocol's table take no RAM on the dongle.
 from . import fields as F
 from .p1scan import unit_code
-from .pick import MICROPYTHON
 
 # P1 unit text, lower-cased (meters write kvarh, kVArh, kVAr, VArh...).
 # Ambiguous after lower-casing (MW/mW, MWh/mWh) or never seen: left out,
@@ -32,8 +33,6 @@ P1 = {}
 for _name, _u in TEXT.items():
     P1[unit_code(_name, 0, len(_name))] = _u
 del _name, _u
-if MICROPYTHON:
-    del TEXT        # (read by p1_fast.py, CPython's)
 
 # DLMS/COSEM unit enumeration (Blue Book) -> same form.
 DLMS = {
