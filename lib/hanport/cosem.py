@@ -21,6 +21,15 @@ else:
 _UNITS = units.DLMS
 del units
 forget("units")
+# what this module reads of lists.py (cosemlist.py reads the rest, loading
+# it again): the scaling per list id, the manufacturer per list-id prefix,
+# and each positional row's element count and first type, as count << 8 |
+# type; lists.py goes, its layouts with it
+_IMPLICIT = lists.IMPLICIT
+_MAKER = lists.MAKER
+_SHAPES = tuple(row[0] << 8 | row[1] for row in lists.POSITIONAL)
+del lists
+forget("lists")
 
 _OS = axdr.OCTET_STRING
 _STRINGS = (axdr.OCTET_STRING, axdr.VISIBLE_STRING, axdr.UTF8_STRING)
@@ -108,7 +117,7 @@ class Mapper:
             return False
         self.buf = buf
         self.r = r
-        self.implicit = lists.IMPLICIT[None]
+        self.implicit = _IMPLICIT[None]
         # an object list or a lists.POSITIONAL row (cosemlist.py maps
         # them) told by the first tokens: a meter that sends OBIS codes
         # never loads that code
@@ -117,9 +126,8 @@ class Mapper:
             if t.n >= 3 and t.tag[1] == axdr.ARRAY:
                 listed = True           # element 0 an array: an object list's
             elif t.val[0] and t.depth[1] == 1:
-                for row in lists.POSITIONAL:
-                    if row[0] == t.val[0] and row[1] == t.tag[1]:
-                        listed = True   # a row's element count and first type
+                # a row's element count and first type
+                listed = (t.val[0] << 8 | t.tag[1]) in _SHAPES
         if listed:
             from . import cosemlist
             if cosemlist.map(self):
@@ -149,8 +157,8 @@ class Mapper:
     def _set_list(self, text):
         r = self.r
         r.list_id = text
-        self.implicit = lists.IMPLICIT.get(text, lists.IMPLICIT[None])
-        for prefix, flag in lists.MAKER:
+        self.implicit = _IMPLICIT.get(text, _IMPLICIT[None])
+        for prefix, flag in _MAKER:
             if text.startswith(prefix) and r.manufacturer is None:
                 r.manufacturer = flag
 
