@@ -358,11 +358,15 @@ def board_heap(tmp, lib, seconds):
         peak = st["heap"]["peak"]
         goal = 64 if make.startswith("p1") else 80
         what = "p1, a year of energy accounts" if make == "p1-year" else make
+        # met: the session ran in that heap, or its peak and the room
+        # /api/status needs fit what that heap gives objects
         row("Board heap (32-bit)", "%s: after start-up / first frames / session peak (in -X heapsize=%dK)"
             % (what, heap // 1024), "%.1f / %.1f / %.1f KB" % (boot / 1024, first / 1024, peak / 1024),
-            "must: 96 KB; goal: %d KB (peak + 8 KB, the room /api/status needs, within what the heap gives objects)" % goal,
-            "%s (96 KB), %s (%d KB)" % (verdict(ok and peak <= objects_room(96) - ROOM32),
-                                         verdict(ok and peak <= objects_room(goal) - ROOM32), goal))
+            "must: 96 KB; goal: %d KB (the session run in it, or its peak + 8 KB, the room /api/status needs, "
+            "within what it gives objects)" % goal,
+            "%s (96 KB), %s (%d KB)" % (verdict(ok and (heap <= 96 * 1024 or peak <= objects_room(96) - ROOM32)),
+                                         verdict(ok and (heap <= goal * 1024 or peak <= objects_room(goal) - ROOM32)),
+                                         goal))
 
 
 # --- output ---------------------------------------------------------------------

@@ -37,13 +37,13 @@ def text(why, value=None):
     return t if value is None else t % value
 
 
-def refusals(per_peer):
+def refusals(n):
     """http.py's static 503 answers, made once when it loads (saying that
     the heap is short must take no heap): the body of "busy: low on
-    memory", the whole response with it, and the whole response "busy:
-    per_peer connections from this address already"."""
+    memory", the whole response with it, and the whole response "busy: n
+    connections from this address already"."""
     head = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
             b"Connection: close\r\nCache-Control: no-store\r\nRetry-After: 2\r\n\r\n%s")
     low = b'{"error": "busy: low on memory, try again", "status": 503}'
-    many = b'{"error": "busy: %d connections from this address already, try again", "status": 503}' % per_peer
+    many = b'{"error": "busy: %d connections from this address already, try again", "status": 503}' % n
     return low, head % (len(low), low), head % (len(many), many)

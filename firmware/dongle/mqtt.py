@@ -182,11 +182,32 @@ class Mqtt:
             ticker.cancel()
 
     def _round(self):
+        """Publish what is due: the state when it changed (and min_interval_s
+        has passed), the energy summary once a minute; then the broker's
+        messages and the keepalive."""
         client = self.client
+        state = self.state
         spare.ensure()
         now = time.ticks_ms()
         try:
-            self._due(now)
+            if state.seq != self._last_seq and state.reading is not None and (
+                    self._last_seq < 0 or time.ticks_diff(now, self._last_pub) >= self.cfg["min_interval_s"] * 1000):
+                self._announce()
+                self._publish(self.t_state, state.document())
+                self.published += 1
+                self._last_seq, self._last_pub = state.seq, now
+            elif self.reannounce:
+                self._announce()
+            # (only while readings come: the accounts' sensors expire when the meter is silent)
+            last = self._last_energy
+            if self.ledger is not None and state.reading is not None and state.age_s() < _ENERGY_EVERY_S and (
+                    last is None or time.ticks_diff(now, last) >= _ENERGY_EVERY_S * 1000):
+                try:
+                    from . import jsonw   # (once a minute: not kept loaded)
+                    self._publish(self.t_energy, jsonw.document(self.ledger.summary()))
+                finally:
+                    unload("jsonw")
+                self._last_energy = now
         except MemoryError:
             # (raised before a packet's first byte: _publish allocates
             # nothing after it) the connection is whole: what was due goes
@@ -197,29 +218,6 @@ class Mqtt:
         if time.ticks_diff(now, self._last_ping) >= max(self.cfg["keepalive_s"], 2) * 500:
             client.ping()
             self._last_ping = now
-
-    def _due(self, now):
-        """Publish what is due: the state when it changed (and min_interval_s
-        has passed), the energy summary once a minute."""
-        state = self.state
-        if state.seq != self._last_seq and state.reading is not None and (
-                self._last_seq < 0 or time.ticks_diff(now, self._last_pub) >= self.cfg["min_interval_s"] * 1000):
-            self._announce()
-            self._publish(self.t_state, state.document())
-            self.published += 1
-            self._last_seq, self._last_pub = state.seq, now
-        elif self.reannounce:
-            self._announce()
-        # (only while readings come: the accounts' sensors expire when the meter is silent)
-        last = self._last_energy
-        if self.ledger is not None and state.reading is not None and state.age_s() < _ENERGY_EVERY_S and (
-                last is None or time.ticks_diff(now, last) >= _ENERGY_EVERY_S * 1000):
-            try:
-                from . import jsonw       # (once a minute: not kept loaded)
-                self._publish(self.t_energy, jsonw.document(self.ledger.summary()))
-            finally:
-                unload("jsonw")
-            self._last_energy = now
 
 
 _TICK_MS = const(250)

@@ -7,13 +7,6 @@ import gc
 from . import VERSION, jsonw, log, platform, spare
 
 
-# its members, in the order written (sorted, as json.dumps(sort_keys=True))
-_KEYS = ("board", "config", "device_id", "energy", "firmware", "frames", "free_mem", "heap", "homewizard",
-         "hostname", "http", "last_error", "last_frame_age_s", "led", "log", "mdns", "mqtt", "name", "ntp",
-         "platform", "reset_cause", "serial", "task_restarts", "telegram_server", "update", "uptime_s",
-         "watchdog", "wifi")
-
-
 def document(web, energy):
     """/api/status's JSON, in pieces: of web (web.Web) and its App; energy:
     the energy summary, written already (jsonw.Written). Made member by
@@ -21,7 +14,12 @@ def document(web, energy):
     would be a KB more at the peak (nothing else runs meanwhile, so the
     members are of one state). (The parts' counters are read here, not by
     methods of theirs: this module is in RAM only while it answers.)"""
-    return jsonw.document(jsonw.Members(_KEYS, lambda key: _member(key, web, energy)))
+    # its members, in the order written (sorted, as json.dumps(sort_keys=True))
+    keys = ("board", "config", "device_id", "energy", "firmware", "frames", "free_mem", "heap", "homewizard",
+            "hostname", "http", "last_error", "last_frame_age_s", "led", "log", "mdns", "mqtt", "name", "ntp",
+            "platform", "reset_cause", "serial", "task_restarts", "telegram_server", "update", "uptime_s",
+            "watchdog", "wifi")
+    return jsonw.document(jsonw.Members(keys, lambda key: _member(key, web, energy)))
 
 
 def _member(key, web, energy):

@@ -25,8 +25,8 @@ forget("units")
 # it again): the scaling per list id, the manufacturer per list-id prefix,
 # and each positional row's element count and first type, as count << 8 |
 # type; lists.py goes, its layouts with it
-_IMPLICIT = lists.IMPLICIT
-_MAKER = lists.MAKER
+IMPLICIT = lists.IMPLICIT
+MAKER = lists.MAKER
 _SHAPES = tuple(row[0] << 8 | row[1] for row in lists.POSITIONAL)
 del lists
 forget("lists")
@@ -117,7 +117,7 @@ class Mapper:
             return False
         self.buf = buf
         self.r = r
-        self.implicit = _IMPLICIT[None]
+        self.implicit = IMPLICIT[None]
         # an object list or a lists.POSITIONAL row (cosemlist.py maps
         # them) told by the first tokens: a meter that sends OBIS codes
         # never loads that code
@@ -157,8 +157,8 @@ class Mapper:
     def _set_list(self, text):
         r = self.r
         r.list_id = text
-        self.implicit = _IMPLICIT.get(text, _IMPLICIT[None])
-        for prefix, flag in _MAKER:
+        self.implicit = IMPLICIT.get(text, IMPLICIT[None])
+        for prefix, flag in MAKER:
             if text.startswith(prefix) and r.manufacturer is None:
                 r.manufacturer = flag
 
