@@ -7,6 +7,7 @@ figures only (speed is `make bench`'s business):
 - the whole firmware, from make build's .mpy bundle as a board runs it,
   through an accelerated session inside a fixed heap: see
   test_firmware_session_fits_its_heap."""
+import json
 import random
 import threading
 from datetime import datetime
@@ -14,7 +15,7 @@ from datetime import datetime
 import pytest
 
 import hanport
-from testkit import mpy
+from testkit import heapfill, mpy
 from testkit import rig
 from testkit.config import dongle_config
 from testkit.book import year_of_energy
@@ -371,3 +372,69 @@ def test_every_module_loaded_stays_below_the_next_qstr_pool(tmp_path, bundle32):
     n_qstr = int(out.split("n_qstr=")[1].split(",")[0])
     print("%d modules: %d qstrs (ceiling %d, the next pool opens at %d)" % (len(names), n_qstr, QSTR_CEILING, QSTR_POOL7))
     assert n_qstr <= QSTR_CEILING
+
+
+# A year-old dongle reads its energy accounts at start, beside everything
+# else start-up has loaded. Under the 32-bit build: the file loaded with
+# YEAR_ROOM bytes of heap left (heapfill), which json.load of the whole file
+# alone does not fit in (the file's form parsed whole is 11 KB of objects,
+# its long ints and date strings), and the accounts the same as the book
+# that wrote it.
+YEAR_ROOM = 10752
+YEAR_LOAD = heapfill.CODE + r"""
+import json
+from dongle import energy, energyview
+
+
+class Ledger:                         # (what load_file reads and sets of one)
+    path = "energy.json"
+    problem = None
+
+    def __init__(self):
+        self.book = energy.Energy("CET", 3)
+
+    def new_book(self):
+        return energy.Energy("CET", 3)
+
+
+ledger = Ledger()
+fill(ROOM)
+try:
+    energyview.load_file(ledger)
+    loaded = ledger.problem or "ok"
+except MemoryError:
+    loaded = "MemoryError"
+empty()
+fill(ROOM)
+try:
+    f = open("energy.json", "rb")
+    f.readline()
+    whole = json.load(f)
+    parsed = "ok"
+except MemoryError:
+    parsed = "MemoryError"
+whole = None
+empty()
+e = ledger.book
+print("RESULT " + json.dumps({"loaded": loaded, "parsed": parsed, "days": sorted(e.days.items()),
+                              "months": sorted((k, list(v)) for k, v in e.months.items()),
+                              "hours": sorted(e.hours.items()), "prov": sorted(e.prov.items()),
+                              "anchor": e.anchor, "last": e.last, "reg_t": e.reg_t}))
+"""
+
+
+def test_a_years_energy_file_loads_a_day_and_a_month_at_a_time(tmp_path, bundle32):
+    lib, _ = bundle32
+    book = year_of_energy(tmp_path / "energy.json", utc(2026, 1, 15, 15, 0, 0), 12340000)
+    res = mpy.run(["-c", YEAR_LOAD.replace("ROOM", str(YEAR_ROOM))], heapsize="96K", bits=32,
+                  cwd=str(tmp_path), path=lib)
+    out = res.stdout.decode()
+    assert res.returncode == 0, out + res.stderr.decode()
+    got = json.loads([line for line in out.splitlines() if line.startswith("RESULT ")][0][7:])
+    assert got["parsed"] == "MemoryError" and got["loaded"] == "ok", got
+    assert len(got["days"]) == len(book.days) >= 40 and len(got["months"]) == 12
+    assert got["days"] == [[k, v] for k, v in sorted(book.days.items())]
+    assert got["months"] == [[k, list(v)] for k, v in sorted(book.months.items())]
+    assert got["hours"] == [[k, v] for k, v in sorted(book.hours.items())]
+    assert got["prov"] == [[k, v] for k, v in sorted(book.prov.items())]
+    assert [got["anchor"], got["last"], got["reg_t"]] == [book.anchor, book.last, book.reg_t]

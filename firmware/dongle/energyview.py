@@ -70,30 +70,143 @@ def dump(e):
             "problems": e.problems, "rejected": e.rejected}
 
 
+# energy.json's members, each of which a file must have
+_MEMBERS = ("anchor", "days", "hours", "last", "months", "prov", "reg_t", "v", "zone")
+
+
 def load(e, d):
+    """e from d, energy.json's parsed document (a backup's), which this
+    takes apart as it goes: each member let go once converted."""
     if d.get("v") != 1 or d.get("zone") != e.zone:
         raise ValueError("energy state of another version or zone")
-    a = d["anchor"]
-    e.anchor = a and (a + [0])[:4]     # version 1 files had no flags
-    e.last = d["last"]
-    e.reg_t = d["reg_t"]
-    # (hours by number in e: energy.py)
-    e.prov = {x[0] // 3600: [x[1], x[2]] for x in d["prov"]}
-    e.hours = {x[0] // 3600: x[1:5] for x in d["hours"]}
-    e.days = {}
-    for k, v in d["days"].items():
+    seen = []
+    while d:
+        key, value = d.popitem()
+        _take(e, key, value)
+        seen.append(key)
+    _complete(seen)
+
+
+def _complete(seen):
+    for key in _MEMBERS:
+        if key not in seen:
+            raise KeyError(key)
+
+
+def _take(e, key, value):
+    """One member of energy.json, version 1's form, into e's (hours by
+    number, days by date_key: energy.py)."""
+    if key == "anchor":
+        e.anchor = value and (value + [0])[:4]     # version 1 files had no flags
+    elif key in ("last", "reg_t", "problems", "rejected"):
+        setattr(e, key, value)
+    elif key == "prov":
+        e.prov = {x[0] // 3600: [x[1], x[2]] for x in value}
+    elif key == "hours":
+        e.hours = {x[0] // 3600: x[1:5] for x in value}
+    elif key == "days" or key == "months":
+        while value:
+            _item(e, key, *value.popitem())
+
+
+def _item(e, key, k, v):
+    """One day (key "days") or one closed month ("months") into e."""
+    if key == "days":
         if v[3] is not None:
-            v[3] //= 3600                   # (its hour number: energy.py)
-        e.days[int(k[:4]) * 10000 + int(k[5:7]) * 100 + int(k[8:])] = v     # (energy.date_key's form)
-    e.months = {}
-    for k, m in d["months"].items():
-        packed = [m["imp"], m["exp"], m["days"]]
-        for wh, h in m["top"]:
+            v[3] //= 3600                   # (its hour number)
+        e.days[int(k[:4]) * 10000 + int(k[5:7]) * 100 + int(k[8:])] = v
+    else:
+        packed = [v["imp"], v["exp"], v["days"]]
+        for wh, h in v["top"]:
             packed.append(wh)
             packed.append(h // 3600)
         e.months[k] = tuple(packed)         # (energy.month_summary's form)
-    e.problems = d.get("problems", [])
-    e.rejected = d.get("rejected", [0, ""])
+
+
+def _load_members(e, f, start, end):
+    """e from energy.json's JSON, in file f between offsets start and end,
+    a member at a time, and a day or a month at a time: parsed whole, a
+    year's file is 11 KB of objects on 32 bits, at start, where the heap
+    the rest of the firmware leaves may not have them."""
+    seen = []
+    for first, last in _spans(f, start, end):
+        f.seek(first)
+        head = f.read(min(24, last - first))            # ' "days": {...': the key
+        key = str(head[head.find(b'"') + 1:head.find(b'"', head.find(b'"') + 1)], "ascii")
+        if key == "days" or key == "months":
+            for span in _spans(f, first, last):         # (its value's members)
+                _item(e, key, *_parsed(f, *span))
+        else:
+            value = _parsed(f, first, last)[1]
+            if (key == "v" and value != 1) or (key == "zone" and value != e.zone):
+                raise ValueError("energy state of another version or zone")
+            _take(e, key, value)
+        seen.append(key)
+    _complete(seen)
+
+
+def _spans(f, start, end):
+    """[(first, last)] offsets of each member ('"key": value') of the first
+    JSON object in file f between offsets start and end, found by a scan
+    of the text in pieces (quotes, escapes, nesting)."""
+    spans = []
+    buf = bytearray(JsonPieces.PIECE)
+    f.seek(start)
+    pos = start
+    depth = 0
+    quoted = escaped = False
+    first = -1
+    filled = False                  # the member has a byte other than white space
+    while pos < end:
+        k = f.readinto(buf)
+        if not k:
+            break
+        for i in range(min(k, end - pos)):
+            c = buf[i]
+            if quoted:
+                if escaped:
+                    escaped = False
+                elif c == 92:       # backslash
+                    escaped = True
+                elif c == 34:
+                    quoted = False
+            elif c == 34:
+                quoted = filled = True
+            elif c == 123 or c == 91:           # { [
+                depth += 1
+                if depth == 1:
+                    first = pos + i + 1
+                    filled = False
+                else:
+                    filled = True
+            elif c == 125 or c == 93:           # } ]
+                depth -= 1
+                if depth == 0:
+                    if filled:                  # ("{}": no member)
+                        spans.append((first, pos + i))
+                    return spans
+            elif c == 44 and depth == 1:        # a comma between members
+                spans.append((first, pos + i))
+                first = pos + i + 1
+                filled = False
+            elif depth and c > 32:              # a number, true, a colon...
+                filled = True
+        pos += k
+    raise ValueError("JSON object not closed")
+
+
+def _parsed(f, first, last):
+    """The member at offsets first..last of file f, parsed alone: (key,
+    value)."""
+    f.seek(first)
+    text = bytearray(last - first + 2)      # '{' member '}'
+    text[0] = 123
+    f.readinto(memoryview(text)[1:-1])
+    text[-1] = 125
+    member = json.loads(text)
+    if len(member) != 1:
+        raise ValueError("not one member")
+    return member.popitem()
 
 
 # --- the ledger's file and documents ---------------------------------------
@@ -120,9 +233,8 @@ def load_file(ledger):
                 _check(memoryview(buf)[:k], state)
             if magic != b"HANE1" or state[1] != int(n) or state[0] ^ 0xFFFF != int(crc, 16):
                 raise ValueError("checksum")
-            f.seek(start)
             buf = None
-            load(ledger.book, json.load(f))
+            _load_members(ledger.book, f, start, start + state[1])
         log.log("energy: state loaded (anchor %s)" % (ledger.book.anchor and ledger.book.anchor[0]))
     except (ValueError, KeyError, TypeError, IndexError):
         ledger.problem = "%s was damaged: not trusted, kept as %s.bad, accounting started over" % (
