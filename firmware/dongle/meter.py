@@ -12,7 +12,7 @@ _LOST_S = const(300)         # no frame this long at a found setting: search aga
 
 class Meter:
     def __init__(self, cfg, state, decoder, serial, candidates):
-        """Built by startup.meter (start-up code, not kept in RAM): decoder
+        """Built by startup._meter (start-up code, not kept in RAM): decoder
         (hanport.Decoder), serial (platform.Serial), candidates: the serial
         settings to try, (label, baud, data bits, parity, stop bits, invert)
         each, as Serial.open takes them, the first tried first."""
