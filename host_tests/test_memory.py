@@ -379,7 +379,7 @@ def test_every_module_loaded_stays_below_the_next_qstr_pool(tmp_path, bundle32):
 # YEAR_ROOM bytes of heap left (heapfill), which json.load of the whole file
 # alone does not fit in (the file's form parsed whole is 11 KB of objects,
 # its long ints and date strings), and the accounts the same as the book
-# that wrote it.
+# that wrote it; a new dongle's file, with no day yet, loads too.
 YEAR_ROOM = 10752
 YEAR_LOAD = heapfill.CODE + r"""
 import json
@@ -415,8 +415,13 @@ except MemoryError:
     parsed = "MemoryError"
 whole = None
 empty()
+# and a new dongle's file: no day, no hour, no closed month yet
+energyview.write(energy.Energy("CET", 3), "new.json")
+new = Ledger()
+new.path = "new.json"
+energyview.load_file(new)
 e = ledger.book
-print("RESULT " + json.dumps({"loaded": loaded, "parsed": parsed, "days": sorted(e.days.items()),
+print("RESULT " + json.dumps({"loaded": loaded, "parsed": parsed, "new": new.problem, "days": sorted(e.days.items()),
                               "months": sorted((k, list(v)) for k, v in e.months.items()),
                               "hours": sorted(e.hours.items()), "prov": sorted(e.prov.items()),
                               "anchor": e.anchor, "last": e.last, "reg_t": e.reg_t}))
@@ -432,6 +437,7 @@ def test_a_years_energy_file_loads_a_day_and_a_month_at_a_time(tmp_path, bundle3
     assert res.returncode == 0, out + res.stderr.decode()
     got = json.loads([line for line in out.splitlines() if line.startswith("RESULT ")][0][7:])
     assert got["parsed"] == "MemoryError" and got["loaded"] == "ok", got
+    assert got["new"] is None
     assert len(got["days"]) == len(book.days) >= 40 and len(got["months"]) == 12
     assert got["days"] == [[k, v] for k, v in sorted(book.days.items())]
     assert got["months"] == [[k, list(v)] for k, v in sorted(book.months.items())]

@@ -70,82 +70,79 @@ def dump(e):
             "problems": e.problems, "rejected": e.rejected}
 
 
-# energy.json's members, each of which a file must have
-_MEMBERS = ("anchor", "days", "hours", "last", "months", "prov", "reg_t", "v", "zone")
-
-
 def load(e, d):
     """e from d, energy.json's parsed document (a backup's), which this
-    takes apart as it goes: each member let go once converted."""
-    if d.get("v") != 1 or d.get("zone") != e.zone:
-        raise ValueError("energy state of another version or zone")
+    takes apart as it goes."""
+    apply(e, (d.popitem() for _ in range(len(d))))
+
+
+def apply(e, members):
+    """e from energy.json's members, (key, value) each in version 1's form,
+    each converted into e's (hours by number, days by date_key: energy.py)
+    and let go; "days" and "months" may come a day or a month at a time,
+    each a member of its own (a dict of one)."""
     seen = []
-    while d:
-        key, value = d.popitem()
-        _take(e, key, value)
-        seen.append(key)
-    _complete(seen)
-
-
-def _complete(seen):
-    for key in _MEMBERS:
+    for key, value in members:
+        if key == "v" or key == "zone":
+            if value != (1 if key == "v" else e.zone):
+                raise ValueError("energy state of another version or zone")
+        elif key == "anchor":
+            e.anchor = value and (value + [0])[:4]     # version 1 files had no flags
+        elif key in ("last", "reg_t", "problems", "rejected"):
+            setattr(e, key, value)
+        elif key == "prov":
+            e.prov = {x[0] // 3600: [x[1], x[2]] for x in value}
+        elif key == "hours":
+            e.hours = {x[0] // 3600: x[1:5] for x in value}
+        elif key == "days":
+            while value:
+                k, v = value.popitem()
+                if v[3] is not None:
+                    v[3] //= 3600               # (its hour number)
+                e.days[int(k[:4]) * 10000 + int(k[5:7]) * 100 + int(k[8:])] = v
+        elif key == "months":
+            while value:
+                k, m = value.popitem()
+                packed = [m["imp"], m["exp"], m["days"]]
+                for wh, h in m["top"]:
+                    packed.append(wh)
+                    packed.append(h // 3600)
+                e.months[k] = tuple(packed)     # (energy.month_summary's form)
+        if key not in seen:
+            seen.append(key)
+    for key in ("anchor", "days", "hours", "last", "months", "prov", "reg_t", "v", "zone"):
         if key not in seen:
             raise KeyError(key)
 
 
-def _take(e, key, value):
-    """One member of energy.json, version 1's form, into e's (hours by
-    number, days by date_key: energy.py)."""
-    if key == "anchor":
-        e.anchor = value and (value + [0])[:4]     # version 1 files had no flags
-    elif key in ("last", "reg_t", "problems", "rejected"):
-        setattr(e, key, value)
-    elif key == "prov":
-        e.prov = {x[0] // 3600: [x[1], x[2]] for x in value}
-    elif key == "hours":
-        e.hours = {x[0] // 3600: x[1:5] for x in value}
-    elif key == "days" or key == "months":
-        while value:
-            _item(e, key, *value.popitem())
-
-
-def _item(e, key, k, v):
-    """One day (key "days") or one closed month ("months") into e."""
-    if key == "days":
-        if v[3] is not None:
-            v[3] //= 3600                   # (its hour number)
-        e.days[int(k[:4]) * 10000 + int(k[5:7]) * 100 + int(k[8:])] = v
-    else:
-        packed = [v["imp"], v["exp"], v["days"]]
-        for wh, h in v["top"]:
-            packed.append(wh)
-            packed.append(h // 3600)
-        e.months[k] = tuple(packed)         # (energy.month_summary's form)
-
-
-def _load_members(e, f, start, end):
-    """e from energy.json's JSON, in file f between offsets start and end,
-    a member at a time, and a day or a month at a time: parsed whole, a
-    year's file is 11 KB of objects on 32 bits, at start, where the heap
-    the rest of the firmware leaves may not have them."""
-    seen = []
-    for first, last in _spans(f, start, end):
+def _parse(f, start, end):
+    """The members of energy.json's JSON, in file f between offsets start
+    and end, as apply() takes them, each parsed alone, and "days" and
+    "months" a day and a month at a time: parsed whole, a year's file is
+    11 KB of objects on 32 bits, at start, where the heap the rest of the
+    firmware leaves may not have them."""
+    for first, last in _split(f, start, end):
         f.seek(first)
         head = f.read(min(24, last - first))            # ' "days": {...': the key
-        key = str(head[head.find(b'"') + 1:head.find(b'"', head.find(b'"') + 1)], "ascii")
-        if key == "days" or key == "months":
-            for span in _spans(f, first, last):         # (its value's members)
-                _item(e, key, *_parsed(f, *span))
-        else:
-            value = _parsed(f, first, last)[1]
-            if (key == "v" and value != 1) or (key == "zone" and value != e.zone):
-                raise ValueError("energy state of another version or zone")
-            _take(e, key, value)
-        seen.append(key)
-    _complete(seen)
+        q = head.find(b'"') + 1
+        key = str(head[q:head.find(b'"', q)], "ascii")
+        inner = key == "days" or key == "months"
+        spans = _split(f, first, last) if inner else ((first, last),)
+        if not spans:
+            yield key, {}                           # (no day yet, no closed month)
+        for first, last in spans:
+            f.seek(first)
+            text = bytearray(last - first + 2)      # '{' member '}'
+            text[0] = 123
+            f.readinto(memoryview(text)[1:-1])
+            text[-1] = 125
+            member = json.loads(text)  # type: ignore[type-var]  # (MicroPython's and CPython's take a bytearray)
+            if len(member) != 1:
+                raise ValueError("not one member")
+            yield (key, member) if inner else member.popitem()
 
 
-def _spans(f, start, end):
+def _split(f, start, end):
     """[(first, last)] offsets of each member ('"key": value') of the first
     JSON object in file f between offsets start and end, found by a scan
     of the text in pieces (quotes, escapes, nesting)."""
@@ -195,20 +192,6 @@ def _spans(f, start, end):
     raise ValueError("JSON object not closed")
 
 
-def _parsed(f, first, last):
-    """The member at offsets first..last of file f, parsed alone: (key,
-    value)."""
-    f.seek(first)
-    text = bytearray(last - first + 2)      # '{' member '}'
-    text[0] = 123
-    f.readinto(memoryview(text)[1:-1])
-    text[-1] = 125
-    member = json.loads(text)
-    if len(member) != 1:
-        raise ValueError("not one member")
-    return member.popitem()
-
-
 # --- the ledger's file and documents ---------------------------------------
 
 def load_file(ledger):
@@ -234,7 +217,7 @@ def load_file(ledger):
             if magic != b"HANE1" or state[1] != int(n) or state[0] ^ 0xFFFF != int(crc, 16):
                 raise ValueError("checksum")
             buf = None
-            _load_members(ledger.book, f, start, start + state[1])
+            apply(ledger.book, _parse(f, start, start + state[1]))
         log.log("energy: state loaded (anchor %s)" % (ledger.book.anchor and ledger.book.anchor[0]))
     except (ValueError, KeyError, TypeError, IndexError):
         ledger.problem = "%s was damaged: not trusted, kept as %s.bad, accounting started over" % (

@@ -84,10 +84,12 @@ def error_body(status, message, **extra):
     return json.dumps(d)
 
 
-# whole responses, made once (httpwhy.py); BUSY_BODY is web.py's too
+# whole responses, made once (httpwhy.py), and BUSY, a handler's answer
+# saying so (web.py's, update.py's)
 from . import httpwhy  # noqa: E402
-BUSY_BODY, _BUSY, _CROWDED = httpwhy.refusals(_MAX_PER_PEER)
-del httpwhy
+_LOW, _BUSY, _CROWDED = httpwhy.busy(_MAX_PER_PEER)
+BUSY = 503, "application/json", _LOW, {"Retry-After": "2"}
+del httpwhy, _LOW
 unload("httpwhy")
 _SINK = bytearray(256)      # what a refused client still sends, read and dropped
 

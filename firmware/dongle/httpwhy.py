@@ -37,7 +37,7 @@ def text(why, value=None):
     return t if value is None else t % value
 
 
-def refusals(n):
+def busy(n):
     """http.py's static 503 answers, made once when it loads (saying that
     the heap is short must take no heap): the body of "busy: low on
     memory", the whole response with it, and the whole response "busy: n

@@ -23,7 +23,7 @@ def document(web, energy):
 
 
 def _member(key, web, energy):
-    """The member key: a value, or one of the parts' counters (_part). (Two
+    """The member key: a value, or one of the parts' counters (section). (Two
     functions, not one: loading this module asks for a block the size of
     each, and a long-running heap has many small holes, few big ones.)"""
     app = web.app
@@ -65,11 +65,11 @@ def _member(key, web, energy):
         return _update(app)
     if key == "uptime_s":
         return app.uptime_s()
-    return _part(key, web)
+    return section(key, web)
 
 
-def _part(key, web):
-    """The member key, a part's counters."""
+def section(key, web):
+    """The member key, one of the parts' counters."""
     app = web.app
     if key == "config":
         return {"ok": not app.problems, "problems": app.problems, "configured": bool(app.cfg["wifi"]["ssid"])}

@@ -23,7 +23,7 @@ from micropython import const
 
 from . import KB, room, unload
 from .updatestep import Refused, hold
-from .web import BUSY
+from .http import BUSY
 
 JSON = "application/json"
 CHUNK = 512

@@ -5,7 +5,7 @@
 # metrics), pages.py (setup form and its answer). Read-only for everyone on the network;
 # changing settings needs the admin password (pages.py).
 from . import KB, room, unload
-from .http import BUSY_BODY, FileBody, HttpError, error_body
+from .http import BUSY, FileBody, HttpError, error_body
 from micropython import const
 
 JSON = "application/json"
@@ -30,7 +30,6 @@ ROUTES = {"/": ("GET",), "/api/reading": ("GET",), "/api/status": ("GET",), "/ap
           "/api/energy": ("GET",), "/metrics": ("GET",), "/setup": ("GET", "POST"),
           "/api/update": ("POST",), "/api/backup": ("GET",), "/api/restore": ("POST",)}
 
-BUSY = 503, JSON, BUSY_BODY, {"Retry-After": "2"}
 # what a request from elsewhere is told, by index in httpwhy.py's texts
 _ELSEWHERE = const(13)
 _CROSS_SITE = const(14)

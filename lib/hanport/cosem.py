@@ -9,7 +9,7 @@
 #   - positional: values only, meaning by position (Kaifa KFM_001, Iskra,
 #     Netz Burgenland), from lists.POSITIONAL, cosemlist.py.
 from . import axdr, fields, lists, obis, pick, units
-from .decoder import forget
+from .pick import forget
 from .fmt import TextCache, ascii_text, normalize
 
 if pick.CPYTHON:                    # remembers list layouts (axdr_cpython.py)
@@ -24,10 +24,11 @@ forget("units")
 # what this module reads of lists.py (cosemlist.py reads the rest, loading
 # it again): the scaling per list id, the manufacturer per list-id prefix,
 # and each positional row's element count and first type, as count << 8 |
-# type; lists.py goes, its layouts with it
+# type (POSITIONAL: lists.POSITIONAL's rows, that much of them); lists.py
+# goes, its layouts with it
 IMPLICIT = lists.IMPLICIT
 MAKER = lists.MAKER
-_SHAPES = tuple(row[0] << 8 | row[1] for row in lists.POSITIONAL)
+POSITIONAL = tuple(row[0] << 8 | row[1] for row in lists.POSITIONAL)
 del lists
 forget("lists")
 
@@ -127,7 +128,7 @@ class Mapper:
                 listed = True           # element 0 an array: an object list's
             elif t.val[0] and t.depth[1] == 1:
                 # a row's element count and first type
-                listed = (t.val[0] << 8 | t.tag[1]) in _SHAPES
+                listed = (t.val[0] << 8 | t.tag[1]) in POSITIONAL
         if listed:
             from . import cosemlist
             if cosemlist.map(self):

@@ -171,7 +171,7 @@ class Decoder:
         from . import why as faults
         text = faults.text(why, self._why_value)
         if pick.MICROPYTHON:
-            forget("why")
+            pick.forget("why")
         return text
 
     @last_error.setter
@@ -392,13 +392,3 @@ class Decoder:
                     r.set(i, r.m[i] * mm, r.d[i] + md)
         self.frames_ok += 1
         self._out.append(r)
-
-
-def forget(name):
-    """Let this package's module name go (imported again when next needed):
-    on the dongle a module's code and constants take RAM while it is
-    imported."""
-    sys.modules.pop(__name__.rsplit(".", 1)[0] + "." + name, None)
-    pkg = sys.modules.get(__name__.rsplit(".", 1)[0])
-    if pkg is not None and name in pkg.__dict__:
-        delattr(pkg, name)

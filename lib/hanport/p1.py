@@ -4,7 +4,7 @@
 # (and its CRC checked) by the Decoder. Lines are read in place in the
 # buffer: a line costs no heap allocation unless it lands in "other".
 from . import fields, obis, pick, units
-from .decoder import forget
+from .pick import forget
 from .fmt import TextCache, ascii_text
 from .reading import Reading
 

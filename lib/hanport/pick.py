@@ -7,6 +7,7 @@
 # (jsonout_cpython.JsonParts) and p1 (p1_fast). HANPORT_PURE=1 in the
 # environment forces the reference everywhere (tests run the decoder both
 # ways); a board has no environment. Tests check all give the same answers.
+# And forget(), which lets a module go (its RAM, on the dongle).
 import sys
 
 MICROPYTHON = sys.implementation.name == "micropython"
@@ -28,3 +29,14 @@ else:
     except (ImportError, SyntaxError, ValueError):
         # HANPORT_PURE=1, or a MicroPython built without the native emitter
         from .crc import crc_arc, crc_x25
+
+
+def forget(name):
+    """Let this package's module name go (imported again when next needed):
+    on the dongle a module's code and constants take RAM while it is
+    imported."""
+    pkg = __name__.rsplit(".", 1)[0]
+    sys.modules.pop(pkg + "." + name, None)
+    pkg = sys.modules.get(pkg)
+    if pkg is not None and name in pkg.__dict__:
+        delattr(pkg, name)
