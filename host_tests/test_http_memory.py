@@ -26,10 +26,8 @@ def handler(req):
 answer = bytearray(1024)     # (the client, in this same heap, reads into these)
 view = memoryview(answer)
 
-async def ask(port, path):
-    r, w = await asyncio.open_connection("127.0.0.1", port)
-    w.write(b"GET " + path + b" HTTP/1.0\r\n\r\n")
-    await w.drain()
+async def answer(r, w):
+    # what the server sends until it closes, as text
     n = 0
     while True:
         k = await r.readinto(view[n:])
@@ -38,20 +36,26 @@ async def ask(port, path):
         n += k
     w.close()
     await w.wait_closed()
-    return bytes(view[:n])
+    return bytes(view[:n]).decode()
+
+async def ask(port, path):
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    w.write(b"GET " + path + b" HTTP/1.0\r\n\r\n")
+    await w.drain()
+    return await answer(r, w)
 
 async def main(port):
     s = http.Server(handler, print)
     await s.start(port, "127.0.0.1")
     out = {}
-    out["huge"] = (await ask(port, b"/huge")).decode()
+    out["huge"] = await ask(port, b"/huge")
     # the heap full but for one run of half the reserve: less than the
     # reserve free, in one run this client's own allocations can use
     fill(http.RESERVE // 2)
     out["free_when_short"] = gc.mem_free()
-    out["short"] = (await ask(port, b"/short")).decode()
+    out["short"] = await ask(port, b"/short")
     empty()
-    out["after"] = (await ask(port, b"/after")).decode()
+    out["after"] = await ask(port, b"/after")
     # a head arriving in pieces while the heap is nearly full: the server
     # reads pieces only while the reserve is free, so it refuses this client
     # before the heap goes below it by more than a piece (buffering the
@@ -69,14 +73,7 @@ async def main(port):
         await asyncio.sleep_ms(30)
         gc.collect()
         low = min(low, gc.mem_free())
-    n = 0
-    while True:
-        k = await r.readinto(view[n:])
-        if not k:
-            break
-        n += k
-    w.close()
-    out["long"] = bytes(view[:n]).decode()
+    out["long"] = await answer(r, w)
     out["long_low"] = low
     out["long_pieces"] = pieces
     empty()

@@ -9,7 +9,6 @@
 #   - positional: values only, meaning by position (Kaifa KFM_001, Iskra,
 #     Netz Burgenland), from lists.POSITIONAL, cosemlist.py.
 from . import axdr, fields, lists, obis, pick, units
-from .pick import forget
 from .fmt import TextCache, ascii_text, normalize
 
 if pick.CPYTHON:                    # remembers list layouts (axdr_cpython.py)
@@ -20,7 +19,7 @@ else:
 # DLMS unit enumeration -> (family, power of ten); units.py goes
 _UNITS = units.DLMS
 del units
-forget("units")
+pick.forget("units")
 # what this module reads of lists.py (cosemlist.py reads the rest, loading
 # it again): the scaling per list id, the manufacturer per list-id prefix,
 # and each positional row's element count and first type, as count << 8 |
@@ -30,7 +29,7 @@ IMPLICIT = lists.IMPLICIT
 MAKER = lists.MAKER
 POSITIONAL = tuple(row[0] << 8 | row[1] for row in lists.POSITIONAL)
 del lists
-forget("lists")
+pick.forget("lists")
 
 _OS = axdr.OCTET_STRING
 _STRINGS = (axdr.OCTET_STRING, axdr.VISIBLE_STRING, axdr.UTF8_STRING)

@@ -2,8 +2,6 @@
 # into P1 telegrams, HDLC frames, M-Bus frames and bare ciphered frames,
 # checks each (CRC, HCS/FCS, checksum, GCM tag) and hands the contents on:
 # P1 text to p1.py, DLMS APDUs to dlms.py.
-import sys
-
 from . import pick
 from .pick import crc_arc, text_end
 

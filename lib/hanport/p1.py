@@ -4,7 +4,6 @@
 # (and its CRC checked) by the Decoder. Lines are read in place in the
 # buffer: a line costs no heap allocation unless it lands in "other".
 from . import fields, obis, pick, units
-from .pick import forget
 from .fmt import TextCache, ascii_text
 from .reading import Reading
 
@@ -29,7 +28,7 @@ _W_NOT_OBIS = const(11)
 # unit code (p1scan.unit_code) -> (family, power of ten); units.py goes
 _UNITS = units.P1
 del units
-forget("units")
+pick.forget("units")
 
 # M-Bus device types (EN 13757-3) -> field for the channel's reading
 _MBUS_FIELD = {3: "gas_m3", 7: "water_m3", 6: "water_m3", 4: "heat_gj", 12: "heat_gj"}
