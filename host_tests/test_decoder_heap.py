@@ -66,6 +66,51 @@ def test_decoder_state_kept_between_frames_on_32_bits(tmp_path, make):
     assert kept <= BUDGET[make]
 
 
+# Which of the decoder's modules a meter's stream loads, on the 32-bit
+# build: each parser and framing loads on the first frame that needs it
+# and stays (heap on a dongle), so a meter's dongle holds its own stack
+# only. An HDLC meter's stream, damaged frames included (rescans look for
+# 0x68, an M-Bus frame's start, inside them), never loads the M-Bus and
+# bare-frame code (otherframes.py), nor GCM unless it is encrypted, nor
+# the P1 parser and its scanners (p1scan.py: the viper versions are what
+# the decoder's own scan runs); a P1 meter's never loads the binary stack.
+LOADS = READ + """
+dec = hanport.Decoder(key=sys.argv[2] if len(sys.argv) > 2 else None)
+ok = 0
+for m in msgs:
+    ok += len(dec.feed(m))
+print("readings=%d" % ok, *sorted(k[8:] for k in sys.modules if k.startswith("hanport.")))
+"""
+FRAMINGS = ("p1", "p1scan", "binary", "otherframes", "dlms", "cosem", "gcm")
+
+
+@pytest.mark.parametrize("make,loaded", [
+    ("p1", {"p1", "p1scan"}), ("aidon", {"binary", "dlms", "cosem"}), ("kamstrup-gcm", {"binary", "dlms", "cosem", "gcm"})])
+def test_a_meters_stream_loads_its_own_stack_only(tmp_path, make, loaded):
+    mpy.micropython32()
+    kw = {"key": METER_KEY} if make.endswith("-gcm") else {}
+    msgs = [d for d, _ in sim_messages(make.split("-")[0], 40, **kw)]
+    # damaged as a line damages them: a byte changed (every third message),
+    # a message cut short and run into the next (every fifth)
+    for i in range(0, len(msgs), 3):
+        m = bytearray(msgs[i])
+        m[len(m) // 2] ^= 0x55
+        msgs[i] = bytes(m)
+    for i in range(1, len(msgs), 5):
+        msgs[i] = msgs[i][:len(msgs[i]) * 2 // 3]
+    path = tmp_path / "messages.bin"
+    mp_measure.write(path, msgs)
+    script = tmp_path / "loads.py"
+    script.write_text(LOADS)
+    res = mpy.run([str(script), str(path)] + ([METER_KEY] if kw else []), bits=32)
+    assert res.returncode == 0, res.stderr.decode() + res.stdout.decode()
+    words = res.stdout.decode().split()
+    readings, modules = int(words[0].split("=")[1]), set(words[1:])
+    print("%s: %d readings of %d messages; loaded %s" % (make, readings, len(msgs), " ".join(sorted(modules))))
+    assert readings >= len(msgs) // 2
+    assert modules & set(FRAMINGS) == loaded
+
+
 def test_text_cache_never_returns_another_texts_string():
     """MicroPython keys the cache by CRC-16 and length: a collision (forced
     here with a checksum that is always 0) must make a new string."""

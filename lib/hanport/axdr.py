@@ -65,6 +65,11 @@ class UnknownType(DlmsError):
     """A type tag this walker does not know."""
 
 
+class AuthFailed(ValueError):
+    """A ciphered APDU's GCM tag did not check out (gcm.py), or one with no
+    check at all was not P1 text. args as DlmsError's."""
+
+
 def ber_length(buf, pos, end):
     """BER length at buf[pos] -> (length, next position)."""
     if pos >= end:

@@ -25,20 +25,13 @@ _W_BLOCK_LONG = const(39)
 _W_CIPHER_HEAD = const(40)
 _W_CIPHER_LENGTH = const(41)
 _W_KEY = const(42)
-_W_SECURITY = const(43)
-_W_TAG_SHORT = const(44)
-_W_AUTH = const(45)
-_W_AUTH_KEY = const(46)
 
 
 class KeyRequired(ValueError):
     """args as axdr.DlmsError's: a fault's index in why.py, its value."""
 
 
-class AuthFailed(ValueError):
-    """args as axdr.DlmsError's."""
-
-
+AuthFailed = axdr.AuthFailed
 Unknown = axdr.UnknownType   # frames this decoder does not understand
 
 
@@ -52,7 +45,7 @@ class Session:
         self.cap = cap
         self.on_p1 = on_p1
         self.mapper = cosem.Mapper()
-        self._gcm = None
+        self.gcm = None        # gcm.GCM, an encrypted meter's, on its first frame
         self._gbt = None
         self._gbt_n = 0
         self._gbt_next = 0     # block number expected next, 0: none pending
@@ -140,9 +133,10 @@ class Session:
         self._gbt_next = 0
         return self.apdu(self._gbt, 0, self._gbt_n)
 
-    def _ciphered(self, buf, s, e, bare=False):
-        """DB, 08, system title (8), BER length, SC, frame counter (4),
-        ciphertext, [tag (12) when SC has the authentication bit]."""
+    def _ciphered(self, buf, s, e, bare):
+        """DB, 08, system title (8), BER length, then what gcm.py reads:
+        SC, frame counter (4), ciphertext, [tag (12)]. Only an encrypted
+        meter's dongle loads gcm.py (on its first frame)."""
         if e - s < 11 or buf[s + 1] != 8:
             raise axdr.DlmsError(_W_CIPHER_HEAD)
         title = s + 2
@@ -154,26 +148,5 @@ class Session:
             maker = bytes(buf[title:title + 3]).decode()
         if self.key is None:
             raise KeyRequired(_W_KEY, maker or "meter")
-        sc = buf[pos]
-        if sc & 0x80 or not sc & 0x20:
-            raise Unknown(_W_SECURITY, sc)
-        iv = bytes(buf[title:title + 8]) + bytes(buf[pos + 1:pos + 5])
-        cs, ce = pos + 5, e
-        if sc & 0x10:
-            ce -= 12
-            if ce < cs:
-                raise axdr.DlmsError(_W_TAG_SHORT)
-        if self._gcm is None:
-            from .gcm import GCM     # only encrypted meters need it
-            self._gcm = GCM(self.key)
-        if sc & 0x10 and self.auth_key is not None:
-            aad = bytes((sc,)) + self.auth_key
-            if not self._gcm.check(iv, aad, buf, cs, ce, buf, ce):
-                raise AuthFailed(_W_AUTH)
-        self._gcm.decrypt(iv, buf, cs, ce)
-        if bare and not (sc & 0x10 and self.auth_key is not None) and buf[cs] != 0x2F:
-            # no FCS, no tag: only P1 text, which has its own CRC, is trusted
-            raise AuthFailed(_W_AUTH_KEY)
-        if buf[cs] == DATA_NOTIFICATION:
-            return self.notification(buf, cs, ce, maker)
-        return self.apdu(buf, cs, ce)
+        from . import gcm
+        return gcm.ciphered(self, buf, title, pos, e, bare, maker)

@@ -1,8 +1,36 @@
-# AES-GCM decryption as DLMS uses it (general-glo-ciphering): 96-bit IV =
-# system title || frame counter, 12-byte tag, AAD = SC || AK. Built on an
-# AES-ECB block function (aes.py), so the same code runs on MicroPython's
-# cryptolib and on CPython.
-from .aes import ecb_encryptor
+# DLMS general-glo-ciphering past the header dlms.py reads: the security
+# control, the GCM tag checked and the text decrypted (96-bit IV = system
+# title || frame counter, 12-byte tag, AAD = SC || AK). GCM is built here on an AES-ECB block function, so
+# the same code runs on MicroPython's cryptolib (stock ESP32 firmware has
+# ECB and CBC only) and on CPython's `cryptography`. Only encrypted meters
+# load this module (dlms.py, on their first frame).
+from . import axdr
+try:
+    from micropython import const
+except ImportError:           # CPython (every const here is an int)
+    const = int
+try:
+    from cryptolib import aes as _aes
+
+    def ecb_encryptor(key):
+        """key (16 bytes) -> function(bytes, multiple of 16) -> bytes."""
+        return _aes(key, 1).encrypt   # 1 = ECB
+except ImportError:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    def ecb_encryptor(key):
+        return Cipher(algorithms.AES(bytes(key)), modes.ECB()).encryptor().update
+
+_DATA_NOTIFICATION = const(0x0F)
+# security control bits
+_COMPRESSED = const(0x80)
+_ENCRYPTED = const(0x20)
+_AUTHENTICATED = const(0x10)
+# faults, by their text's index in why.py
+_W_SECURITY = const(43)
+_W_TAG_SHORT = const(44)
+_W_AUTH = const(45)
+_W_AUTH_KEY = const(46)
 
 _R = 0xE1 << 120   # GCM reduction polynomial, bit-reflected
 
@@ -15,6 +43,11 @@ def _mul_slow(x, y):
             z ^= y
         y = (y >> 1) ^ _R if y & 1 else y >> 1
     return z
+
+
+# _mul_slow(r, 1 << 123) >> 112 for r in 0..15
+_RED16 = (0x0000, 0x1C20, 0x3840, 0x2460, 0x7080, 0x6CA0, 0x48C0, 0x54E0,
+          0xE100, 0xFD20, 0xD940, 0xC560, 0x9180, 0x8DA0, 0xA9C0, 0xB5E0)
 
 
 def _block(b, s, e):
@@ -31,16 +64,16 @@ class GCM:
     def __init__(self, key):
         self._ecb = ecb_encryptor(key)
         h = _block(self._ecb(bytes(16)), 0, 16)
-        # 4-bit tables: M[v] = v*H for a nibble v, RED[r] = what the four
-        # bits r shifted out of a block reduce to (Shoup's method)
+        # 4-bit tables (Shoup's method): M[v] = v*H for a nibble v; what
+        # the four bits r shifted out of a block reduce to is
+        # _RED16[r] << 112 (16-bit numbers: small ints, no heap)
         self._m = [_mul_slow(v << 124, h) for v in range(16)]
-        self._red = [_mul_slow(r, 1 << 123) for r in range(16)]
 
     def _mul_h(self, x):
-        m, red = self._m, self._red
+        m = self._m
         z = 0
         for _ in range(32):
-            z = (z >> 4) ^ red[z & 15] ^ m[x & 15]
+            z = (z >> 4) ^ (_RED16[z & 15] << 112) ^ m[x & 15]
             x >>= 4
         return z
 
@@ -82,3 +115,33 @@ class GCM:
         ks = self._ecb(self._counters(iv, 2, (n + 15) // 16))
         for i in range(n):
             buf[s + i] ^= ks[i]
+
+
+def ciphered(session, buf, title, pos, e, bare, maker):
+    """The rest of dlms.Session's general-glo-ciphering APDU, whose system
+    title is at buf[title:] and security control at buf[pos]: SC, frame
+    counter (4), ciphertext to e, [tag (12) when SC has the authentication
+    bit]. Checked, decrypted in place and handed back to the session."""
+    sc = buf[pos]
+    if sc & _COMPRESSED or not sc & _ENCRYPTED:
+        raise axdr.UnknownType(_W_SECURITY, sc)
+    iv = bytes(buf[title:title + 8]) + bytes(buf[pos + 1:pos + 5])
+    cs, ce = pos + 5, e
+    if sc & _AUTHENTICATED:
+        ce -= 12
+        if ce < cs:
+            raise axdr.DlmsError(_W_TAG_SHORT)
+    if session.gcm is None:
+        session.gcm = GCM(session.key)
+    checked = sc & _AUTHENTICATED and session.auth_key is not None
+    if checked:
+        aad = bytes((sc,)) + session.auth_key
+        if not session.gcm.check(iv, aad, buf, cs, ce, buf, ce):
+            raise axdr.AuthFailed(_W_AUTH)
+    session.gcm.decrypt(iv, buf, cs, ce)
+    if bare and not checked and buf[cs] != 0x2F:
+        # no FCS, no tag: only P1 text, which has its own CRC, is trusted
+        raise axdr.AuthFailed(_W_AUTH_KEY)
+    if buf[cs] == _DATA_NOTIFICATION:
+        return session.notification(buf, cs, ce, maker)
+    return session.apdu(buf, cs, ce)

@@ -25,9 +25,14 @@ _W_IDENT_CONTROL = const(9)
 _W_AFTER_BREAK = const(10)
 _W_NOT_OBIS = const(11)
 
-# unit code (p1scan.unit_code) -> (family, power of ten); units.py goes
-_UNITS = units.P1
-del units
+# the scanners of P1 text this Python runs (pick.py)
+obis_key, number, unit_code = pick.p1_scanners()
+# unit code (unit_code() of the unit's text: no bytes objects while
+# parsing) -> (family, power of ten); units.py goes
+_UNITS = {}
+for _name, _u in units.TEXT.items():
+    _UNITS[unit_code(_name, 0, len(_name))] = _u
+del units, _name, _u
 pick.forget("units")
 
 # M-Bus device types (EN 13757-3) -> field for the channel's reading
@@ -139,7 +144,7 @@ class Parser:
     def __init__(self):
         self.pos = [0] * (2 * _MAX_GROUPS)   # start, end of each "(...)" group
         self.groups = 0
-        self.num = [0, 0]                    # pick.number's side results
+        self.num = [0, 0]                    # number()'s side results
         self.mbus = [0] * 8                  # M-Bus device type per channel
         self._texts = TextCache(pick.crc_arc if pick.MICROPYTHON else None)
 
@@ -175,14 +180,14 @@ class Parser:
         """Store group text buf[s:e] as field idx. False if it is not a
         number in a unit of that field's family. unit: the unit's code when
         it comes from elsewhere (DSMR 2.2 gas)."""
-        m = pick.number(buf, s, e, self.num)
+        m = number(buf, s, e, self.num)
         if m is None:
             return False
         d, us = self.num[0], self.num[1]
         if us >= 0:
             if unit != _NO_UNIT:
                 return False
-            unit = pick.unit_code(buf, us, e)
+            unit = unit_code(buf, us, e)
         if unit == _NO_UNIT:
             fam, shift = fields.NONE, 0
         else:
@@ -240,7 +245,7 @@ class Parser:
             if le == ls:
                 continue
             p = buf.find(b"(", ls, le)
-            k = pick.obis_key(buf, ls, p) if p > ls else -2
+            k = obis_key(buf, ls, p) if p > ls else -2
             if k == -2 or not self._split(buf, p, le):
                 if not checked:
                     raise Malformed(_W_NOT_OBIS, ascii_text(buf[ls:le])[:40])
@@ -293,7 +298,7 @@ class Parser:
             g = self.groups
             if g < 3:
                 return False
-            unit = pick.unit_code(buf, self.pos[2 * g - 4], self.pos[2 * g - 3])
+            unit = unit_code(buf, self.pos[2 * g - 4], self.pos[2 * g - 3])
         name = _MBUS_FIELD.get(self.mbus[(k >> 24) & 7])
         for name in ((name,) if name else _GAS_OR_HEAT):
             idx = fields.FIELDS.index(name)

@@ -19,16 +19,26 @@ except ImportError:        # a board: no os.getenv
 CPYTHON = not MICROPYTHON and not PURE
 
 if CPYTHON:
-    from .loops_cpython import crc_arc, crc_x25, text_end, obis_key, number, unit_code
+    from .loops_cpython import crc_arc, crc_x25, text_end
 else:
-    from .p1scan import text_end, obis_key, number, unit_code
     try:
         if PURE:
             raise ImportError
-        from .viper import crc_arc, crc_x25, text_end  # noqa: F811
+        from .viper import crc_arc, crc_x25, text_end
     except (ImportError, SyntaxError, ValueError):
         # HANPORT_PURE=1, or a MicroPython built without the native emitter
         from .crc import crc_arc, crc_x25
+        from .p1scan import text_end
+
+
+def p1_scanners():
+    """(obis_key, number, unit_code): the P1 parser's, asked for by p1.py
+    when it loads, so that a binary meter's dongle never holds p1scan.py."""
+    if CPYTHON:
+        from .loops_cpython import obis_key, number, unit_code
+    else:
+        from .p1scan import obis_key, number, unit_code
+    return obis_key, number, unit_code
 
 
 def forget(name):

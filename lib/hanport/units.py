@@ -3,7 +3,6 @@
 # and cosem.py load: each keeps its table and lets this module go, so its
 # texts and the other protocol's table take no RAM on the dongle.
 from . import fields as F
-from .p1scan import unit_code
 
 # P1 unit text, lower-cased (meters write kvarh, kVArh, kVAr, VArh...).
 # Ambiguous after lower-casing (MW/mW, MWh/mWh) or never seen: left out,
@@ -27,12 +26,6 @@ TEXT = {
     b"m3": (F.M3, 0),
     b"gj": (F.GJ, 0),
 }
-
-# the same, keyed by p1scan.unit_code() of the text (no bytes objects while parsing)
-P1 = {}
-for _name, _u in TEXT.items():
-    P1[unit_code(_name, 0, len(_name))] = _u
-del _name, _u
 
 # DLMS/COSEM unit enumeration (Blue Book) -> same form.
 DLMS = {
