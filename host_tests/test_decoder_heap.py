@@ -4,7 +4,7 @@ meter's messages (parser scratch, token arrays, remembered layouts, text
 caches), per make. Figures measured when the caches were cut for the
 dongle (issue 6 added them for CPython speed); a budget a little above
 each, so a change that makes the decoder keep more on the board fails
-here. The frame buffer (1 KB, made with the Decoder) is not counted."""
+here. The frame buffer (made with the Decoder) is not counted."""
 import pytest
 
 import mp_measure

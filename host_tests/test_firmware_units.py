@@ -45,14 +45,14 @@ def test_public_config_hides_every_secret():
 
 def test_discovery_payload():
     from hanport import fields
-    i = fields.FIELDS.index("energy_export_kwh")
+    i = fields.index("energy_export_kwh")
     dev = ha.device("abc123", "HAN abc123", None, "0.1.0")
     topic, payload = ha.sensor(i, "abc123", "han/abc123", "homeassistant", dev)
     assert topic == "homeassistant/sensor/abc123/energy_export_kwh/config"
     p = json.loads("".join(payload))
     assert p["name"] == "Energy export" and p["unit_of_meas"] == "kWh"
     assert p["dev_cla"] == "energy" and p["stat_cla"] == "total_increasing"
-    assert ha.title(fields.FIELDS.index("power_import_l1_w")) == "Power import L1"
+    assert ha.title(fields.index("power_import_l1_w")) == "Power import L1"
     assert p["def_ent_id"] == "sensor.hanport_abc123_energy_export_kwh" and "obj_id" not in p
 
 

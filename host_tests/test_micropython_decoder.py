@@ -70,3 +70,41 @@ def test_micropython_output_identical(tmp_path, bits):
     assert len(out_m) == len(out_c)
     for a, b in zip(out_c, out_m):
         assert a == b
+
+
+# Each name ends in its family's unit (a dimensionless field's does not):
+# NAMES and FAMILY are two parallel lists in fields.py, and this holds them
+# in step.
+UNIT_OF_FAMILY = {"W": "w", "VAR": "var", "VA": "va", "V": "v", "A": "a", "KWH": "kwh", "KVARH": "kvarh",
+                  "KVAH": "kvah", "HZ": "hz", "M3": "m3", "GJ": "gj"}
+FIELDS_SCRIPT = """
+from hanport import fields
+names = [fields.name(i) for i in range(fields.COUNT)]
+print(" ".join(names))
+print(all(fields.index(n) == i for i, n in enumerate(names)))
+for wrong in ("power", "import_w", "power_import_w ", "", "gas_m"):
+    try:
+        print("FOUND", repr(wrong), fields.index(wrong))
+    except ValueError:
+        pass
+"""
+
+
+@pytest.mark.parametrize("bits", [64, 32])
+def test_field_names_from_one_bytes_object(tmp_path, bits):
+    from hanport import fields
+    script = tmp_path / "fields.py"
+    script.write_text(FIELDS_SCRIPT)
+    res = mpy.run([str(script)], bits=bits)
+    out = res.stdout.decode().splitlines()
+    assert res.returncode == 0, res.stderr.decode()
+    names = out[0].split()
+    assert names == fields.NAMES.decode().split() and len(names) == fields.COUNT == len(set(names)) == 50
+    assert out[1:] == ["True"]
+    families = {getattr(fields, k): unit for k, unit in UNIT_OF_FAMILY.items()}
+    for i, name in enumerate(names):
+        family = fields.FAMILY[i]
+        if family == fields.NONE:
+            assert name in ("power_factor", "power_factor_l1", "power_factor_l2", "power_factor_l3", "tariff")
+        else:
+            assert name.rsplit("_", 1)[1] == families[family], (name, family)

@@ -125,17 +125,22 @@ def test_buffer_is_bounded():
 
 
 def test_buffer_grows_to_the_longest_telegram():
-    """The frame buffer starts small and doubles only as far as the
-    longest telegram needs: a Swedish meter's ~700 bytes fit the start."""
+    """The frame buffer starts small (512 bytes: a Norwegian HDLC frame's
+    size) and doubles only as far as the longest telegram needs: a short
+    telegram fits the start, a Swedish meter's ~700 bytes 1 KB."""
     rng = random.Random(7)
     dec = hanport.Decoder()
     from encoders.p1 import telegram
     assert len(dec.feed(telegram("ELL5", ["1-0:1.7.0(01.234*kW)"]))) == 1
-    assert len(dec._buf) == hanport.decoder.START
+    assert len(dec._buf) == hanport.decoder.START == 512
+    from meter_sim import SimMeter
+    swedish = SimMeter("p1").next_frame().data                # 712 bytes
+    assert 512 < len(swedish) <= 1024 and len(dec.feed(swedish)) == 1
+    assert len(dec._buf) == 1024
     long_line = "0-0:96.13.0(%s)" % ("41" * 700)          # a 1.4 KB text
     first = dec.feed(telegram("ELL5", [long_line, "1-0:1.7.0(01.234*kW)"]))
     assert len(first) == 1 and first[0].text("power_import_w") == "1234"
-    assert len(dec._buf) == 2 * hanport.decoder.START
+    assert len(dec._buf) == 2048
     t = p1gen.random_telegram(rng)
     out = dec.feed(t.data[:50]) + dec.feed(t.data[50:])     # a frame across the reads, after growing
     assert len(out) == 1

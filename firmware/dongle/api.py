@@ -74,6 +74,6 @@ def _lines(facts, frames, values):
     yield _metric("mqtt_failed_total", "counter", "Failed connections or sessions.", failed)
     counted = (fields.KWH, fields.KVARH, fields.M3, fields.GJ)
     for i, m, d in values:
-        name = fields.FIELDS[i]
+        name = fields.name(i)
         kind = "counter" if fields.FAMILY[i] in counted else "gauge"
         yield _metric(name, kind, "Meter value %s." % name, decimal(m, d))

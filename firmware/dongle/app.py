@@ -21,7 +21,7 @@ class App:
         # its parts, from config.json and the board's file (startup.py,
         # let go once they are built)
         from . import startup
-        (self.cfg, self.problems, self.board, self.device_id, self.name, self.hostname, self.state,
+        (self.cfg, self.problems, self.chip, self.device_id, self.name, self.hostname, self.state,
          self.wifi, self.led, self.meter, self.ledger, self.http_port, self.mqtt, self.http,
          self.telegrams) = startup.build(self)
         unload("startup")

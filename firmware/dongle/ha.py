@@ -70,7 +70,7 @@ def title(i):
     """Field i's name as Home Assistant shows it: "power_import_l1_w" ->
     "Power import L1" (every name but a dimensionless field's ends in its
     unit, which goes; phases and tariffs in capitals)."""
-    words = fields.FIELDS[i].split("_")
+    words = fields.name(i).split("_")
     if fields.FAMILY[i] != fields.NONE:
         words.pop()
     name = " ".join(w.upper() if w[-1:].isdigit() else w for w in words)
@@ -100,7 +100,7 @@ def device(device_id, name, reading, version, url=None):
 def sensor(i, device_id, base, prefix, device, expire=EXPIRE_S):
     """(topic, payload pieces) of field i's discovery config; base: the
     base topic as text() writes it, device: device()'s piece."""
-    name = fields.FIELDS[i]
+    name = fields.name(i)
     if name[:12] == "power_factor":
         classes = "power_factor,measurement,"
     elif name == "water_m3":

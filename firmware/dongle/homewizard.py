@@ -68,7 +68,7 @@ def _answer(web, req):
 
 
 def _get(r, name):
-    i = fields.FIELDS.index(name)
+    i = fields.index(name)
     mantissa = r.m[i]
     return None if mantissa is None else (mantissa, r.d[i])
 

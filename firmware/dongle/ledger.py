@@ -14,14 +14,14 @@ from micropython import const
 PATH = "energy.json"
 _RETRY_S = const(60)            # after a save that failed
 # the fields the accounting reads, by index (looked up once)
-_IMP = fields.FIELDS.index("energy_import_kwh")
-_IMP1 = fields.FIELDS.index("energy_import_t1_kwh")
-_IMP2 = fields.FIELDS.index("energy_import_t2_kwh")
-_EXP = fields.FIELDS.index("energy_export_kwh")
-_EXP1 = fields.FIELDS.index("energy_export_t1_kwh")
-_EXP2 = fields.FIELDS.index("energy_export_t2_kwh")
-_P_IMP = fields.FIELDS.index("power_import_w")
-_P_EXP = fields.FIELDS.index("power_export_w")
+_IMP = fields.index("energy_import_kwh")
+_IMP1 = fields.index("energy_import_t1_kwh")
+_IMP2 = fields.index("energy_import_t2_kwh")
+_EXP = fields.index("energy_export_kwh")
+_EXP1 = fields.index("energy_export_t1_kwh")
+_EXP2 = fields.index("energy_export_t2_kwh")
+_P_IMP = fields.index("power_import_w")
+_P_EXP = fields.index("power_export_w")
 
 
 def _milli(r, i):

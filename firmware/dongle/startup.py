@@ -21,9 +21,10 @@ _GC_EVERY = const(8192)
 
 
 def build(app):
-    """(cfg, problems, board, device_id, name, hostname, state, wifi, led,
+    """(cfg, problems, chip, device_id, name, hostname, state, wifi, led,
     meter, ledger, http_port, mqtt, http, telegrams), wired to app's
-    handlers (frame, raw_frame)."""
+    handlers (frame, raw_frame). chip: the board file's, which update
+    checks a bundle against (the rest of the board file is not kept)."""
     gc.threshold(_GC_EVERY)
     try:
         os.stat("restore")              # a restore the power cut short: done first
@@ -65,7 +66,7 @@ def build(app):
         meter.decoder.on_raw = app.raw_frame
     for p in problems:
         log.log("config: " + p)
-    return (cfg, problems, board, device_id, name, hostname, state, wifi, led, meter, ledger, port, mqtt, http,
+    return (cfg, problems, board.get("chip"), device_id, name, hostname, state, wifi, led, meter, ledger, port, mqtt, http,
             telegrams)
 
 

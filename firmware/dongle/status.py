@@ -116,7 +116,7 @@ def _update(app):
     and the chip a bundle must be built for."""
     from . import slotinfo, unload
     try:
-        return dict(slotinfo.status(), chip=app.board.get("chip"))
+        return dict(slotinfo.status(), chip=app.chip)
     finally:
         unload("slotinfo")
 

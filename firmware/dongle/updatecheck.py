@@ -121,7 +121,7 @@ def header(app, head):
     """Refused unless the bundle is for this dongle's chip, board and
     MicroPython."""
     from .updatestep import Refused
-    chip = app.board.get("chip")
+    chip = app.chip
     if head.get("chip") != chip:
         raise Refused(400, "bundle for chip %s; this dongle is %s: refused (build it with the BOARD of this "
                       "dongle)" % (head.get("chip"), chip))

@@ -2,6 +2,5 @@
 # Pure Python, no I/O: runs on MicroPython (the dongle) and CPython (tools).
 from .decoder import Decoder, CAP
 from .reading import Reading
-from .fields import FIELDS
 
 __version__ = "0.1.0"

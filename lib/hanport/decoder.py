@@ -13,12 +13,13 @@ except ImportError:           # CPython (every const here is an int)
 # Largest telegram or frame held, in bytes: a longer telegram is dropped and
 # counted as oversized. The frame buffer starts at START and doubles when a
 # frame needs it, up to CAP, and never shrinks: it settles at about the
-# meter's longest frame (Swedish P1 telegrams are ~700 bytes, Dutch DSMR 5
-# ones up to ~2.5 KB, HDLC frames at most 2047 bytes by their length field),
-# and junk never grows it past CAP. The DLMS reassembly buffer is allocated
-# on the first multi-frame message.
+# meter's longest frame (Norwegian Aidon and Kamstrup HDLC frames are up to
+# ~400 bytes, Swedish P1 telegrams ~700, Dutch DSMR 5 ones up to ~2.5 KB,
+# HDLC frames at most 2047 bytes by their length field), and junk never
+# grows it past CAP. The DLMS reassembly buffer is allocated on the first
+# multi-frame message.
 CAP = 4096
-START = 1024
+START = 512
 
 # what the bytes being read are: the framing state (binary.py moves
 # through HDLC, MBUS and CIPHER)

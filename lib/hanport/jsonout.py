@@ -25,18 +25,25 @@ class JsonOut:
         self.buf[self.n:self.n + k] = b
         self.n += k
 
-    def name(self, s, first):
-        """', "s": ' (or '"s": ' first) for a member name of plain ASCII,
-        written character by character: no bytes object per name."""
-        self._room(len(s) + 6)
+    def name(self, text, s, e, first):
+        """', "name": ' (or '"name": ' first) for a member name of plain
+        ASCII, text[s:e] of a bytes object (fields.NAMES), written byte by
+        byte: no object per name."""
+        self._room(e - s + 6)
+        buf, n = self.buf, self.n
         if not first:
-            self.buf[self.n] = 44
-            self.buf[self.n + 1] = 32
-            self.n += 2
-        self._quoted(s)
-        self.buf[self.n] = 58
-        self.buf[self.n + 1] = 32
-        self.n += 2
+            buf[n] = 44
+            buf[n + 1] = 32
+            n += 2
+        buf[n] = 34
+        n += 1
+        for k in range(s, e):
+            buf[n] = text[k]
+            n += 1
+        buf[n] = 34
+        buf[n + 1] = 58
+        buf[n + 2] = 32
+        self.n = n + 3
 
     def text(self, s):
         """A JSON string (or null). Readings hold printable ASCII only

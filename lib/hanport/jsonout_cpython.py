@@ -27,8 +27,8 @@ class JsonParts:
     def int(self, v):
         self.parts.append(b"%d" % v)
 
-    def name(self, s, first):
-        self.parts.append((('"%s": ' if first else ', "%s": ') % s).encode())
+    def name(self, text, s, e, first):
+        self.parts.append((b'"' if first else b', "') + text[s:e] + b'": ')
 
     def dec(self, m, d):
         self.parts.append(decimal(m, d).encode())

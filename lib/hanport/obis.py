@@ -36,7 +36,7 @@ def _build():
     here = globals()
     table = {}
     for code, name in obistable.rows():
-        t = here[name] if name[0] < "a" else fields.FIELDS.index(name)   # CLOCK...: the targets above
+        t = here[name] if name[0] < "a" else fields.index(name)   # CLOCK...: the targets above
         a, b, c, d, e = obistable.parse_text(code)
         for b in ((1, 2, 3, 4) if b == "n" else (int(b),)):
             table[key(a, b, c, d, e)] = t

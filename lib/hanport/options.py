@@ -38,7 +38,8 @@ def multipliers(spec):
     out = {}
     for name, value in spec.items():
         hit = False
-        for i, f in enumerate(fields.FIELDS):
+        for i in range(fields.COUNT):
+            f = fields.name(i)
             if f == name or f.startswith(name + "_"):
                 out[i] = decimal(value)
                 hit = True

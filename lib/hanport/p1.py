@@ -36,8 +36,9 @@ del units, _name, _u
 pick.forget("units")
 
 # M-Bus device types (EN 13757-3) -> field for the channel's reading
-_MBUS_FIELD = {3: "gas_m3", 7: "water_m3", 6: "water_m3", 4: "heat_gj", 12: "heat_gj"}
-_GAS_OR_HEAT = ("gas_m3", "heat_gj")   # type not sent: whichever the unit fits
+_MBUS_FIELD = {3: fields.index("gas_m3"), 7: fields.index("water_m3"), 6: fields.index("water_m3"),
+               4: fields.index("heat_gj"), 12: fields.index("heat_gj")}
+_GAS_OR_HEAT = (_MBUS_FIELD[3], _MBUS_FIELD[4])   # type not sent: whichever the unit fits
 
 
 class Malformed(ValueError):
@@ -299,9 +300,8 @@ class Parser:
             if g < 3:
                 return False
             unit = unit_code(buf, self.pos[2 * g - 4], self.pos[2 * g - 3])
-        name = _MBUS_FIELD.get(self.mbus[(k >> 24) & 7])
-        for name in ((name,) if name else _GAS_OR_HEAT):
-            idx = fields.FIELDS.index(name)
+        idx = _MBUS_FIELD.get(self.mbus[(k >> 24) & 7])
+        for idx in ((idx,) if idx is not None else _GAS_OR_HEAT):
             if r.m[idx] is None and self._value(r, idx, buf, gs, ge, unit):
                 return True
         return False

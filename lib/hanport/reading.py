@@ -13,7 +13,7 @@ _OTHER_TEXT_MAX = const(96)  # characters kept of each
 
 class Reading:
     """Values are exact: mantissa m[i] (int) and decimals d[i], indexed like
-    fields.FIELDS; m[i] is None where the meter did not send field i."""
+    fields.py's; m[i] is None where the meter did not send field i."""
 
     # identity defaults live on the class: an instance stores only what its
     # meter sent (MicroPython keeps instance attributes in a dict)
@@ -51,13 +51,13 @@ class Reading:
 
     def get(self, name):
         """(mantissa, decimals) of a field, or None."""
-        i = fields.FIELDS.index(name)
+        i = fields.index(name)
         m = self.m[i]
         return None if m is None else (m, self.d[i])
 
     def text(self, name):
         """Decimal text of a field, e.g. "231.9", or None."""
-        i = fields.FIELDS.index(name)
+        i = fields.index(name)
         m = self.m[i]
         return None if m is None else decimal(m, self.d[i])
 
@@ -66,7 +66,7 @@ class Reading:
         out = {}
         for i in range(fields.COUNT):
             if self.m[i] is not None:
-                out[fields.FIELDS[i]] = decimal(self.m[i], self.d[i])
+                out[fields.name(i)] = decimal(self.m[i], self.d[i])
         return out
 
     def write_json(self, out, close=True):
@@ -89,13 +89,16 @@ class Reading:
         out.raw(b', "dst": ')
         out.raw(b"null" if self.dst is None else b"true" if self.dst else b"false")
         out.raw(b', "values": {')
-        m, d, names = self.m, self.d, fields.FIELDS
+        m, d, names = self.m, self.d, fields.NAMES
         first = True
+        s = 0                             # where field i's name starts in names
         for i in range(fields.COUNT):
+            e = names.find(b" ", s)
             if m[i] is not None:
-                out.name(names[i], first)
+                out.name(names, s, e, first)
                 out.dec(m[i], d[i])
                 first = False
+            s = e + 1
         out.raw(b'}, "other": {')
         if self.other:
             first = True

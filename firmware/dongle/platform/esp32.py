@@ -57,22 +57,22 @@ class Serial:
     def __init__(self, board, port):
         if board["uart"] == 0:
             raise ValueError("UART0 carries the REPL: the board file must name UART 1 or 2")
-        self.board = board
+        self.pins = (board["uart"], board["rx"], board["tx"])     # (not the board file: RAM)
         self.uart = None
         self.setting = None
         self._reader = None
 
     async def open(self, label, baud, bits, parity, stop, invert):
         # keywords written out, not a dict: the type check (mypy.ini) sees them
-        b = self.board
+        uart, rx, tx = self.pins
         inv = UART.INV_RX if invert else 0
         if self.uart is None:
-            self.uart = UART(b["uart"], baudrate=baud, bits=bits, parity=parity, stop=stop,
-                             rx=b["rx"], tx=b["tx"], rxbuf=2048, timeout=0, timeout_char=0, invert=inv)
+            self.uart = UART(uart, baudrate=baud, bits=bits, parity=parity, stop=stop,
+                             rx=rx, tx=tx, rxbuf=2048, timeout=0, timeout_char=0, invert=inv)
             self._reader = asyncio.StreamReader(self.uart)
         else:
             self.uart.init(baudrate=baud, bits=bits, parity=parity, stop=stop,
-                           rx=b["rx"], tx=b["tx"], rxbuf=2048, timeout=0, timeout_char=0, invert=inv)
+                           rx=rx, tx=tx, rxbuf=2048, timeout=0, timeout_char=0, invert=inv)
         self.setting = label
 
     async def readinto(self, buf):
