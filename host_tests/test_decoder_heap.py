@@ -16,8 +16,9 @@ from scenarios import sim_messages
 # bytes kept after 20 messages: measured on micropython32 then ~10% more
 # (before the cut: p1 1072, aidon 3584, kaifa 3616, kamstrup 3696,
 # kaifa-gcm 5312; p1 now keeps its texts' bytes, see test below;
-# kaifa-gcm 2832 since GCM's reduction table is small ints)
-BUDGET = {"p1": 1300, "aidon": 2700, "kaifa": 1900, "kamstrup": 2200, "kaifa-gcm": 3100}
+# kaifa-gcm 2272 since GCM's tag tables are made on the first tag check,
+# which a meter without an authentication key never asks for)
+BUDGET = {"p1": 1300, "aidon": 2700, "kaifa": 1900, "kamstrup": 2200, "kaifa-gcm": 2500}
 
 # the messages mp_measure.write put in the file sys.argv[1]
 READ = """

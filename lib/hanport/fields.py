@@ -69,17 +69,18 @@ FAMILY = bytes((
     M3, M3, GJ,
 ))
 COUNT = len(FAMILY)
-# where each name starts in NAMES, and (last) NAMES' length
-_STARTS = array.array("H", bytes(2 * COUNT + 2))
-_STARTS[COUNT] = len(NAMES)
+# where each name starts in NAMES, and (last) NAMES' length: name i is
+# NAMES[STARTS[i]:STARTS[i + 1] - 1]
+STARTS = array.array("H", bytes(2 * COUNT + 2))
+STARTS[COUNT] = len(NAMES)
 for row in range(1, COUNT):
-    _STARTS[row] = NAMES.find(b" ", _STARTS[row - 1]) + 1
+    STARTS[row] = NAMES.find(b" ", STARTS[row - 1]) + 1
 del row
 
 
 def name(i):
     """Field i's name ("power_import_w")."""
-    return NAMES[_STARTS[i]:_STARTS[i + 1] - 1].decode()
+    return NAMES[STARTS[i]:STARTS[i + 1] - 1].decode()
 
 
 def index(text):
@@ -90,6 +91,6 @@ def index(text):
     while at > 0 and NAMES[at - 1] != 32:        # the end of a longer name
         at = NAMES.find(key, at + 1)
     for i in range(COUNT):
-        if _STARTS[i] == at:
+        if STARTS[i] == at:
             return i
     raise ValueError(text)

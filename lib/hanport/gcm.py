@@ -1,9 +1,10 @@
 # DLMS general-glo-ciphering past the header dlms.py reads: the security
 # control, the GCM tag checked and the text decrypted (96-bit IV = system
-# title || frame counter, 12-byte tag, AAD = SC || AK). GCM is built here on an AES-ECB block function, so
-# the same code runs on MicroPython's cryptolib (stock ESP32 firmware has
-# ECB and CBC only) and on CPython's `cryptography`. Only encrypted meters
-# load this module (dlms.py, on their first frame).
+# title || frame counter, 12-byte tag, AAD = SC || AK). GCM is built here
+# on an AES-ECB block function, so the same code runs on MicroPython's
+# cryptolib (stock ESP32 firmware has ECB and CBC only) and on CPython's
+# `cryptography`. Only encrypted meters load this module (dlms.py, on
+# their first frame).
 from . import axdr
 try:
     from micropython import const
@@ -63,11 +64,7 @@ class GCM:
 
     def __init__(self, key):
         self._ecb = ecb_encryptor(key)
-        h = _block(self._ecb(bytes(16)), 0, 16)
-        # 4-bit tables (Shoup's method): M[v] = v*H for a nibble v; what
-        # the four bits r shifted out of a block reduce to is
-        # _RED16[r] << 112 (16-bit numbers: small ints, no heap)
-        self._m = [_mul_slow(v << 124, h) for v in range(16)]
+        self._m = None
 
     def _mul_h(self, x):
         m = self._m
@@ -98,6 +95,14 @@ class GCM:
 
     def tag(self, iv, aad, buf, s, e):
         """The full 16-byte GCM tag of ciphertext buf[s:e], as an int."""
+        if self._m is None:
+            # 4-bit tables (Shoup's method): M[v] = v*H for a nibble v;
+            # what the four bits r shifted out of a block reduce to is
+            # _RED16[r] << 112 (16-bit numbers: small ints, no heap). Made
+            # on the first tag check: a meter without an authentication
+            # key never needs them (16 long ints, 0.6 KB on 32 bits).
+            h = _block(self._ecb(bytes(16)), 0, 16)
+            self._m = [_mul_slow(v << 124, h) for v in range(16)]
         j0 = _block(self._ecb(self._counters(iv, 1, 1)), 0, 16)
         return self._ghash(aad, buf, s, e) ^ j0
 

@@ -89,16 +89,14 @@ class Reading:
         out.raw(b', "dst": ')
         out.raw(b"null" if self.dst is None else b"true" if self.dst else b"false")
         out.raw(b', "values": {')
-        m, d, names = self.m, self.d, fields.NAMES
+        m, d = self.m, self.d
+        names, starts = fields.NAMES, fields.STARTS
         first = True
-        s = 0                             # where field i's name starts in names
         for i in range(fields.COUNT):
-            e = names.find(b" ", s)
             if m[i] is not None:
-                out.name(names, s, e, first)
+                out.name(names, starts[i], starts[i + 1] - 1, first)
                 out.dec(m[i], d[i])
                 first = False
-            s = e + 1
         out.raw(b'}, "other": {')
         if self.other:
             first = True
