@@ -206,3 +206,42 @@ def test_the_report_made_item_by_item_is_the_same_document(tmp_path):
     lazy = energyview.report(book, t, lists=False)
     assert callable(lazy["months"])
     assert jsonw.dumps(lazy) == jsonw.dumps(lists)
+
+
+ENERGYCLOSE_RUN = """
+import json, sys
+sys.path.append(%r)
+from dongle import energy
+for readings in json.loads(sys.stdin.read()):
+    e = energy.Energy("CET", 3)
+    loaded = []
+    for t, p, r in readings:
+        e.sample(t, p, 0, r, None if r is None else 0)
+        loaded.append("dongle.energyclose" in sys.modules)
+    print(json.dumps({"loaded": loaded, "hours": sorted(e.hours.items()), "days": sorted(e.days.items())}))
+"""
+
+
+@pytest.mark.parametrize("bits", [64, 32])
+def test_energyclose_stays_loaded_only_while_registers_come_every_frame(bits):
+    """What a register reading settles (energyclose.py) is loaded for it:
+    a P1 meter's registers every 10 s keep it loaded from the second frame
+    on; a meter that sends power every 10 s and its registers once an hour
+    (Aidon) has it let go after every use, so it is not loaded between
+    frames. Under MicroPython, where letting it go frees its RAM, the
+    accounts are those CPython makes of the same readings."""
+    from testkit import mpy
+    t0 = int(datetime(2025, 1, 6, 0, 0, 0, tzinfo=timezone.utc).timestamp())
+    p1 = [(t0 + k, 2_000_000, 10_000_000 + k * 2000 // 3600) for k in range(0, 2 * 3600, 10)]
+    aidon = [(t0 + k, 2_000_000, 10_000_000 + k * 2000 // 3600 if k % 3600 == 10 else None)
+             for k in range(0, 3 * 3600, 10)]
+    res = mpy.run(["-c", ENERGYCLOSE_RUN % str(ROOT / "firmware")], input=json.dumps([p1, aidon]).encode(), bits=bits)
+    assert res.returncode == 0, res.stderr.decode()
+    got = [json.loads(line) for line in res.stdout.decode().splitlines()]
+    assert got[0]["loaded"] == [False] + [True] * (len(p1) - 1)
+    assert got[1]["loaded"] == [False] * len(aidon)
+    for readings, mine in zip((p1, aidon), got):
+        e = run([(t, p, r, None if r is None else 0) for t, p, r in readings])
+        assert mine["hours"] == [[h, v] for h, v in sorted(e.hours.items())]
+        assert mine["days"] == [[d, v] for d, v in sorted(e.days.items())]
+        assert len(e.hours) >= 2 and all(v[3] for h, v in sorted(e.hours.items())[:-1])   # hours made final

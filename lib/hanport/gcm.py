@@ -3,8 +3,8 @@
 # title || frame counter, 12-byte tag, AAD = SC || AK). GCM is built here
 # on an AES-ECB block function, so the same code runs on MicroPython's
 # cryptolib (stock ESP32 firmware has ECB and CBC only) and on CPython's
-# `cryptography`. Only encrypted meters load this module (dlms.py, on
-# their first frame).
+# `cryptography` (aes_cpython.py). Only encrypted meters load this module
+# (dlms.py, on their first frame).
 from . import axdr
 try:
     from micropython import const
@@ -16,11 +16,8 @@ try:
     def ecb_encryptor(key):
         """key (16 bytes) -> function(bytes, multiple of 16) -> bytes."""
         return _aes(key, 1).encrypt   # 1 = ECB
-except ImportError:
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    def ecb_encryptor(key):
-        return Cipher(algorithms.AES(bytes(key)), modes.ECB()).encryptor().update
+except ImportError:                 # CPython
+    from .aes_cpython import ecb_encryptor
 
 _DATA_NOTIFICATION = const(0x0F)
 # security control bits
