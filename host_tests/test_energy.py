@@ -245,3 +245,58 @@ def test_energyclose_stays_loaded_only_while_registers_come_every_frame(bits):
         assert mine["hours"] == [[h, v] for h, v in sorted(e.hours.items())]
         assert mine["days"] == [[d, v] for d, v in sorted(e.days.items())]
         assert len(e.hours) >= 2 and all(v[3] for h, v in sorted(e.hours.items())[:-1])   # hours made final
+
+
+SHORT_HEAP_RUN = """
+import json, sys
+sys.path.append(%r)
+from dongle import energy
+%s
+for readings, cut in json.loads(sys.stdin.read()):
+    e = energy.Energy("CET", 3)
+    lost = 0
+    for i, (t, p, r) in enumerate(readings):
+        if i == cut:
+            fill(1024)                       # too little for energyclose.py to load
+            try:
+                e.sample(t, p, 0, r, None if r is None else 0)
+            except MemoryError:
+                lost += 1
+            empty()
+        else:
+            e.sample(t, p, 0, r, None if r is None else 0)
+    print(json.dumps({"lost": lost, "hours": sorted(e.hours.items()), "days": sorted(e.days.items()),
+                      "anchor": e.anchor, "last": e.last}))
+"""
+
+
+@pytest.mark.parametrize("bits", [64, 32])
+def test_a_heap_too_short_for_energyclose_loses_nothing_the_next_frame_cannot_cover(bits):
+    """energyclose.py loads on the frame that needs it; when the heap is
+    too short for it, that frame's sample is taken all the same (its power
+    is integrated once, not again by the next frame) and what it would have
+    settled is settled by the next: a meter without registers whose hour
+    could not be filled ends with the same accounts as one never cut; an
+    hourly register lost is covered by the next one (the day's energy the
+    same)."""
+    from testkit import heapfill, mpy
+    t0 = int(datetime(2025, 1, 6, 0, 0, 0, tzinfo=timezone.utc).timestamp())
+    power = [(t0 + k, 1_500_000, None) for k in range(0, 3 * 3600 + 20, 10)]
+    hourly = [(t0 + k, 2_000_000, 10_000_000 + k * 2000 // 3600 if k % 3600 == 10 else None)
+              for k in range(0, 3 * 3600 + 20, 10)]
+    first_of_hour_1 = 360                       # (power[360] is 01:00:00: hour 0 filled then)
+    register_of_hour_1 = 361                    # (hourly[361] is 01:00:10: the register)
+    runs = [[power, -1], [power, first_of_hour_1], [hourly, -1], [hourly, register_of_hour_1]]
+    res = mpy.run(["-c", SHORT_HEAP_RUN % (str(ROOT / "firmware"), heapfill.CODE)], input=json.dumps(runs).encode(),
+                  bits=bits)
+    assert res.returncode == 0, res.stderr.decode()
+    whole_p, cut_p, whole_h, cut_h = [json.loads(line) for line in res.stdout.decode().splitlines()]
+    assert [whole_p["lost"], cut_p["lost"], whole_h["lost"], cut_h["lost"]] == [0, 1, 0, 1]
+    assert [v[0] for _, v in whole_p["hours"]] == [1500, 1500, 1500]
+    assert cut_p == dict(whole_p, lost=1)
+    # the day's energy the same; the hours the next register's interval
+    # spans (0, 1 and 2's first 10 s) shared by time, estimated (an
+    # interval over GAP_S), so the day has no maximum hour yet
+    assert [[d, v[:2]] for d, v in cut_h["days"]] == [[d, v[:2]] for d, v in whole_h["days"]]
+    assert cut_h["anchor"] == whole_h["anchor"] and cut_h["last"] == whole_h["last"]
+    assert [v[2] for _, v in cut_h["hours"]] == [1, 1, 1, 0] and [v[2] for _, v in whole_h["hours"]] == [0, 0, 0, 0]

@@ -127,6 +127,9 @@ class Energy:
                         acc = self.prov[h] = [0, 0]
                     acc[0] += last[1] * sec
                     acc[1] += last[2] * sec
+        self.last = [t, p_imp, p_exp or 0]
+        # (energyclose.py is loaded after the sample is taken: a heap too
+        # short for it loses this register only, which the next one covers)
         if r_imp is not None:
             often = self.reg_t is not None and 0 < t - self.reg_t <= _OFTEN_S
             from . import energyclose
@@ -135,11 +138,10 @@ class Energy:
                 unload("energyclose")
         elif (self.reg_t is None or t - self.reg_t > _NO_REGISTERS_S) and t // 3600 != self.filled_hour:
             # (once an hour is enough: within one, nothing new ends)
-            self.filled_hour = t // 3600
             from . import energyclose
             energyclose.from_power(self, t)
+            self.filled_hour = t // 3600
             unload("energyclose")
-        self.last = [t, p_imp, p_exp or 0]
 
     # --- output -----------------------------------------------------------
 
