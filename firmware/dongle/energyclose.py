@@ -17,6 +17,8 @@ MWS_PER_WH = 3600000    # milliwatt-seconds in a watt-hour
 
 
 def register(e, t, r_imp, r_exp):
+    """A register reading at t (import and export Wh; export None when
+    the frame has none): the difference since the anchor to its hours."""
     a = e.anchor
     if a is not None:
         if t <= a[0]:

@@ -66,8 +66,8 @@ def build(app):
         meter.decoder.on_raw = app.raw_frame
     for p in problems:
         log.log("config: " + p)
-    return (cfg, problems, board.get("chip"), device_id, name, hostname, state, wifi, led, meter, ledger, port, mqtt, http,
-            telegrams)
+    return (cfg, problems, board.get("chip"), device_id, name, hostname, state, wifi, led, meter, ledger, port, mqtt,
+            http, telegrams)
 
 
 def _meter(cfg, board, state, problems):

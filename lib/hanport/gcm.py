@@ -24,6 +24,7 @@ _DATA_NOTIFICATION = const(0x0F)
 _COMPRESSED = const(0x80)
 _ENCRYPTED = const(0x20)
 _AUTHENTICATED = const(0x10)
+_P1_START = const(0x2F)        # "/": decrypted P1 text (Luxembourg)
 # faults, by their text's index in why.py
 _W_SECURITY = const(43)
 _W_TAG_SHORT = const(44)
@@ -141,7 +142,7 @@ def ciphered(session, buf, title, pos, e, bare, maker):
         if not session.gcm.check(iv, aad, buf, cs, ce, buf, ce):
             raise axdr.AuthFailed(_W_AUTH)
     session.gcm.decrypt(iv, buf, cs, ce)
-    if bare and not checked and buf[cs] != 0x2F:
+    if bare and not checked and buf[cs] != _P1_START:
         # no FCS, no tag: only P1 text, which has its own CRC, is trusted
         raise axdr.AuthFailed(_W_AUTH_KEY)
     if buf[cs] == _DATA_NOTIFICATION:

@@ -14,6 +14,10 @@ _CAP = const(4096)
 _IDLE = const(0)
 _MBUS = const(4)
 _DB = const(0xDB)
+# security control: encrypted; and what a meter's frame never has
+# (compressed, a broadcast key, a suite above 1)
+_SC_ENCRYPTED = const(0x20)
+_SC_NEVER = const(0xCE)
 # faults, by their text's index in why.py
 _W_MBUS_SUM = const(17)
 _W_MBUS_CI = const(18)
@@ -82,7 +86,7 @@ def cipher_frame(d):
     # security control: encrypted, suite 0 or 1, not compressed;
     # anything else is a stray 0xDB in other data
     sc = buf[11 + extra]
-    if sc & 0xCE or not sc & 0x20:
+    if sc & _SC_NEVER or not sc & _SC_ENCRYPTED:
         return d._reject(None, None)
     d._state = _IDLE
     # a shortened frame swallowed the next one's start: the same
@@ -92,8 +96,7 @@ def cipher_frame(d):
     # cost a tag check of up to CAP bytes each.
     k = buf.find(buf[0:10], 1, n)
     if k > 0:
-        return d._reject("malformed", _W_CIPHER_CUT,
-                            False, k)
+        return d._reject("malformed", _W_CIPHER_CUT, False, k)
     # or only the first bytes of that header, at the very end
     tail = None
     for k in range(max(1, n - 9), n):
