@@ -113,5 +113,5 @@ def ledger_summary(ledger):
             "month_import_kwh": rep["month"]["import_kwh"], "month_peak_kwh": rep["month"]["peak_kwh"],
             "month_peak_hour": rep["month"]["peak_hour"], "top_average_kw": rep["month"]["top_average_kw"],
             "top_n": rep["month"]["top_n"], "capacity_step": rep["month"]["capacity_step"],
-            "saves": ledger.saves,
+            "saves": ledger.saves, "short_of_memory": ledger.short,
             "problems": ([ledger.problem] if ledger.problem else []) + rep["problems"]}

@@ -8,7 +8,7 @@ import time
 
 from hanport import fields
 
-from . import energy, localtime, log, unload
+from . import energy, localtime, log, spare, unload
 from micropython import const
 
 PATH = "energy.json"
@@ -66,6 +66,7 @@ class Ledger:
         self.dirty = False
         self.saved_ms = time.ticks_ms()
         self.saves = 0
+        self.short = 0                  # frames whose settling waited for a later one (reading)
         self.failed_ms = None           # when a save last failed
         self._load()
 
@@ -123,7 +124,14 @@ class Ledger:
             self.book.note("meter clock %+d s at %s: %s" % (
                 -back, self.book.label(t), "stale, not followed" if back > 0 else "set back twice, followed"))
         imp, exp = registers(r)
-        self.book.sample(t, _milli(r, _P_IMP), _milli(r, _P_EXP), imp, exp)
+        try:
+            self.book.sample(t, _milli(r, _P_IMP), _milli(r, _P_EXP), imp, exp)
+        except MemoryError:
+            # the sample is taken (before energyclose.py loads, which did
+            # not): what it settles waits for a later frame, with the spare
+            # block let go for it (the heap had room, in pieces too small)
+            self.short += 1
+            spare.let_go()
         self.dirty = True
 
     def report(self):

@@ -63,8 +63,10 @@ class Meter:
                 if self.on_frame:
                     self.on_frame(r)
         except MemoryError:
-            # (spare.py is there so that this does not happen) the
-            # frame is lost, the line stays open
+            # (spare.py is there so that this does not happen: the heap
+            # had room, in pieces too small) the frame is lost, the line
+            # stays open, and the spare block goes for the next frame
+            spare.let_go()
             self.decoder.reset()
             self.out_of_memory += 1
             log.log("meter: a frame lost: MemoryError")

@@ -211,8 +211,10 @@ class Mqtt:
         except MemoryError:
             # (raised before a packet's first byte: _publish allocates
             # nothing after it) the connection is whole: what was due goes
-            # out in a later round, a tick on
+            # out in a later round, a tick on, with the spare block let
+            # go for it (the heap had room, in pieces too small: spare.py)
             self.short += 1
+            spare.let_go()
         client.check_msg()                  # HA status, PINGRESP; raises when closed
         self.short_timeout()                # check_msg leaves it blocking
         if time.ticks_diff(now, self._last_ping) >= max(self.cfg["keepalive_s"], 2) * 500:

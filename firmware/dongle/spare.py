@@ -2,8 +2,11 @@
 # never run out. HTTP clients are served from what is left beside it; when
 # the heap is short just before a frame is decoded or a message published
 # (synchronous work: nothing else runs until it ends), the block is let go
-# and that work allocates in its place. HTTP starts no request while the
-# block is out; it is taken back once the heap has room again.
+# and that work allocates in its place. A heap can also have room in all
+# but be in pieces too small for what that work asks (a module to load):
+# the MemoryError that follows lets the block go too, so the next try has
+# its run. HTTP starts no request while the block is out; it is taken back
+# once the heap has room again.
 import gc
 
 from . import KB, room
@@ -16,11 +19,17 @@ spent = 0          # times let go
 def ensure():
     """Before meter or MQTT work: SIZE free, letting the block go if that
     is what it takes. No allocation while the heap has room."""
+    if not room(SIZE):
+        let_go()
+
+
+def let_go():
+    """The block goes (garbage now: the next allocation that needs it
+    collects it), if it is held."""
     global block, spent
-    if room(SIZE) or block is None:
-        return
-    block = None       # (garbage now: the next allocation that needs it collects it)
-    spent += 1
+    if block is not None:
+        block = None
+        spent += 1
 
 
 def held():
