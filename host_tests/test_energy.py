@@ -352,7 +352,6 @@ job = json.loads(sys.stdin.read())
 frames = [binascii.unhexlify(f) for f in job["frames"]]
 cut = job["cut"]
 steps = []
-in_pieces = None
 if job["part"] == "ledger":
     # readings decoded first; the heap cut up at the frame that loads
     # energyclose.py, and left so for the next frame
@@ -365,11 +364,9 @@ if job["part"] == "ledger":
         ledger.reading(r)
         steps.append([ledger.short, spare.block is not None, spare.spent, "dongle.energyclose" in sys.modules])
         if i == cut + 1:
-            # (what HTTP asks before it starts a request)
-            in_pieces = [spare.held(), spare.block is not None]
             held = crumbs = None
     gc.collect()                             # (as the housekeeping task does before it)
-    out = dict(energy_of(ledger), steps=steps, held=spare.held(), in_pieces=in_pieces,
+    out = dict(energy_of(ledger), steps=steps, held=spare.held(),
                summary=ledger.summary().get("short_of_memory"))
 else:
     # the meter's own path, the heap cut up in runs too short for a reading
@@ -392,15 +389,15 @@ print(json.dumps(out))
 
 def test_a_heap_in_pieces_lets_the_spare_block_go_and_the_next_frame_goes_through(bundle32, tmp_path):
     """On the 32-bit build with the firmware's .mpy files (the board's
-    code, loaded into the heap): a heap with room in all but only in short runs (a long-running
-    dongle's): the spare block stays held (spare.ensure sees room), and
-    what then runs out lets it go, so the next frame, on the same heap, has
-    its run; the block's room, free but in pieces, counts as kept until a
-    run for it comes back (HTTP, which waits for it, would otherwise stay
-    closed). energyclose.py that cannot load costs that frame's settling
-    only, counted (the energy summary's short_of_memory), not a lost frame;
-    a reading that cannot be made loses that frame only. Before, every
-    frame after it ran out the same way, for as long as the heap stayed so."""
+    code, loaded into the heap): a heap with room in all but only in short
+    runs (a long-running dongle's): the spare block stays held
+    (spare.ensure sees room), and what then runs out lets it go, so the
+    next frame, on the same heap, has its run; the block is taken back once
+    the heap has one for it. energyclose.py that cannot load costs that
+    frame's settling only, counted (the energy summary's short_of_memory),
+    not a lost frame; a reading that cannot be made loses that frame only.
+    Before, every frame after it ran out the same way, for as long as the
+    heap stayed so."""
     import binascii
     from scenarios import p1_telegram
     from testkit import mpy
@@ -420,9 +417,6 @@ def test_a_heap_in_pieces_lets_the_spare_block_go_and_the_next_frame_goes_throug
     # frame 2, on the same heap, loaded it (a P1 meter keeps it)
     assert [s[:3] for s in cut["steps"][:3]] == [[0, True, 0], [1, False, 1], [1, False, 1]]
     assert cut["steps"][2][3] and cut["held"] and cut["summary"] == 1
-    # the block's room is free, in pieces too small to take it back: kept
-    # all the same (HTTP waits for it), taken back once the heap has a run
-    assert cut["in_pieces"] == [True, False]
     assert whole["steps"][1] == [0, True, 0, True] and whole["summary"] == 0
     # frame 2's register covered frame 1's: the same accounts
     assert {k: cut[k] for k in ("hours", "days", "last", "anchor")} == \

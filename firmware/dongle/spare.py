@@ -6,7 +6,7 @@
 # but be in pieces too small for what that work asks (a module to load):
 # the MemoryError that follows lets the block go too, so the next try has
 # its run. HTTP starts no request while the block is out; it is taken back
-# once the heap has room again (room in pieces too small for it counts).
+# once the heap has room again.
 import gc
 
 from . import KB, room
@@ -34,15 +34,12 @@ def let_go():
 
 def held():
     """The block is held, taking it back first if there is room for it and
-    SIZE beside it. Or its room is kept all the same: that much free, but
-    in pieces too small for a block of its size (a heap cut up by days of
-    running), which would otherwise never have it back, and HTTP, which
-    waits for it, would stay closed."""
+    SIZE beside it."""
     global block
     if block is None and gc.mem_free() >= 2 * SIZE:
         try:
             block = bytearray(SIZE)
         except MemoryError:
-            return True
+            pass
     return block is not None
 
