@@ -10,6 +10,7 @@ from re import fullmatch
 import pytest
 
 import energy_ref as ref
+from testkit import heapfill
 from testkit.mpy import ROOT
 from scenarios import month_of_readings, utc
 
@@ -279,7 +280,7 @@ def test_a_heap_too_short_for_energyclose_loses_nothing_the_next_frame_cannot_co
     could not be filled ends with the same accounts as one never cut; an
     hourly register lost is covered by the next one (the day's energy the
     same)."""
-    from testkit import heapfill, mpy
+    from testkit import mpy
     t0 = int(datetime(2025, 1, 6, 0, 0, 0, tzinfo=timezone.utc).timestamp())
     power = [(t0 + k, 1_500_000, None) for k in range(0, 3 * 3600 + 20, 10)]
     hourly = [(t0 + k, 2_000_000, 10_000_000 + k * 2000 // 3600 if k % 3600 == 10 else None)
@@ -302,46 +303,13 @@ def test_a_heap_too_short_for_energyclose_loses_nothing_the_next_frame_cannot_co
     assert [v[2] for _, v in cut_h["hours"]] == [1, 1, 1, 0] and [v[2] for _, v in whole_h["hours"]] == [0, 0, 0, 0]
 
 
-FRAGMENTED_RUN = """
+FRAGMENTED_RUN = heapfill.CODE + """
 import binascii, gc, json, sys
 import hanport
 from dongle import spare
 from dongle.ledger import Ledger
 from dongle.meter import Meter
 from dongle.state import State
-
-held = crumbs = None
-
-
-def fragment(size):
-    # the heap full of size-byte blocks (and crumbs in the holes between),
-    # then every other block in address order let go: room in all (far
-    # more than spare.SIZE), in runs of one block each
-    global held, crumbs
-    gc.collect()
-    held = [None] * (gc.mem_free() // (size + 16) + 8)
-    crumbs = [None] * 600
-    scratch = bytearray(512)                 # (room for the sort's keys)
-    n = 0
-    try:
-        while n < len(held):
-            held[n] = bytearray(size)
-            n += 1
-    except MemoryError:
-        pass
-    scratch = None
-    held.sort(key=lambda b: -1 if b is None else id(b))
-    k = 0
-    try:
-        while k < len(crumbs):
-            crumbs[k] = (k,)
-            k += 1
-    except MemoryError:
-        pass
-    for i in range(len(held) - n, len(held), 2):
-        held[i] = None
-    gc.collect()
-
 
 def energy_of(ledger):
     e = ledger.book
@@ -364,8 +332,7 @@ if job["part"] == "ledger":
         ledger.reading(r)
         steps.append([ledger.short, spare.block is not None, spare.spent, "dongle.energyclose" in sys.modules])
         if i == cut + 1:
-            held = crumbs = None
-    gc.collect()                             # (as the housekeeping task does before it)
+            empty()
     out = dict(energy_of(ledger), steps=steps, held=spare.held(),
                summary=ledger.summary().get("short_of_memory"))
 else:
@@ -380,8 +347,7 @@ else:
         meter._feed(buf, len(f))
         steps.append([meter.out_of_memory, meter.decoder.frames_ok, spare.block is not None, spare.spent])
         if i == cut + 1:
-            held = crumbs = None
-    gc.collect()
+            empty()
     out = {"steps": steps, "held": spare.held(), "frames": state.frames}
 print(json.dumps(out))
 """

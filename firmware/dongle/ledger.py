@@ -127,9 +127,10 @@ class Ledger:
         try:
             self.book.sample(t, _milli(r, _P_IMP), _milli(r, _P_EXP), imp, exp)
         except MemoryError:
-            # the sample is taken (before energyclose.py loads, which did
-            # not): what it settles waits for a later frame, with the spare
-            # block let go for it (the heap had room, in pieces too small)
+            # (most often energyclose.py, which could not load) the sample
+            # is taken, Energy.sample's first step: what it settles waits
+            # for a later frame, with the spare block let go for it (the
+            # heap had room, in pieces too small)
             self.short += 1
             spare.let_go()
         self.dirty = True
