@@ -11,20 +11,12 @@ import subprocess
 from testkit import heapfill
 from testkit.mpy import ROOT, micropython
 
-SCRIPT = heapfill.CODE + r"""
-import asyncio, gc, json, socket
-from dongle import http
-
-calls = []
-
-def handler(req):
-    calls.append(req.path)
-    if req.path == "/huge":
-        bytearray(1 << 40)              # more than any heap: a MemoryError
-    return 200, "text/plain", "ok " + req.path, None
-
-answer = bytearray(1024)     # (the client, in this same heap, reads into these)
-view = memoryview(answer)
+# a client in the script's own heap: ask(port, path) -> what the server
+# sent until it closed, as text
+CLIENT = r"""
+import asyncio
+received = bytearray(1024)     # (read into these, made while there is room)
+view = memoryview(received)
 
 async def answer(r, w):
     # what the server sends until it closes, as text
@@ -43,6 +35,19 @@ async def ask(port, path):
     w.write(b"GET " + path + b" HTTP/1.0\r\n\r\n")
     await w.drain()
     return await answer(r, w)
+"""
+
+SCRIPT = heapfill.CODE + CLIENT + r"""
+import gc, json
+from dongle import http
+
+calls = []
+
+def handler(req):
+    calls.append(req.path)
+    if req.path == "/huge":
+        bytearray(1 << 40)              # more than any heap: a MemoryError
+    return 200, "text/plain", "ok " + req.path, None
 
 async def main(port):
     s = http.Server(handler, print)
@@ -126,6 +131,90 @@ def test_short_heap_gets_503_and_is_counted():
     assert out["calls"] == ["/huge", "/after"]
     st = out["status"]
     assert st["short_of_memory"] == 3 and st["refused"] == 3 and st["served"] == 1, st
+
+
+STRANDED_SCRIPT = heapfill.CODE + CLIENT + r"""
+import gc, json, time
+from dongle import http, spare
+
+spare.STRANDED_MS = 1000         # (30 s on the dongle; longer than a request waits for room)
+held_back = [None] * 400
+
+async def slow(req):
+    await asyncio.sleep_ms(800)
+    return 200, "text/plain", "ok " + req.path, None
+
+def handler(req):
+    if req.path == "/slow":
+        return slow(req)
+    return 200, "text/plain", "ok " + req.path, None
+
+async def main(port):
+    s = http.Server(handler, print)
+    await s.start(port, "127.0.0.1")
+    out = {"block_held": await ask(port, b"/block-held")}
+    # the heap cut into runs shorter than the block, with far more than
+    # it free in all (the block out first, so that its run is cut up too),
+    # and a frame runs short on it
+    spare.let_go()
+    fragment(spare.SIZE // 4)
+    spare.let_go()
+    out["free"], out["size"], out["reserve"] = gc.mem_free(), spare.SIZE, http.RESERVE
+    out["retaken"] = spare.held()
+    out["block_out"] = await ask(port, b"/block-out")
+    time.sleep_ms(1100)
+    out["stranded"] = await ask(port, b"/stranded")
+    # two at once: the second waits for the first, which takes longer than
+    # a request waits for room
+    first = asyncio.create_task(ask(port, b"/slow"))
+    await asyncio.sleep_ms(100)
+    out["second"] = await ask(port, b"/second")
+    out["first"] = await first
+    # too little free beside the reserve for the block's size
+    n = 0
+    gc.collect()
+    while gc.mem_free() > http.RESERVE + spare.SIZE // 2:
+        held_back[n] = bytearray(spare.SIZE // 8)
+        n += 1
+    out["too_little"] = await ask(port, b"/too-little")
+    for i in range(n):
+        held_back[i] = None
+    # the work ran short again: closed until it has gone the time without
+    spare.let_go()
+    out["short_again"] = await ask(port, b"/short-again")
+    time.sleep_ms(1100)
+    out["stranded_again"] = await ask(port, b"/stranded-again")
+    # room in one run again: the block is taken back
+    empty()
+    out["back"] = await ask(port, b"/back")
+    out["held"] = spare.block is not None
+    out["short_of_memory"], out["served"] = s.short, s.served
+    print("RESULT " + json.dumps(out))
+
+asyncio.run(main(PORT))
+"""
+
+
+def test_a_heap_too_cut_up_to_take_the_spare_block_back_still_serves_one_request_at_a_time():
+    """After a frame ran short the spare block is out; on a heap with room
+    only in runs shorter than the block it cannot be taken back. HTTP is
+    closed while the meter's work may still run short, and once that has
+    not happened for spare.STRANDED_MS it answers one request at a time,
+    with the block's size free beside its reserve (before: 503 for good,
+    however much was free)."""
+    out = run(STRANDED_SCRIPT.replace("PORT", str(free_port())), "192K")
+    ok, busy = "HTTP/1.0 200 ", "HTTP/1.0 503 "
+    assert out["block_held"].startswith(ok) and out["block_held"].endswith("ok /block-held")
+    assert out["retaken"] is False and out["free"] > 4 * out["size"] + out["reserve"], out
+    assert out["block_out"].startswith(busy), out["block_out"]
+    assert out["stranded"].startswith(ok) and out["stranded"].endswith("ok /stranded"), out["stranded"]
+    assert out["first"].startswith(ok) and out["first"].endswith("ok /slow"), out["first"]
+    assert out["second"].startswith(busy), out["second"]
+    assert out["too_little"].startswith(busy), out["too_little"]
+    assert out["short_again"].startswith(busy), out["short_again"]
+    assert out["stranded_again"].startswith(ok), out["stranded_again"]
+    assert out["back"].startswith(ok) and out["held"] is True
+    assert out["short_of_memory"] == 4 and out["served"] == 5, out
 
 
 SPARE_SCRIPT = heapfill.CODE + r"""

@@ -22,7 +22,8 @@ TIMEOUT_S = 5            # the whole request, from its first byte; the answer ge
 STREAMED = ("/api/update", "/api/restore")
 # Heap left free beside any request, beyond the meter's and MQTT's spare
 # block (spare.py): a request starts only with this much free and the block
-# held (waiting up to _ROOM_WAIT_MS for other responses to end), otherwise it
+# held (waiting up to _ROOM_WAIT_MS for other responses to end; a stranded
+# block: the block's size free too, and no other request), otherwise it
 # is told 503. A request that still runs out is told 503 too, and counted.
 RESERVE = 4 * KB
 _ROOM_WAIT_MS = const(500)
@@ -219,6 +220,7 @@ class Server:
         self.errors = 0
         self.short = 0          # requests refused for want of heap
         self._open = 0          # connections accepted and not yet closed
+        self.pending = 0        # requests past _room() and not yet answered
         self._peers = {}        # address -> connections it holds
 
     async def start(self, port, host, sndbuf=None):
@@ -273,6 +275,7 @@ class Server:
     async def _client(self, stream, peer):
         sock = stream.s
         self.active += 1
+        admitted = False
         try:
             busy = False
             bad = None                  # an HttpError to answer
@@ -281,6 +284,8 @@ class Server:
                 req = await asyncio.wait_for(self._request(stream, peer), TIMEOUT_S)
                 unread = False
                 if await self._room():
+                    admitted = True
+                    self.pending += 1
                     r = self.handler(req)
                     if not isinstance(r, tuple):
                         # (rebound: a finished coroutine still holds its
@@ -318,6 +323,8 @@ class Server:
         finally:
             self.active -= 1
             self._open -= 1
+            if admitted:
+                self.pending -= 1
             held = self._peers.get(peer, 1) - 1
             if held:
                 self._peers[peer] = held
@@ -326,9 +333,12 @@ class Server:
 
     async def _room(self):
         """RESERVE free and the spare block held, waiting up to
-        _ROOM_WAIT_MS for it: other clients' responses end and free theirs."""
+        _ROOM_WAIT_MS for it: other clients' responses end and free theirs.
+        With the block stranded (spare.py): no other request being answered,
+        and the block's size free beside RESERVE."""
         for i in range(_ROOM_WAIT_MS // 100 + 1):
-            if room(RESERVE) and spare.held():
+            if room(RESERVE) and (spare.held() or spare.stranded() and not self.pending
+                                  and room(RESERVE + spare.SIZE)):
                 return True
             if i < _ROOM_WAIT_MS // 100:
                 await asyncio.sleep_ms(100)

@@ -6,14 +6,20 @@
 # but be in pieces too small for what that work asks (a module to load):
 # the MemoryError that follows lets the block go too, so the next try has
 # its run. HTTP starts no request while the block is out; it is taken back
-# once the heap has room again.
+# once the heap has room again. A heap cut up too finely to take it back
+# does not close HTTP for good: once the work the block is for has gone
+# STRANDED_MS without running short, the block is stranded() and HTTP
+# serves one request at a time beside room for it (http.py).
 import gc
+import time
 
 from . import KB, room
 
 SIZE = 4 * KB      # a frame decoded, its reading stored and published, with margin
+STRANDED_MS = 30000     # a dozen DLMS frames, three P1 telegrams
 block = bytearray(SIZE)     # None while let go
 spent = 0          # times let go
+since = 0          # time.ticks_ms() the work last ran short
 
 
 def ensure():
@@ -24,9 +30,10 @@ def ensure():
 
 
 def let_go():
-    """The block goes (garbage now: the next allocation that needs it
-    collects it), if it is held."""
-    global block, spent
+    """The work ran short: the block goes (garbage now: the next allocation
+    that needs it collects it), if it is held."""
+    global block, spent, since
+    since = time.ticks_ms()
     if block is not None:
         block = None
         spent += 1
@@ -43,3 +50,14 @@ def held():
             pass
     return block is not None
 
+
+def stranded():
+    """The block is out and the work it is for has not run short for
+    STRANDED_MS: the heap has the room but held() finds no run for the
+    block (what short-lived objects leave between long-lived ones)."""
+    global since
+    now = time.ticks_ms()
+    if block is not None or time.ticks_diff(now, since) < STRANDED_MS:
+        return False
+    since = time.ticks_add(now, -STRANDED_MS)   # (within ticks_diff's range however long it lasts)
+    return True

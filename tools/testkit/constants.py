@@ -26,14 +26,16 @@ HEAP = {"p1": HEAP_P1, "aidon": HEAP_DLMS, "kaifa": HEAP_DLMS, "kamstrup": HEAP_
 # board's figures. The budget a plain ESP32 gives the firmware is 96 KB
 # (README, "Performance"): P1 runs in it (session peaks with the burst,
 # 2026-12-07: 84,864 to 86,368 bytes); the DLMS stack does not yet (Aidon
-# 89,488 to 90,608 bytes, which in 96 KB leaves /api/status too little room
+# 88,752 to 91,952 bytes, which in 96 KB leaves /api/status too little room
 # to answer; encrypted Kamstrup 90,816 to 92,432 bytes, which passed in
 # 100 KB), and their heaps are what they need today with a margin, held so
-# that nothing grows unnoticed while it is cut down. With issue 14's
+# that nothing grows unnoticed while it is cut down. (Aidon in 98 KB failed
+# about 1 run in 10 in CI: the session's last /api/status ran out of heap
+# once the meter had stopped and the heap no longer changed.) With issue 14's
 # features and the mDNS responder about 8 KB more. /api/status starts only
 # with 8 KB free (web.MODULE_ROOM), and a session's last status must be
 # answered. A dongle with a year of energy accounts needs BOOK32 more.
-HEAP32 = {"p1": 96 * 1024, "aidon": 98 * 1024, "kamstrup-gcm": 102 * 1024}
+HEAP32 = {"p1": 96 * 1024, "aidon": 100 * 1024, "kamstrup-gcm": 102 * 1024}
 BOOK32 = 24 * 1024          # a year-old dongle's energy accounts: about 5 KB more at the peak, and /api/energy's report of a year (LARGE_ROOM free, and more)
 FEATURES32 = 16 * 1024      # the HomeWizard API, the telegram port and mDNS on: about 8 KB more, and their modules need room
 
