@@ -137,7 +137,7 @@ STRANDED_SCRIPT = heapfill.CODE + CLIENT + r"""
 import gc, json, time
 from dongle import http, spare
 
-spare.STRANDED_MS = 1000         # (30 s on the dongle; longer than a request waits for room)
+spare.STRANDED_MS = 2000         # (30 s on the dongle; far longer than a request waits for room)
 held_back = [None] * 400
 
 async def slow(req):
@@ -162,7 +162,7 @@ async def main(port):
     out["free"], out["size"], out["reserve"] = gc.mem_free(), spare.SIZE, http.RESERVE
     out["retaken"] = spare.held()
     out["block_out"] = await ask(port, b"/block-out")
-    time.sleep_ms(1100)
+    time.sleep_ms(2100)
     out["stranded"] = await ask(port, b"/stranded")
     # two at once: the second waits for the first, which takes longer than
     # a request waits for room
@@ -182,7 +182,7 @@ async def main(port):
     # the work ran short again: closed until it has gone the time without
     spare.let_go()
     out["short_again"] = await ask(port, b"/short-again")
-    time.sleep_ms(1100)
+    time.sleep_ms(2100)
     out["stranded_again"] = await ask(port, b"/stranded-again")
     # room in one run again: the block is taken back
     empty()
